@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make run` and `make test`. Python 3.11+ is all they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint typecheck i18n ci clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+# Creates .venv, installs, compiles the catalogs, migrates the SQLite database, runs the bot.
+run: $(VENV)/.installed
+	$(BIN)/python -m bot.i18n_tools compile
+	$(BIN)/aigaq db upgrade
+	$(BIN)/aigaq run --no-migrate
+
+# The whole suite. Set AIGAQ_TEST_DATABASE_URL to run it against PostgreSQL instead of SQLite.
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m bot.i18n_tools compile
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+# Extract messages from the code, merge them into kk/ru/en, compile.
+i18n: $(VENV)/.installed-dev
+	$(BIN)/python -m bot.i18n_tools update
+	$(BIN)/python -m bot.i18n_tools compile
+
+ci:
+	bash .ci/run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,156 @@
+"""The one place that wires Aigaq together: `build_application(settings)`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    ContextTypes,
+    ExtBot,
+)
+from telegram.request import BaseRequest
+
+from bot import db
+from bot.crypto import RecipientPublicKey, ServerKey, load_recipients
+from bot.i18n import LOCALES, N_, Catalogs, negotiate_locale, translate, use_locale
+from bot.persistence import DatabasePersistence
+from bot.services.accounts import Accounts
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a handler may call, built once at start-up and passed in."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    server_key: ServerKey
+    recipients: list[RecipientPublicKey]
+    catalogs: Catalogs
+    accounts: Accounts
+
+
+class AigaqApplication(Application[ExtBot[None], "AigaqContext", dict[str, Any], dict[str, Any], dict[str, Any], Any]):  # type: ignore[type-var]
+    """PTB's Application, plus the locale of each update and a write-through persistence."""
+
+    services: Services
+
+    async def process_update(self, update: object) -> None:
+        locale = await self._locale_for(update) if isinstance(update, Update) else None
+        with use_locale(locale or self.services.settings.default_locale):
+            await super().process_update(update)
+        # Write the conversation state and answers now, not every few seconds, so that a
+        # crash (kill -9 included) loses nothing a relative already gave.
+        if self.persistence is not None:
+            await self.update_persistence()
+
+    async def _locale_for(self, update: Update) -> str | None:
+        user = update.effective_user
+        if user is None:
+            return None
+        stored = self.user_data[user.id].get("locale") if user.id in self.user_data else None
+        if stored is None:
+            account = await self.services.accounts.find(user.id)
+            stored = account.locale if account else None
+            if stored is not None:
+                self.user_data[user.id]["locale"] = stored
+        return negotiate_locale(stored, user.language_code, self.services.settings.default_locale)
+
+
+class AigaqContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
+    """The callback context, typed, with the application's services at hand."""
+
+    @property
+    def services(self) -> Services:
+        application = self.application
+        assert isinstance(application, AigaqApplication)  # noqa: S101 - wiring invariant
+        return application.services
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    check_schema: bool = True,
+) -> AigaqApplication:
+    """Build the bot: services, persistence, rate limiter and every handler. Starts nothing."""
+    from handlers import register_all  # the Telegram layer sits on top of bot/
+
+    token = settings.require_token()
+    server_key = ServerKey.load(settings.secret_key_file)
+    recipients = load_recipients(settings.recipients)
+    catalogs = Catalogs.load()
+    catalogs.install()
+    engine = db.create_engine(settings.database_url)
+    sessionmaker = db.make_sessionmaker(engine)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        server_key=server_key,
+        recipients=recipients,
+        catalogs=catalogs,
+        accounts=Accounts(sessionmaker, server_key, admins=frozenset(settings.admins)),
+    )
+
+    async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        if check_schema:
+            await db.ensure_schema_current(engine)
+        await _set_commands(application)
+
+    async def post_shutdown(_application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await engine.dispose()
+
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .application_class(AigaqApplication)
+        .token(token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
+        .context_types(ContextTypes(context=AigaqContext))
+        .persistence(
+            DatabasePersistence(
+                sessionmaker, server_key, ttl=timedelta(days=settings.draft_ttl_days)
+            )
+        )
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
+    assert isinstance(application, AigaqApplication)  # noqa: S101 - wiring invariant
+    application.services = services
+    register_all(application)
+    return application
+
+
+async def _set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """The command menu, in each language Telegram clients may ask for."""
+    names = ("start", "language", "help", "privacy")
+    descriptions = {
+        "start": N_("Start or continue"),
+        "language": N_("Change language"),
+        "help": N_("Help"),
+        "privacy": N_("Who can read what you send"),
+    }
+    for locale in LOCALES:
+        commands = [BotCommand(name, translate(locale, descriptions[name])) for name in names]
+        await application.bot.set_my_commands(commands, language_code=locale)
+    default = application.services.settings.default_locale  # type: ignore[attr-defined]
+    await application.bot.set_my_commands(
+        [BotCommand(name, translate(default, descriptions[name])) for name in names]
+    )

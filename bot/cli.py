@@ -1,0 +1,183 @@
+"""The `aigaq` command: run the bot, migrate the database, make keys."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from bot import db
+from bot.crypto import (
+    SUITE_MLKEM768_X25519,
+    SUITE_X25519,
+    CryptoError,
+    ReviewerKey,
+    ServerKey,
+)
+from bot.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Aigaq: sealed testimony over Telegram.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Reviewer keys and the server key.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one clear message to stderr and exit; no traceback."""
+    typer.echo(f"aigaq: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request URL, and a URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@app.command()
+def run(
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="Serve a webhook at this public HTTPS URL instead of long polling."),
+    ] = None,
+    migrate: Annotated[bool, typer.Option(help="Upgrade the database first.")] = True,
+) -> None:
+    """Run the bot (long polling by default)."""
+    from bot.app import build_application
+
+    settings = settings_or_exit()
+    try:
+        settings.require_token()
+    except SettingsError as exc:
+        fail(str(exc))
+    if webhook and settings.webhook_secret is None:
+        fail("AIGAQ_WEBHOOK_SECRET must be set in webhook mode (1-256 of A-Z a-z 0-9 _ -).")
+    if not settings.secret_key_file.exists():
+        ServerKey.generate_file(settings.secret_key_file)
+        typer.echo(f"aigaq: created the server key {settings.secret_key_file} (keep it secret)")
+    configure_logging()
+    if migrate:
+        asyncio.run(db.upgrade(settings.database_url))
+    try:
+        application = build_application(settings)
+    except CryptoError as exc:
+        fail(str(exc))
+    if webhook:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            webhook_url=webhook,
+            secret_token=secret,
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+        )
+    else:
+        application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Bring the database to the newest schema."""
+    settings = settings_or_exit()
+    asyncio.run(db.upgrade(settings.database_url, revision))
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and the code's."""
+    settings = settings_or_exit()
+
+    async def show() -> str | None:
+        engine = db.create_engine(settings.database_url)
+        try:
+            return await db.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    current = asyncio.run(show())
+    head = db.head_revision()
+    typer.echo(f"database: {current or 'empty'}; code: {head}")
+    if current != head:
+        raise typer.Exit(1)
+
+
+def read_passphrase(passphrase_file: Path | None, *, confirm: bool) -> str:
+    if passphrase_file is not None:
+        try:
+            text = passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            fail(f"cannot read the passphrase file {passphrase_file}: {exc.strerror}")
+    else:
+        if not sys.stdin.isatty():
+            fail("no terminal to ask for a passphrase: give --passphrase-file")
+        text = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+    if len(text) < 12:
+        fail("the passphrase must have at least 12 characters")
+    return text
+
+
+@keys_app.command("generate")
+def keys_generate(
+    out: Annotated[Path, typer.Option(help="Where to write the private key file.")],
+    passphrase_file: Annotated[
+        Path | None, typer.Option(help="Read the passphrase from this file, not a prompt.")
+    ] = None,
+    label: Annotated[str, typer.Option(help="A name for this key, shown to admins.")] = "",
+    x25519: Annotated[
+        bool, typer.Option("--x25519", help="Classic X25519 only (default: ML-KEM-768+X25519).")
+    ] = False,
+) -> None:
+    """Make a reviewer's key pair; print the line to add to the recipients file."""
+    if out.exists():
+        fail(f"{out} exists already; choose another --out")
+    passphrase = read_passphrase(passphrase_file, confirm=True)
+    key = ReviewerKey.generate(SUITE_X25519 if x25519 else SUITE_MLKEM768_X25519)
+    try:
+        key.save(out, passphrase)
+    except (CryptoError, OSError) as exc:
+        fail(str(exc))
+    public = key.public()
+    if label:
+        public = type(public)(suite=public.suite, public_bytes=public.public_bytes, label=label)
+    typer.echo(f"private key written to {out} (keep it on this machine only)", err=True)
+    typer.echo("add this line to the bot's recipients file:", err=True)
+    typer.echo(public.to_line())
+
+
+@keys_app.command("server")
+def keys_server(
+    out: Annotated[
+        Path | None, typer.Option(help="Default: AIGAQ_SECRET_KEY_FILE (var/server.key).")
+    ] = None,
+) -> None:
+    """Make the server key that encrypts drafts and pseudonymises accounts."""
+    path = out or settings_or_exit().secret_key_file
+    if path.exists():
+        fail(f"{path} exists already; a new key would orphan every draft and account")
+    try:
+        ServerKey.generate_file(path)
+    except (CryptoError, OSError) as exc:
+        fail(str(exc))
+    typer.echo(f"server key written to {path} (mode 0600)")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

@@ -1,0 +1,96 @@
+"""Database engine, sessions and the migration check. Nothing is created at import time."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+class SchemaOutOfDate(Exception):
+    """The database is not at the newest migration; the message says how to fix it."""
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """Make the async engine; for SQLite, create the folder and turn on WAL and foreign keys."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"timeout": 30})
+    engine = create_async_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """A session factory; services open one session per unit of work."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration, built in code so it works from any working directory."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision in migrations/versions."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if head is None:
+        raise RuntimeError("migrations/versions holds no revision")
+    return head
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current)
+
+
+async def ensure_schema_current(engine: AsyncEngine) -> None:
+    """Refuse to run on a database that is behind (or ahead of) the code."""
+    current = await current_revision(engine)
+    head = head_revision()
+    if current != head:
+        raise SchemaOutOfDate(
+            f"The database is at revision {current or 'none (empty)'}, the code needs {head}. "
+            "Run `aigaq db upgrade` (make run does it for you)."
+        )
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Run Alembic's upgrade; env.py is async, so it runs in a worker thread of its own."""
+    await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
+
+
+async def downgrade(url: str, revision: str) -> None:
+    """Run Alembic's downgrade to the given revision."""
+    await asyncio.to_thread(command.downgrade, alembic_config(url), revision)

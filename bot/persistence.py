@@ -1,0 +1,166 @@
+"""PTB persistence in the database: every value encrypted with the server key, never pickled.
+
+Rows are found by a keyed hash of the Telegram id (`ref`); the id itself is stored only
+inside the encrypted value, so a dumped database does not say who talked to the bot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import ConversationDict, ConversationKey
+
+from bot.crypto import ServerKey
+from bot.models import Draft, utcnow
+
+USER = "user"
+CONVERSATION = "conversation"
+
+
+class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
+    """Stores user data and conversation states in `drafts`, encrypted, with an expiry."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        server_key: ServerKey,
+        *,
+        ttl: timedelta = timedelta(days=7),
+    ) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
+            # The application writes after every update (see bot.app); this is only a backstop.
+            update_interval=5,
+        )
+        self._sessionmaker = sessionmaker
+        self._key = server_key
+        self._ttl = ttl
+
+    # -- encoding -------------------------------------------------------------------------
+
+    def _ref(self, kind: str, name: str, key: object) -> str:
+        return self._key.pseudonym(f"draft:{kind}:{name}", json.dumps(key))
+
+    def _seal(self, kind: str, name: str, value: object) -> bytes:
+        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return self._key.encrypt(plain, context=f"draft:{kind}:{name}")
+
+    def _open(self, row: Draft) -> Any:
+        return json.loads(self._key.decrypt(row.data, context=f"draft:{row.kind}:{row.name}"))
+
+    def _expiry(self) -> datetime:
+        return utcnow() + self._ttl
+
+    async def _rows(self, session: AsyncSession, kind: str, name: str) -> Iterable[Draft]:
+        now = utcnow()
+        result = await session.scalars(
+            select(Draft).where(Draft.kind == kind, Draft.name == name)
+        )
+        return [row for row in result if row.expires_at is None or _aware(row.expires_at) > now]
+
+    async def _put(self, kind: str, name: str, key: object, value: object) -> None:
+        ref = self._ref(kind, name, key)
+        async with self._sessionmaker() as session, session.begin():
+            row = await session.scalar(
+                select(Draft).where(Draft.kind == kind, Draft.name == name, Draft.ref == ref)
+            )
+            data = self._seal(kind, name, {"key": key, "value": value})
+            if row is None:
+                session.add(
+                    Draft(kind=kind, name=name, ref=ref, data=data, expires_at=self._expiry())
+                )
+            else:
+                row.data = data
+                row.expires_at = self._expiry()
+
+    async def _drop(self, kind: str, name: str, key: object) -> None:
+        ref = self._ref(kind, name, key)
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(
+                delete(Draft).where(Draft.kind == kind, Draft.name == name, Draft.ref == ref)
+            )
+
+    # -- BasePersistence ----------------------------------------------------------------
+
+    async def get_user_data(self) -> dict[int, dict[str, Any]]:
+        async with self._sessionmaker() as session:
+            rows = await self._rows(session, USER, "")
+            opened = [self._open(row) for row in rows]
+        return {int(item["key"]): item["value"] for item in opened}
+
+    async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
+        if data:
+            await self._put(USER, "", user_id, data)
+        else:
+            await self._drop(USER, "", user_id)
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self._drop(USER, "", user_id)
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
+        """Nothing to refresh: this process is the only writer of a user's draft."""
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        async with self._sessionmaker() as session:
+            rows = await self._rows(session, CONVERSATION, name)
+            opened = [self._open(row) for row in rows]
+        return {tuple(item["key"]): item["value"] for item in opened}
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        if new_state is None:
+            await self._drop(CONVERSATION, name, list(key))
+        else:
+            await self._put(CONVERSATION, name, list(key), new_state)
+
+    async def purge_expired(self) -> int:
+        """Delete drafts past their expiry; returns how many went."""
+        async with self._sessionmaker() as session, session.begin():
+            result = await session.execute(delete(Draft).where(Draft.expires_at <= utcnow()))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # Chat, bot and callback data are not stored: Aigaq talks only in private chats.
+
+    async def get_chat_data(self) -> dict[int, dict[str, Any]]:
+        return {}
+
+    async def get_bot_data(self) -> dict[str, Any]:
+        return {}
+
+    async def get_callback_data(self) -> None:
+        return None
+
+    async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
+        """Chat data is not stored."""
+
+    async def update_bot_data(self, data: dict[str, Any]) -> None:
+        """Bot data is not stored."""
+
+    async def update_callback_data(self, data: Any) -> None:
+        """Callback data is not stored."""
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        """Chat data is not stored."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[str, Any]) -> None:
+        """Chat data is not stored."""
+
+    async def refresh_bot_data(self, bot_data: dict[str, Any]) -> None:
+        """Bot data is not stored."""
+
+    async def flush(self) -> None:
+        """Every write is already committed."""
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without a zone; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)

@@ -1,0 +1,89 @@
+"""Accounts: pseudonymous Telegram users, their language and role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.crypto import ServerKey
+from bot.models import Account, Role
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """What handlers may know of an account: never the Telegram id."""
+
+    id: int
+    pseudonym: str
+    role: Role
+    locale: str | None
+    subscribed: bool
+
+
+def _view(account: Account) -> AccountView:
+    return AccountView(
+        id=account.id,
+        pseudonym=account.pseudonym,
+        role=account.role,
+        locale=account.locale,
+        subscribed=account.subscribed,
+    )
+
+
+class Accounts:
+    """Finds and updates accounts by Telegram user id, storing only its keyed hash."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        server_key: ServerKey,
+        *,
+        admins: frozenset[int] = frozenset(),
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._key = server_key
+        self._admins = admins
+
+    def pseudonym(self, user_id: int) -> str:
+        """The keyed hash that stands for a Telegram user id everywhere in the database."""
+        return self._key.pseudonym("account", user_id)
+
+    async def _get_or_create(self, session: AsyncSession, user_id: int) -> Account:
+        pseudonym = self.pseudonym(user_id)
+        account = await session.scalar(select(Account).where(Account.pseudonym == pseudonym))
+        if account is not None:
+            return account
+        role = Role.ADMIN if user_id in self._admins else Role.RELATIVE
+        account = Account(pseudonym=pseudonym, role=role, subscribed=False)
+        try:
+            async with session.begin_nested():
+                session.add(account)
+        except IntegrityError:
+            # Another update for the same user created it first.
+            account = (
+                await session.scalars(select(Account).where(Account.pseudonym == pseudonym))
+            ).one()
+        return account
+
+    async def ensure(self, user_id: int) -> AccountView:
+        """The account for this Telegram user, created on first contact."""
+        async with self._sessionmaker() as session, session.begin():
+            return _view(await self._get_or_create(session, user_id))
+
+    async def find(self, user_id: int) -> AccountView | None:
+        """The account if it exists; creates nothing."""
+        async with self._sessionmaker() as session:
+            account = await session.scalar(
+                select(Account).where(Account.pseudonym == self.pseudonym(user_id))
+            )
+            return None if account is None else _view(account)
+
+    async def set_locale(self, user_id: int, locale: str) -> AccountView:
+        """Remember the language she chose."""
+        async with self._sessionmaker() as session, session.begin():
+            account = await self._get_or_create(session, user_id)
+            account.locale = locale
+            return _view(account)

@@ -1,0 +1,89 @@
+"""The append-only audit log: each row carries the hash of the one before it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import AuditEntry, utcnow
+
+GENESIS = "0" * 64
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite returns timestamps without a zone; they were written in UTC.
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _digest(entry: AuditEntry) -> str:
+    body = json.dumps(
+        [
+            entry.prev_hash,
+            _utc(entry.at).isoformat(timespec="microseconds"),
+            entry.actor,
+            entry.action,
+            entry.target,
+            entry.detail,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one row in the caller's transaction. Detail holds counts and codes, never content."""
+    previous = await session.scalar(
+        select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1).with_for_update()
+    )
+    entry = AuditEntry(
+        at=utcnow(),
+        actor=actor,
+        action=action,
+        target=target,
+        detail=json.dumps(detail or {}, sort_keys=True, ensure_ascii=False),
+        prev_hash=previous or GENESIS,
+    )
+    entry.hash = _digest(entry)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    rows: int
+    first_broken: int | None
+
+
+async def verify_chain(session: AsyncSession) -> ChainReport:
+    """Recompute every hash in order; name the first row that does not match."""
+    expected_prev = GENESIS
+    count = 0
+    for entry in await session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+        count += 1
+        probe = AuditEntry(
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            target=entry.target,
+            detail=entry.detail,
+            prev_hash=entry.prev_hash,
+        )
+        if entry.prev_hash != expected_prev or _digest(probe) != entry.hash:
+            return ChainReport(rows=count, first_broken=entry.id)
+        expected_prev = entry.hash
+    return ChainReport(rows=count, first_broken=None)

@@ -1,0 +1,16 @@
+"""The Telegram layer: each module has one `register(app)`; importing registers nothing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import AigaqApplication
+
+
+def register_all(application: AigaqApplication) -> None:
+    """Add every handler to the application, in the order they must be tried."""
+    from handlers import common
+
+    common.register(application)
+    common.register_fallbacks(application)

@@ -1,0 +1,237 @@
+"""Greeting, language, help, privacy, the private-chat guard and the error handler."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+
+from telegram import (
+    Chat,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.app import AigaqApplication, AigaqContext
+from bot.i18n import LOCALE_NAMES, LOCALES, current_locale, negotiate_locale, use_locale
+from bot.i18n import gettext as _
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_PREFIX = "lang:"
+
+# The guard runs before every other handler.
+GUARD_GROUP = -100
+
+
+def language_keyboard(preselected: str | None) -> InlineKeyboardMarkup:
+    """Қазақша · Русский · English, with the likely choice marked."""
+    row = [
+        InlineKeyboardButton(
+            ("✓ " if code == preselected else "") + LOCALE_NAMES[code],
+            callback_data=LANGUAGE_PREFIX + code,
+        )
+        for code in LOCALES
+    ]
+    return InlineKeyboardMarkup([row])
+
+
+async def private_only(update: Update, context: AigaqContext) -> None:
+    """Answer only in private chats; leave any group or channel the bot was put in."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return
+    if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL):
+        try:
+            if update.message is not None:
+                await update.message.reply_text(_("This bot works only in a private chat."))
+            await context.bot.leave_chat(chat.id)
+        except TelegramError as exc:
+            log.warning("could not leave a group chat: %s", type(exc).__name__)
+    raise ApplicationHandlerStop
+
+
+async def added_to_chat(update: Update, context: AigaqContext) -> None:
+    """Leave a group as soon as someone adds the bot to it."""
+    member: ChatMemberUpdated | None = update.my_chat_member
+    if member is None or member.chat.type == Chat.PRIVATE:
+        return
+    if member.new_chat_member.status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
+        try:
+            await context.bot.leave_chat(member.chat.id)
+        except TelegramError as exc:
+            log.warning("could not leave a group chat: %s", type(exc).__name__)
+
+
+async def start(update: Update, context: AigaqContext) -> None:
+    """Greet her and offer the three languages."""
+    if update.effective_user is None or update.effective_message is None:
+        return
+    await context.services.accounts.ensure(update.effective_user.id)
+    await update.effective_message.reply_text(
+        _(
+            "Welcome. Aigaq collects testimony about relatives detained in Xinjiang. "
+            "What you tell me is sealed at once: only the reviewing team can read it."
+        )
+        + "\n\n"
+        + _("Choose your language:"),
+        reply_markup=language_keyboard(current_locale()),
+        protect_content=True,
+    )
+
+
+async def choose_language(update: Update, context: AigaqContext) -> None:
+    """/language: offer the three languages again."""
+    if update.effective_message is None:
+        return
+    await update.effective_message.reply_text(
+        _("Choose your language:"), reply_markup=language_keyboard(current_locale())
+    )
+
+
+async def language_chosen(update: Update, context: AigaqContext) -> None:
+    """A language button: store the choice and answer in the new language."""
+    query = update.callback_query
+    if query is None or update.effective_user is None:
+        return
+    code = (query.data or "").removeprefix(LANGUAGE_PREFIX)
+    if code not in LOCALES:
+        await query.answer(_("This button is out of date. Send /start to begin again."))
+        return
+    await context.services.accounts.set_locale(update.effective_user.id, code)
+    if context.user_data is not None:
+        context.user_data["locale"] = code
+    with use_locale(code):
+        await query.answer()
+        await query.edit_message_text(
+            _("Language set: English.") + "\n\n" + _("Send /help to see what I can do.")
+        )
+
+
+async def help_command(update: Update, context: AigaqContext) -> None:
+    """/help: what the bot does, in plain words."""
+    if update.effective_message is None:
+        return
+    await update.effective_message.reply_text(
+        _(
+            "Aigaq records testimony about people detained in Xinjiang, so that the "
+            "reviewing team can check it and bring it to human-rights organisations."
+        )
+        + "\n\n"
+        + _(
+            "/start: begin or continue\n"
+            "/language: change language\n"
+            "/privacy: who can read what you send, and how to delete it\n"
+            "/help: this message"
+        )
+        + "\n\n"
+        + _("You can answer any question with a voice message."),
+        protect_content=True,
+    )
+
+
+async def privacy_command(update: Update, context: AigaqContext) -> None:
+    """/privacy: what is collected, who reads it, what Telegram sees, how to delete."""
+    if update.effective_message is None:
+        return
+    await update.effective_message.reply_text(
+        "\n\n".join(
+            [
+                _(
+                    "What we keep: your answers, photos, documents and voice messages. They "
+                    "are sealed the moment they arrive. Only the reviewing team, with keys "
+                    "kept on their own computers, can open them. The bot itself cannot read "
+                    "them back."
+                ),
+                _(
+                    "We do not keep your Telegram number or name. Your account is stored "
+                    "only as a code that cannot be turned back into your identity."
+                ),
+                _(
+                    "Telegram sees that your account wrote to this bot, and when. To lower "
+                    "the risk, use a Telegram account that is not tied to your everyday "
+                    "phone number, and delete this chat when you have finished."
+                ),
+                _(
+                    "To delete: answers you have not yet sent are wiped after 7 days, or at "
+                    "once with /cancel. After you send them, you can withdraw your case "
+                    "with its case code, and the bot will offer to delete this conversation."
+                ),
+            ]
+        ),
+        protect_content=True,
+    )
+
+
+async def not_understood(update: Update, context: AigaqContext) -> None:
+    """Anything no other handler took: a short hint, never an echo."""
+    if update.effective_message is None:
+        return
+    await update.effective_message.reply_text(
+        _("I did not understand that. Send /start to begin, or /help for help.")
+    )
+
+
+async def stale_button(update: Update, context: AigaqContext) -> None:
+    """A button no handler knows: an old message, or forged callback data."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(
+            _("This button is out of date. Send /start to begin again.")
+        )
+
+
+async def on_error(update: object, context: AigaqContext) -> None:
+    """Log the exception type and an opaque id only; tell her nothing she sent was lost."""
+    incident = uuid.uuid4().hex[:12]
+    error = context.error
+    # The exception's message may quote what she sent, so only its type and the code
+    # locations it passed through are logged.
+    where = "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
+    log.error("update failed: %s (incident %s)\n%s", type(error).__name__, incident, where)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id,
+                _(
+                    "Something went wrong on our side. Nothing you sent was lost. "
+                    "Please try again in a minute."
+                )
+                + f"\n\n#{incident}",
+            )
+        except TelegramError as exc:
+            log.warning("could not report incident %s: %s", incident, type(exc).__name__)
+
+
+def register(application: AigaqApplication) -> None:
+    """Add the common handlers."""
+    application.add_handler(TypeHandler(Update, private_only), group=GUARD_GROUP)
+    application.add_handler(
+        ChatMemberHandler(added_to_chat, ChatMemberHandler.MY_CHAT_MEMBER), group=GUARD_GROUP
+    )
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("language", choose_language))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("privacy", privacy_command))
+    application.add_handler(
+        CallbackQueryHandler(language_chosen, pattern=f"^{LANGUAGE_PREFIX}")
+    )
+    application.add_error_handler(on_error)
+
+
+def register_fallbacks(application: AigaqApplication) -> None:
+    """Added last in the default group, so they answer only what nothing else took."""
+    application.add_handler(MessageHandler(filters.ALL, not_understood))
+    application.add_handler(CallbackQueryHandler(stale_button))

@@ -1,0 +1,109 @@
+"""Shared fixtures: a real database (SQLite by default, PostgreSQL when asked), real keys.
+
+Set AIGAQ_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run the
+whole suite against that PostgreSQL database. Its `public` schema is dropped and rebuilt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import db
+from bot.models import Base
+from bot.settings import Settings
+
+DATABASE_URL = os.environ.get("AIGAQ_TEST_DATABASE_URL", "")
+REQUIRE_DATABASE = os.environ.get("AIGAQ_TEST_REQUIRE_DATABASE") == "1"
+
+
+def _normalise(url: str) -> str:
+    return Settings(database_url=url).database_url if url else url
+
+
+def pytest_report_header() -> str:
+    backend = make_url(_normalise(DATABASE_URL)).get_backend_name() if DATABASE_URL else "sqlite"
+    return f"aigaq test database: {backend}"
+
+
+@dataclass
+class TestDatabase:
+    """A database at head, empty, for one test."""
+
+    url: str
+    engine: AsyncEngine
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per session: a SQLite file to copy, or the PostgreSQL schema."""
+    if DATABASE_URL:
+        url = _normalise(DATABASE_URL)
+        try:
+            asyncio.run(_reset_postgres(url))
+        except Exception as exc:  # noqa: BLE001 - any failure to connect ends the same way
+            message = f"PostgreSQL at AIGAQ_TEST_DATABASE_URL is unreachable: {type(exc).__name__}"
+            if REQUIRE_DATABASE:
+                pytest.exit(message, returncode=3)
+            pytest.skip(message)
+        asyncio.run(db.upgrade(url))
+        return url
+    path = tmp_path_factory.mktemp("template") / "aigaq.db"
+    asyncio.run(db.upgrade(f"sqlite+aiosqlite:///{path}"))
+    return str(path)
+
+
+@pytest.fixture
+async def database(migrated_template: str, tmp_path: Path) -> AsyncIterator[TestDatabase]:
+    """An empty database at head: a fresh SQLite copy, or truncated PostgreSQL tables."""
+    if DATABASE_URL:
+        url = migrated_template
+        engine = db.create_engine(url)
+        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    else:
+        path = tmp_path / "aigaq.db"
+        shutil.copyfile(migrated_template, path)
+        url = f"sqlite+aiosqlite:///{path}"
+        engine = db.create_engine(url)
+    try:
+        yield TestDatabase(url=url, engine=engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def scratch_database_url(tmp_path: Path, migrated_template: str) -> Iterator[str]:
+    """An empty database with no schema at all, for migration tests."""
+    if DATABASE_URL:
+        asyncio.run(_reset_postgres(migrated_template))
+        yield migrated_template
+        # Leave PostgreSQL at head for the tests after this one.
+        asyncio.run(_reset_postgres(migrated_template))
+        asyncio.run(db.upgrade(migrated_template))
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
