@@ -24,6 +24,8 @@ from bot.crypto import RecipientPublicKey, ServerKey, load_recipients
 from bot.i18n import LOCALES, N_, Catalogs, negotiate_locale, translate, use_locale
 from bot.persistence import DatabasePersistence
 from bot.services.accounts import Accounts
+from bot.services.cases import CaseStore, sync_recipients
+from bot.services.flood import FloodGate
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ class Services:
     recipients: list[RecipientPublicKey]
     catalogs: Catalogs
     accounts: Accounts
+    cases: CaseStore
+    flood_gate: FloodGate
 
 
 class AigaqApplication(Application[ExtBot[None], "AigaqContext", dict[str, Any], dict[str, Any], dict[str, Any], Any]):  # type: ignore[type-var]
@@ -95,6 +99,7 @@ def build_application(
     catalogs.install()
     engine = db.create_engine(settings.database_url)
     sessionmaker = db.make_sessionmaker(engine)
+    accounts = Accounts(sessionmaker, server_key, admins=frozenset(settings.admins))
     services = Services(
         settings=settings,
         engine=engine,
@@ -102,12 +107,16 @@ def build_application(
         server_key=server_key,
         recipients=recipients,
         catalogs=catalogs,
-        accounts=Accounts(sessionmaker, server_key, admins=frozenset(settings.admins)),
+        accounts=accounts,
+        cases=CaseStore(sessionmaker, server_key, accounts),
+        flood_gate=FloodGate(settings.max_messages_per_minute),
     )
 
     async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         if check_schema:
             await db.ensure_schema_current(engine)
+        added = await sync_recipients(sessionmaker, recipients)
+        log.info("reviewer keys: %d in the recipients file, %d new", len(recipients), added)
         await _set_commands(application)
 
     async def post_shutdown(_application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -10,7 +10,9 @@ if TYPE_CHECKING:
 
 def register_all(application: AigaqApplication) -> None:
     """Add every handler to the application, in the order they must be tried."""
-    from handlers import common
+    from handlers import cases, common, intake
 
     common.register(application)
+    intake.register(application)
+    cases.register(application)
     common.register_fallbacks(application)

@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 
 LANGUAGE_PREFIX = "lang:"
 
-# The guard runs before every other handler.
+# The guards run before every other handler.
 GUARD_GROUP = -100
+FLOOD_GROUP = -90
 
 
 def language_keyboard(preselected: str | None) -> InlineKeyboardMarkup:
@@ -64,6 +65,26 @@ async def private_only(update: Update, context: AigaqContext) -> None:
     raise ApplicationHandlerStop
 
 
+async def flood_guard(update: Update, context: AigaqContext) -> None:
+    """Too many messages in a minute: a polite word, and the rest waits."""
+    user = update.effective_user
+    if user is None:
+        return
+    gate = context.services.flood_gate
+    if gate.allow(user.id):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer(_("Please wait a minute, then try again."))
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(
+            _(
+                "You are sending messages very fast. Please wait a minute, then send again "
+                "whatever I did not answer. Nothing you sent before is lost."
+            )
+        )
+    raise ApplicationHandlerStop
+
+
 async def added_to_chat(update: Update, context: AigaqContext) -> None:
     """Leave a group as soon as someone adds the bot to it."""
     member: ChatMemberUpdated | None = update.my_chat_member
@@ -74,23 +95,6 @@ async def added_to_chat(update: Update, context: AigaqContext) -> None:
             await context.bot.leave_chat(member.chat.id)
         except TelegramError as exc:
             log.warning("could not leave a group chat: %s", type(exc).__name__)
-
-
-async def start(update: Update, context: AigaqContext) -> None:
-    """Greet her and offer the three languages."""
-    if update.effective_user is None or update.effective_message is None:
-        return
-    await context.services.accounts.ensure(update.effective_user.id)
-    await update.effective_message.reply_text(
-        _(
-            "Welcome. Aigaq collects testimony about relatives detained in Xinjiang. "
-            "What you tell me is sealed at once: only the reviewing team can read it."
-        )
-        + "\n\n"
-        + _("Choose your language:"),
-        reply_markup=language_keyboard(current_locale()),
-        protect_content=True,
-    )
 
 
 async def choose_language(update: Update, context: AigaqContext) -> None:
@@ -221,7 +225,7 @@ def register(application: AigaqApplication) -> None:
     application.add_handler(
         ChatMemberHandler(added_to_chat, ChatMemberHandler.MY_CHAT_MEMBER), group=GUARD_GROUP
     )
-    application.add_handler(CommandHandler("start", start))
+    application.add_handler(TypeHandler(Update, flood_guard), group=FLOOD_GROUP)
     application.add_handler(CommandHandler("language", choose_language))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("privacy", privacy_command))

@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,18 @@ def scratch_database_url(tmp_path: Path, migrated_template: str) -> Iterator[str
         asyncio.run(db.upgrade(migrated_template))
     else:
         yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+
+
+@pytest.fixture
+async def harness(database: TestDatabase, tmp_path: Path) -> AsyncIterator[Any]:
+    """The real bot on the fake Bot API, started, with one reviewer key."""
+    from bot.localapi import LocalBotApi
+    from tests.harness import Harness, make_settings
+
+    settings, reviewer = make_settings(tmp_path, database.url)
+    bot = Harness(settings=settings, api=LocalBotApi(), reviewer=reviewer)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()

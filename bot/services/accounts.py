@@ -51,7 +51,14 @@ class Accounts:
         """The keyed hash that stands for a Telegram user id everywhere in the database."""
         return self._key.pseudonym("account", user_id)
 
-    async def _get_or_create(self, session: AsyncSession, user_id: int) -> Account:
+    async def find_row(self, session: AsyncSession, user_id: int) -> Account | None:
+        """The account row in the caller's session, or None."""
+        return await session.scalar(
+            select(Account).where(Account.pseudonym == self.pseudonym(user_id))
+        )
+
+    async def get_or_create(self, session: AsyncSession, user_id: int) -> Account:
+        """The account row in the caller's session, created on first contact."""
         pseudonym = self.pseudonym(user_id)
         account = await session.scalar(select(Account).where(Account.pseudonym == pseudonym))
         if account is not None:
@@ -71,19 +78,32 @@ class Accounts:
     async def ensure(self, user_id: int) -> AccountView:
         """The account for this Telegram user, created on first contact."""
         async with self._sessionmaker() as session, session.begin():
-            return _view(await self._get_or_create(session, user_id))
+            return _view(await self.get_or_create(session, user_id))
 
     async def find(self, user_id: int) -> AccountView | None:
         """The account if it exists; creates nothing."""
         async with self._sessionmaker() as session:
-            account = await session.scalar(
-                select(Account).where(Account.pseudonym == self.pseudonym(user_id))
-            )
+            account = await self.find_row(session, user_id)
             return None if account is None else _view(account)
+
+    async def remember_staff_chat(self, user_id: int, chat_id: int) -> None:
+        """Reviewers and admins are told when a case arrives, so their chat is kept."""
+        async with self._sessionmaker() as session, session.begin():
+            account = await self.get_or_create(session, user_id)
+            if account.role in (Role.REVIEWER, Role.ADMIN):
+                account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
+
+    async def set_subscribed(self, user_id: int, chat_id: int, subscribed: bool) -> None:
+        """Opt in or out of protest updates; the chat is kept only while subscribed."""
+        async with self._sessionmaker() as session, session.begin():
+            account = await self.get_or_create(session, user_id)
+            account.subscribed = subscribed
+            if subscribed:
+                account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
 
     async def set_locale(self, user_id: int, locale: str) -> AccountView:
         """Remember the language she chose."""
         async with self._sessionmaker() as session, session.begin():
-            account = await self._get_or_create(session, user_id)
+            account = await self.get_or_create(session, user_id)
             account.locale = locale
             return _view(account)

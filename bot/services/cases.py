@@ -1,0 +1,352 @@
+"""Cases: seal evidence as it arrives, seal the testimony on submit, status and withdrawal."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.crypto import RecipientPublicKey, ServerKey, StreamSealer, seal
+from bot.models import (
+    Account,
+    Attachment,
+    AttachmentChunk,
+    BlindIndex,
+    Case,
+    CaseKey,
+    CaseStatus,
+    Recipient,
+    Role,
+    utcnow,
+)
+from bot.services import audit
+from bot.services.accounts import Accounts
+from bot.services.answers import fold_name
+
+SCHEMA_VERSION = 1
+# No 0/O, 1/I/L, 5/S or 2/Z: a code read aloud over the phone survives.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRTUVWXY346789"
+
+
+class NoRecipients(Exception):
+    """No active reviewer key: nothing can be sealed, so nothing may be accepted."""
+
+
+def new_code() -> str:
+    """A case code like K7QF-M2XD."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalise_code(text: str) -> str:
+    """What she typed, as a code: case and spacing forgiven, dash optional."""
+    raw = "".join(ch for ch in text.upper() if ch.isalnum())
+    return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else raw
+
+
+@dataclass(frozen=True)
+class Submitted:
+    code: str
+    detainees: int
+    attachments: int
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    code: str
+    status: CaseStatus
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    code: str
+    attachments: int
+    keys: int
+
+
+async def sync_recipients(
+    sessionmaker: async_sessionmaker[AsyncSession], keys: list[RecipientPublicKey]
+) -> int:
+    """Add the recipients file's keys to the database; returns how many were new."""
+    added = 0
+    async with sessionmaker() as session, session.begin():
+        known = set(await session.scalars(select(Recipient.key_id)))
+        for key in keys:
+            if key.key_id not in known:
+                session.add(
+                    Recipient(
+                        key_id=key.key_id,
+                        suite=key.suite,
+                        public_key=key.public_bytes,
+                        label=key.label,
+                        active=True,
+                    )
+                )
+                added += 1
+    return added
+
+
+async def _active_recipients(session: AsyncSession) -> list[tuple[int, RecipientPublicKey]]:
+    rows = await session.scalars(select(Recipient).where(Recipient.active.is_(True)))
+    found = [
+        (row.id, RecipientPublicKey(suite=row.suite, public_bytes=row.public_key, label=row.label))
+        for row in rows
+    ]
+    if not found:
+        raise NoRecipients("no active reviewer key")
+    return found
+
+
+class CaseStore:
+    """Everything about cases that the bot may do: it seals, it can never open."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        server_key: ServerKey,
+        accounts: Accounts,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._key = server_key
+        self._accounts = accounts
+
+    async def _account(self, session: AsyncSession, user_id: int) -> Account:
+        return await self._accounts.get_or_create(session, user_id)
+
+    async def seal_attachment(self, user_id: int, kind: str, data: bytes) -> str:
+        """Seal one file of her draft at once, chunk by chunk; returns its uid."""
+        uid = secrets.token_hex(16)
+        async with self._sessionmaker() as session, session.begin():
+            account = await self._account(session, user_id)
+            recipients = await _active_recipients(session)
+            sealer = StreamSealer(
+                [key for _id, key in recipients], object_id=uid, kind="attachment"
+            )
+            attachment = Attachment(
+                uid=uid, account_id=account.id, kind=kind, size=0, sha256="", header=sealer.header()
+            )
+            session.add(attachment)
+            await session.flush()
+            for seq, chunk in enumerate(sealer.seal_chunks(io.BytesIO(data))):
+                session.add(AttachmentChunk(attachment_id=attachment.id, seq=seq, data=chunk))
+            attachment.size = sealer.plaintext_size
+            attachment.sha256 = sealer.plaintext_sha256
+            by_key = {key.key_id: rid for rid, key in recipients}
+            for key_id, wrapped in sealer.wrapped_keys.items():
+                session.add(
+                    CaseKey(recipient_id=by_key[key_id], attachment_id=attachment.id,
+                            wrapped_key=wrapped)
+                )
+        return uid
+
+    async def discard_draft_files(self, user_id: int, uids: list[str] | None = None) -> int:
+        """Delete files of her unsent draft (all of them, or the given ones)."""
+        async with self._sessionmaker() as session, session.begin():
+            account = await self._account(session, user_id)
+            query = delete(Attachment).where(
+                Attachment.account_id == account.id, Attachment.case_id.is_(None)
+            )
+            if uids is not None:
+                query = query.where(Attachment.uid.in_(uids))
+            result = await session.execute(query)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def submissions_since(self, user_id: int, since: datetime) -> int:
+        """How many cases she submitted since a moment (for the daily limit)."""
+        async with self._sessionmaker() as session:
+            account = await self._accounts.find_row(session, user_id)
+            if account is None:
+                return 0
+            count = await session.scalar(
+                select(func.count(Case.id)).where(
+                    Case.account_id == account.id, Case.created_at >= since
+                )
+            )
+        return int(count or 0)
+
+    async def submit(
+        self, user_id: int, chat_id: int, draft: dict[str, Any], locale: str
+    ) -> Submitted:
+        """Seal the testimony to every active reviewer, attach her files, wipe nothing yet."""
+        consent = draft["consent"]
+        contact = consent.get("consent_contact") == "yes"
+        subscribe = consent.get("subscribe") == "yes"
+        async with self._sessionmaker() as session, session.begin():
+            account = await self._account(session, user_id)
+            recipients = await _active_recipients(session)
+            files = list(
+                await session.scalars(
+                    select(Attachment).where(
+                        Attachment.account_id == account.id, Attachment.case_id.is_(None)
+                    )
+                )
+            )
+            uid = secrets.token_hex(16)
+            case = await self._insert_case(session, account, uid, locale, draft, len(files))
+            payload = _payload(case.code, locale, draft, files)
+            sealed = seal(
+                json.dumps(payload, ensure_ascii=False).encode(),
+                [key for _id, key in recipients],
+                object_id=uid,
+                kind="case",
+            )
+            case.payload = sealed.ciphertext
+            by_key = {key.key_id: rid for rid, key in recipients}
+            for key_id, wrapped in sealed.wrapped_keys.items():
+                session.add(CaseKey(recipient_id=by_key[key_id], case_id=case.id,
+                                    wrapped_key=wrapped))
+            for attachment in files:
+                attachment.case_id = case.id
+                attachment.account_id = None
+            for value in self._blind_indexes(draft):
+                session.add(BlindIndex(case_id=case.id, value=value))
+            account.subscribed = account.subscribed or subscribe
+            if contact or account.subscribed:
+                account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
+            return Submitted(code=case.code, detainees=case.detainee_count,
+                             attachments=len(files))
+
+    async def _insert_case(
+        self,
+        session: AsyncSession,
+        account: Account,
+        uid: str,
+        locale: str,
+        draft: dict[str, Any],
+        attachments: int,
+    ) -> Case:
+        consent = draft["consent"]
+        for _attempt in range(10):
+            case = Case(
+                uid=uid,
+                code=new_code(),
+                account_id=account.id,
+                status=CaseStatus.RECEIVED,
+                locale=locale,
+                schema_version=SCHEMA_VERSION,
+                detainee_count=len(draft["detainees"]),
+                attachment_count=attachments,
+                consent_contact=consent.get("consent_contact") == "yes",
+                consent_sharing=str(consent.get("consent_sharing") or "team"),
+            )
+            try:
+                async with session.begin_nested():
+                    session.add(case)
+                return case
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not find a free case code")
+
+    def _blind_indexes(self, draft: dict[str, Any]) -> set[str]:
+        values = set()
+        for person in draft["detainees"]:
+            year = (person.get("birth_year") or {}) if isinstance(person.get("birth_year"), dict) else {}
+            for field in ("name", "name_alt"):
+                name = person.get(field)
+                if isinstance(name, str) and (folded := fold_name(name)):
+                    values.add(self._key.blind_index(folded))
+                    if year.get("year"):
+                        values.add(self._key.blind_index(f"{folded}|{year['year']}"))
+        return values
+
+    async def staff_chats(self) -> list[int]:
+        """Chats of reviewers and admins who should hear that a case arrived."""
+        async with self._sessionmaker() as session:
+            refs = await session.scalars(
+                select(Account.chat_ref).where(
+                    Account.role.in_([Role.REVIEWER, Role.ADMIN]), Account.chat_ref.is_not(None)
+                )
+            )
+            return [int(self._key.decrypt(ref, context="chat")) for ref in refs if ref]
+
+    async def mine(self, user_id: int) -> list[CaseSummary]:
+        """Her cases, newest first."""
+        async with self._sessionmaker() as session:
+            account = await self._accounts.find_row(session, user_id)
+            if account is None:
+                return []
+            rows = await session.scalars(
+                select(Case).where(Case.account_id == account.id).order_by(Case.id.desc())
+            )
+            return [CaseSummary(row.code, row.status, row.created_at) for row in rows]
+
+    async def status(self, user_id: int, code: str) -> CaseStatus | None:
+        """The status of her case; None for a code that is unknown or not hers."""
+        for case in await self.mine(user_id):
+            if case.code == normalise_code(code):
+                return case.status
+        return None
+
+    async def withdraw(self, user_id: int, code: str) -> Withdrawn | None:
+        """Crypto-shred her case: wrapped keys, ciphertext and files go; the audit log records it."""
+        code = normalise_code(code)
+        async with self._sessionmaker() as session, session.begin():
+            account = await self._accounts.find_row(session, user_id)
+            if account is None:
+                return None
+            case = await session.scalar(
+                select(Case).where(Case.code == code, Case.account_id == account.id)
+            )
+            if case is None or case.status == CaseStatus.WITHDRAWN:
+                return None
+            attachment_ids = list(
+                await session.scalars(select(Attachment.id).where(Attachment.case_id == case.id))
+            )
+            keys = await session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
+            key_count = int(getattr(keys, "rowcount", 0) or 0)
+            if attachment_ids:
+                file_keys = await session.execute(
+                    delete(CaseKey).where(CaseKey.attachment_id.in_(attachment_ids))
+                )
+                key_count += int(getattr(file_keys, "rowcount", 0) or 0)
+                await session.execute(delete(Attachment).where(Attachment.id.in_(attachment_ids)))
+            await session.execute(delete(BlindIndex).where(BlindIndex.case_id == case.id))
+            await session.execute(
+                update(Case)
+                .where(Case.id == case.id)
+                .values(payload=None, status=CaseStatus.WITHDRAWN, attachment_count=0)
+            )
+            await audit.record(
+                session,
+                actor=account.pseudonym,
+                action="case.withdrawn",
+                target=code,
+                detail={"attachments": len(attachment_ids), "keys": key_count},
+            )
+            return Withdrawn(code=code, attachments=len(attachment_ids), keys=key_count)
+
+
+def _payload(
+    code: str, locale: str, draft: dict[str, Any], files: list[Attachment]
+) -> dict[str, Any]:
+    """The sealed case, modelled on the Xinjiang Victims Database's entries."""
+    consent = draft["consent"]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "code": code,
+        "submitted_at": utcnow().isoformat(timespec="seconds"),
+        "locale": locale,
+        "testifier": dict(draft["about"]),
+        "detainees": [dict(person) for person in draft["detainees"]],
+        "narrative": list(draft["narrative"]),
+        "evidence": list(draft["evidence"]),
+        "attachments": [
+            {"uid": f.uid, "kind": f.kind, "size": f.size, "sha256": f.sha256} for f in files
+        ],
+        "consent": {
+            "contact": consent.get("consent_contact") == "yes",
+            "sharing": consent.get("consent_sharing") or "team",
+            "subscribe": consent.get("subscribe") == "yes",
+        },
+    }
+
+
+DAY = timedelta(days=1)

@@ -1,0 +1,537 @@
+"""The intake questionnaire: steps, answers, /back and the summary. No Telegram here.
+
+A draft is a plain JSON-able dict (it lives in the encrypted persistence):
+    {"step": str, "person": int, "history": [[step, person], ...], "editing": str | None,
+     "about": {...}, "detainees": [{...}, ...], "narrative": [...], "evidence": [...],
+     "consent": {...}}
+An answer is a string, {"text": ...} for a typed answer to a button question, or
+{"voice": uid} for a voice message (sealed as an attachment when it arrived).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from bot.i18n import N_
+from bot.i18n import gettext as _
+from bot.i18n import ngettext
+from bot.services.answers import (
+    AnswerError,
+    check_name,
+    check_text,
+    parse_birth_year,
+    parse_event_date,
+)
+
+Kind = Literal["info", "choice", "text", "name", "year", "date", "narrative", "evidence", "yesno"]
+
+SKIP = "_skip"
+UNKNOWN = "_unknown"
+DONE = "_done"
+CONTINUE = "_continue"
+CANCEL = "_cancel"
+YES = "yes"
+NO = "no"
+SUMMARY = "summary"
+CALLBACK_PREFIX = "i:"
+
+# What Telegram-side buttons say, shared by every step.
+LABELS = {
+    SKIP: N_("Skip"),
+    UNKNOWN: N_("I don't know"),
+    DONE: N_("Done"),
+    CONTINUE: N_("Continue"),
+    CANCEL: N_("Cancel"),
+    YES: N_("Yes"),
+    NO: N_("No"),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    question: str
+    kind: Kind
+    part: str
+    options: tuple[tuple[str, str], ...] = ()
+    skip: bool = False
+    unknown: bool = False
+    # Typed text (or voice) is taken as the answer to a button question.
+    free: bool = False
+
+
+RELATIONS = (
+    ("son", N_("Son")),
+    ("daughter", N_("Daughter")),
+    ("husband", N_("Husband")),
+    ("wife", N_("Wife")),
+    ("father", N_("Father")),
+    ("mother", N_("Mother")),
+    ("brother", N_("Brother")),
+    ("sister", N_("Sister")),
+    ("other", N_("Other relative")),
+    ("none", N_("Not a relative")),
+)
+GENDERS = (("male", N_("Man")), ("female", N_("Woman")))
+PREFECTURES = (
+    ("ili", N_("Ili")),
+    ("altay", N_("Altay")),
+    ("tarbagatay", N_("Tarbagatay")),
+    ("urumqi", N_("Urumqi")),
+    ("bortala", N_("Bortala")),
+    ("changji", N_("Changji")),
+    ("elsewhere", N_("Somewhere else")),
+)
+STATUSES = (
+    ("camp", N_("In a «re-education» camp")),
+    ("prison", N_("Prison sentence")),
+    ("forced_labour", N_("Forced labour")),
+    ("released", N_("Released")),
+    ("died", N_("Died")),
+    ("unknown", N_("Unknown")),
+)
+SHARING = (
+    ("team", N_("Only the reviewing team")),
+    ("organisations", N_("Shared with human-rights organisations")),
+    ("publish_anonymous", N_("May be published, names withheld")),
+    ("publish_named", N_("May be published with names")),
+)
+YES_NO = ((YES, LABELS[YES]), (NO, LABELS[NO]))
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        "safety",
+        N_(
+            "Before we begin.\n\n"
+            "I will ask about you, about the detained person, and what happened. "
+            "It takes about 10 minutes.\n"
+            "Your answers are sealed at once: only the reviewing team can read them.\n"
+            "You can stop at any time with /cancel, and go back with /back.\n"
+            "You can answer any question with a voice message.\n"
+            "Who can see what: /privacy"
+        ),
+        "info",
+        "about",
+    ),
+    Step("relation", N_("Who is the detained person to you?"), "choice", "about", RELATIONS,
+         free=True),
+    Step("own_name", N_("Your name, if you wish to give it."), "text", "about", skip=True),
+    Step(
+        "residence",
+        N_("Where do you live now? Country and city."),
+        "text",
+        "about",
+        skip=True,
+    ),
+    Step(
+        "name",
+        N_(
+            "The detained person's full name, as you write it. Any alphabet is fine: "
+            "Cyrillic, Latin, Chinese or Arabic script."
+        ),
+        "name",
+        "person",
+    ),
+    Step(
+        "name_alt",
+        N_("Is the name also written in another alphabet? If so, write it here."),
+        "name",
+        "person",
+        skip=True,
+    ),
+    Step("gender", N_("Is this person a man or a woman?"), "choice", "person", GENDERS,
+         skip=True),
+    Step(
+        "birth_year",
+        N_("Birth year? For example 1965, «about 1965» or «1960s»."),
+        "year",
+        "person",
+        unknown=True,
+    ),
+    Step(
+        "hometown",
+        N_("Hometown: which prefecture?"),
+        "choice",
+        "person",
+        PREFECTURES,
+        unknown=True,
+        free=True,
+    ),
+    Step(
+        "hometown_detail",
+        N_("County, town or village, if you know it."),
+        "text",
+        "person",
+        skip=True,
+    ),
+    Step(
+        "detained",
+        N_("When was this person detained? The year, or the month and year, e.g. 05.2018."),
+        "date",
+        "person",
+        unknown=True,
+    ),
+    Step("status", N_("What is known now?"), "choice", "person", STATUSES, free=True),
+    Step("held_at", N_("Where is this person held, if you know?"), "text", "person",
+         skip=True),
+    Step(
+        "last_contact",
+        N_("When and how did you last hear from this person?"),
+        "text",
+        "person",
+        skip=True,
+    ),
+    Step("occupation", N_("What was this person's occupation?"), "text", "person", skip=True),
+    Step(
+        "reason",
+        N_("Was any reason given for the detention? What was said?"),
+        "text",
+        "person",
+        skip=True,
+    ),
+    Step("another", N_("Is another family member detained?"), "yesno", "person", YES_NO),
+    Step(
+        "narrative",
+        N_(
+            "Please tell what happened, in your own words. Write or send voice messages, "
+            "as many as you need. When you have finished, press Done."
+        ),
+        "narrative",
+        "narrative",
+    ),
+    Step(
+        "evidence",
+        N_(
+            "Do you have photos or documents? Send them here: photos, PDF files, voice "
+            "messages or videos, up to 20 MB each. When you have finished, press Done."
+        ),
+        "evidence",
+        "evidence",
+    ),
+    Step(
+        "consent_contact",
+        N_("May the reviewing team contact you here with follow-up questions?"),
+        "yesno",
+        "consent",
+        YES_NO,
+    ),
+    Step("consent_sharing", N_("How may your testimony be used?"), "choice", "consent",
+         SHARING),
+    Step(
+        "subscribe",
+        N_("Would you like to receive news about protests from this bot?"),
+        "yesno",
+        "consent",
+        YES_NO,
+    ),
+)
+BY_NAME = {step.name: step for step in STEPS}
+ORDER = [step.name for step in STEPS] + [SUMMARY]
+# Where each part of the summary starts and ends, for its Edit button.
+PART_FIRST = {"about": "relation", "person": "name", "narrative": "narrative",
+              "evidence": "evidence", "consent": "consent_contact"}
+PART_LAST = {"about": "residence", "person": "reason", "narrative": "narrative",
+             "evidence": "evidence", "consent": "subscribe"}
+
+
+class IntakeError(Exception):
+    """An answer that does not fit the step; `message` is a msgid, `values` its placeholders."""
+
+    def __init__(self, message: str, **values: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.values = values
+
+
+@dataclass
+class Answer:
+    """What she gave: a button's value, typed text, or a sealed voice message's uid."""
+
+    button: str | None = None
+    text: str | None = None
+    voice: str | None = None
+
+
+@dataclass
+class Prompt:
+    text: str
+    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
+
+
+def new_draft() -> dict[str, Any]:
+    """An empty draft at the safety screen."""
+    return {
+        "step": "safety",
+        "person": 0,
+        "history": [],
+        "editing": None,
+        "about": {},
+        "detainees": [{}],
+        "narrative": [],
+        "evidence": [],
+        "consent": {},
+    }
+
+
+def callback(step: str, value: str) -> str:
+    """Callback data for a button: it names the step, so an old message's button is spotted."""
+    return f"{CALLBACK_PREFIX}{step}:{value}"
+
+
+def parse_callback(data: str) -> tuple[str, str] | None:
+    """(step, value) from callback data, or None if it is not ours or malformed."""
+    if not data.startswith(CALLBACK_PREFIX) or len(data) > 64:
+        return None
+    step, sep, value = data[len(CALLBACK_PREFIX) :].partition(":")
+    if not sep or (step not in BY_NAME and step != SUMMARY):
+        return None
+    return step, value
+
+
+def _store(draft: dict[str, Any], step: Step, value: Any) -> None:
+    if step.part == "person":
+        draft["detainees"][draft["person"]][step.name] = value
+    elif step.part == "consent":
+        draft["consent"][step.name] = value
+    else:
+        draft["about"][step.name] = value
+
+
+def _voice_or_text(answer: Answer, check: Any) -> Any:
+    if answer.voice is not None:
+        return {"voice": answer.voice}
+    if answer.text is None:
+        raise IntakeError(N_("Please answer with a message or use the buttons."))
+    try:
+        return check(answer.text)
+    except AnswerError as exc:
+        raise IntakeError(exc.message, **exc.values) from None
+
+
+def answer(draft: dict[str, Any], given: Answer, *, today: date | None = None) -> None:
+    """Take her answer for the current step and move on; raise IntakeError to re-ask."""
+    step = BY_NAME[draft["step"]]
+    value: Any
+    if given.button in (SKIP, UNKNOWN) and (step.skip or step.unknown):
+        value = None if given.button == SKIP else UNKNOWN
+    elif step.kind in ("info", "yesno", "choice") and given.button is not None:
+        valid = {CONTINUE} if step.kind == "info" else {v for v, _label in step.options}
+        if given.button not in valid:
+            raise IntakeError(N_("This button is out of date. Please use the buttons below."))
+        value = given.button
+    elif step.kind == "choice" and step.free:
+        value = {"text": check_text(given.text)} if given.text else _voice_or_text(given, str)
+    elif step.kind in ("info", "yesno", "choice"):
+        raise IntakeError(N_("Please choose one of the buttons."))
+    elif step.kind == "name":
+        value = _voice_or_text(given, check_name)
+    elif step.kind == "year":
+        value = _voice_or_text(given, lambda t: parse_birth_year(t, today=today))
+    elif step.kind == "date":
+        value = _voice_or_text(given, lambda t: parse_event_date(t, today=today))
+    elif step.kind == "text":
+        value = _voice_or_text(given, check_text)
+    else:
+        raise IntakeError(N_("Please answer with a message or use the buttons."))
+    if step.kind != "info":
+        _store(draft, step, value)
+    _advance(draft, step, value)
+
+
+def add_narrative(draft: dict[str, Any], given: Answer) -> None:
+    """One more piece of the story; long texts are kept whole, never cut."""
+    if given.voice is not None:
+        draft["narrative"].append({"voice": given.voice})
+    elif given.text and given.text.strip():
+        draft["narrative"].append({"text": given.text})
+    else:
+        raise IntakeError(N_("Please write your answer, send a voice message, or press Skip."))
+
+
+def add_evidence(draft: dict[str, Any], uid: str, kind: str) -> int:
+    """Record a sealed attachment; returns how many of this kind she has sent."""
+    draft["evidence"].append({"uid": uid, "kind": kind})
+    return sum(1 for item in draft["evidence"] if item["kind"] == kind)
+
+
+def finish_part(draft: dict[str, Any]) -> None:
+    """The Done button of the narrative or evidence step."""
+    _advance(draft, BY_NAME[draft["step"]], None)
+
+
+def _advance(draft: dict[str, Any], step: Step, value: Any) -> None:
+    draft["history"].append([step.name, draft["person"]])
+    editing = draft.get("editing")
+    if editing and PART_LAST.get(editing.split(":")[0]) == step.name:
+        draft["editing"] = None
+        draft["step"] = SUMMARY
+        return
+    if step.name == "hometown" and (value in (None, UNKNOWN) or isinstance(value, dict)):
+        next_name = "detained"
+    elif step.name == "another":
+        if value == YES:
+            draft["detainees"].append({})
+            draft["person"] = len(draft["detainees"]) - 1
+            next_name = "name"
+        else:
+            next_name = "narrative"
+    else:
+        next_name = ORDER[ORDER.index(step.name) + 1]
+    draft["step"] = next_name
+
+
+def back(draft: dict[str, Any]) -> bool:
+    """Go one step back, keeping every answer; False at the first step."""
+    if not draft["history"]:
+        return False
+    current_person = draft["person"]
+    name, person = draft["history"].pop()
+    # Leaving a person she had only just started to describe removes the empty entry.
+    if person != current_person and not draft["detainees"][current_person]:
+        draft["detainees"].pop(current_person)
+    draft["step"], draft["person"] = name, person
+    return True
+
+
+def edit(draft: dict[str, Any], part: str) -> None:
+    """From the summary: go to the first step of a part, and come back when it is done."""
+    kind, _sep, index = part.partition(":")
+    if kind not in PART_FIRST:
+        raise IntakeError(N_("This button is out of date. Please use the buttons below."))
+    if kind == "person":
+        if not index.isdigit() or int(index) >= len(draft["detainees"]):
+            raise IntakeError(N_("This button is out of date. Please use the buttons below."))
+        draft["person"] = int(index)
+    draft["history"].append([SUMMARY, draft["person"]])
+    draft["editing"] = part
+    draft["step"] = PART_FIRST[kind]
+
+
+def prompt(draft: dict[str, Any]) -> Prompt:
+    """The current question in the current locale, with its buttons."""
+    name = draft["step"]
+    if name == SUMMARY:
+        return Prompt(summary(draft), summary_buttons(draft))
+    step = BY_NAME[name]
+    text = _(step.question)
+    if step.part == "person" and len(draft["detainees"]) > 1 and name != "another":
+        text = _("Person {number}.").format(number=draft["person"] + 1) + " " + text
+    rows: list[list[tuple[str, str]]] = []
+    if step.kind == "info":
+        rows.append([(_(LABELS[CONTINUE]), callback(name, CONTINUE))])
+    options = [(_(label), callback(name, value)) for value, label in step.options]
+    rows.extend(options[i : i + 2] for i in range(0, len(options), 2))
+    extra = []
+    if step.unknown:
+        extra.append((_(LABELS[UNKNOWN]), callback(name, UNKNOWN)))
+    if step.skip:
+        extra.append((_(LABELS[SKIP]), callback(name, SKIP)))
+    if step.kind in ("narrative", "evidence"):
+        extra.append((_(LABELS[DONE]), callback(name, DONE)))
+    if extra:
+        rows.append(extra)
+    return Prompt(text, rows)
+
+
+def _label(step_name: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if value == UNKNOWN:
+        return _(LABELS[UNKNOWN])
+    if isinstance(value, dict):
+        if "voice" in value:
+            return "🎤 " + _("voice message")
+        if "year" in value:
+            return _date_label(value)
+        return str(value.get("text", "—"))
+    step = BY_NAME[step_name]
+    for option, label in step.options:
+        if option == value:
+            return _(label)
+    return str(value)
+
+
+def _date_label(value: dict[str, Any]) -> str:
+    if value.get("year") is None:
+        return _(LABELS[UNKNOWN])
+    precision = value.get("precision")
+    if precision == "decade":
+        return _("{year}s").format(year=value["year"])
+    if precision == "approximate":
+        return _("about {year}").format(year=value["year"])
+    parts = [str(value["year"])]
+    if value.get("month"):
+        parts.insert(0, f"{value['month']:02d}")
+    if value.get("day"):
+        parts.insert(0, f"{value['day']:02d}")
+    return ".".join(parts)
+
+
+def summary(draft: dict[str, Any]) -> str:
+    """Everything she gave, in her language, part by part."""
+    lines = [_("Please check your answers."), "", "— " + _("About you")]
+    for name in ("relation", "own_name", "residence"):
+        lines.append(f"{_(BY_NAME[name].question)} {_label(name, draft['about'].get(name))}")
+    for number, person in enumerate(draft["detainees"], start=1):
+        lines += ["", "— " + _("Person {number}").format(number=number)]
+        for step in STEPS:
+            if step.part == "person" and step.name != "another":
+                lines.append(f"{_(step.question)} {_label(step.name, person.get(step.name))}")
+    lines += ["", "— " + _("What happened")]
+    for piece in draft["narrative"]:
+        lines.append(_label("narrative", piece))
+    if not draft["narrative"]:
+        lines.append("—")
+    lines += ["", "— " + _("Evidence")]
+    counts = {kind: 0 for kind in ("photo", "document", "voice", "video")}
+    for item in draft["evidence"]:
+        counts[item["kind"]] = counts.get(item["kind"], 0) + 1
+    lines.append(evidence_counts(counts))
+    lines += ["", "— " + _("Consent")]
+    for name in ("consent_contact", "consent_sharing", "subscribe"):
+        lines.append(f"{_(BY_NAME[name].question)} {_label(name, draft['consent'].get(name))}")
+    return "\n".join(lines)
+
+
+def evidence_counts(counts: dict[str, int]) -> str:
+    """'2 photos, 1 document' in the current language."""
+    parts = []
+    if n := counts.get("photo", 0):
+        parts.append(ngettext("{count} photo", "{count} photos", n).format(count=n))
+    if n := counts.get("document", 0):
+        parts.append(ngettext("{count} document", "{count} documents", n).format(count=n))
+    if n := counts.get("voice", 0):
+        parts.append(
+            ngettext("{count} voice message", "{count} voice messages", n).format(count=n)
+        )
+    if n := counts.get("video", 0):
+        parts.append(ngettext("{count} video", "{count} videos", n).format(count=n))
+    return ", ".join(parts) if parts else _("No files.")
+
+
+def summary_buttons(draft: dict[str, Any]) -> list[list[tuple[str, str]]]:
+    """An Edit button per part, then Submit and Cancel."""
+    rows = [[(_("Edit: about you"), callback(SUMMARY, "edit:about"))]]
+    for index in range(len(draft["detainees"])):
+        rows.append(
+            [
+                (
+                    _("Edit: person {number}").format(number=index + 1),
+                    callback(SUMMARY, f"edit:person:{index}"),
+                )
+            ]
+        )
+    rows.append([(_("Edit: what happened"), callback(SUMMARY, "edit:narrative"))])
+    rows.append([(_("Edit: evidence"), callback(SUMMARY, "edit:evidence"))])
+    rows.append([(_("Edit: consent"), callback(SUMMARY, "edit:consent"))])
+    rows.append(
+        [(_("Submit"), callback(SUMMARY, "submit")), (_(LABELS[CANCEL]), callback(SUMMARY, CANCEL))]
+    )
+    return rows
+
+
+def ready(draft: dict[str, Any]) -> bool:
+    """The draft has reached the summary with every required answer."""
+    return draft["step"] == SUMMARY and all(p.get("name") for p in draft["detainees"])

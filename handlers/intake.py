@@ -1,0 +1,537 @@
+"""The intake dialogue: a ConversationHandler over the questionnaire in bot.services.intake."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import FileSizeLimit
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import AigaqApplication, AigaqContext
+from bot.i18n import LOCALES, current_locale, use_locale
+from bot.i18n import gettext as _
+from bot.models import utcnow
+from bot.services import intake
+from bot.services.answers import split_message
+from bot.services.cases import NoRecipients
+from handlers.common import (
+    LANGUAGE_PREFIX,
+    help_command,
+    language_keyboard,
+    privacy_command,
+)
+
+log = logging.getLogger(__name__)
+
+LANGUAGE, INTAKE, CONFIRM_CANCEL, SUBMITTED = "language", "intake", "confirm_cancel", "submitted"
+CANCEL_PREFIX = "cancel:"
+WIPE_PREFIX = "wipe:"
+DOCUMENT_TYPES = ("application/pdf",)
+MAX_FILE = FileSizeLimit.FILESIZE_DOWNLOAD  # 20 MB: what the Bot API lets a bot download
+
+
+def _draft(context: AigaqContext) -> dict[str, Any] | None:
+    return context.user_data.get("draft") if context.user_data is not None else None
+
+
+def _remember(context: AigaqContext, message: Message | None) -> None:
+    """Note a message of the dialogue, so it can be deleted from her phone at the end."""
+    if message is not None and context.user_data is not None:
+        context.user_data.setdefault("dialogue", []).append(message.message_id)
+
+
+async def _say(
+    update: Update,
+    context: AigaqContext,
+    text: str,
+    buttons: list[list[tuple[str, str]]] | None = None,
+) -> None:
+    """Send (in parts, if long) with protect_content; the last part carries the buttons."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    markup = (
+        InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
+             for row in buttons]
+        )
+        if buttons
+        else None
+    )
+    parts = split_message(text)
+    for index, part in enumerate(parts):
+        sent = await context.bot.send_message(
+            chat.id,
+            part,
+            reply_markup=markup if index == len(parts) - 1 else None,
+            protect_content=True,
+        )
+        _remember(context, sent)
+
+
+async def _ask(update: Update, context: AigaqContext, prefix: str | None = None) -> str:
+    """Show the current step's question (after an optional note) and stay in the dialogue."""
+    draft = _draft(context)
+    if draft is None:
+        return await _welcome(update, context)
+    shown = intake.prompt(draft)
+    text = f"{prefix}\n\n{shown.text}" if prefix else shown.text
+    await _say(update, context, text, shown.buttons)
+    return INTAKE
+
+
+async def _welcome(update: Update, context: AigaqContext) -> str:
+    await context.services.accounts.ensure(update.effective_user.id)  # type: ignore[union-attr]
+    await _say(
+        update,
+        context,
+        _(
+            "Welcome. Aigaq collects testimony about relatives detained in Xinjiang. "
+            "What you tell me is sealed at once: only the reviewing team can read it."
+        )
+        + "\n\n"
+        + _("Choose your language:"),
+    )
+    sent = await context.bot.send_message(
+        update.effective_chat.id,  # type: ignore[union-attr]
+        "🌐",
+        reply_markup=language_keyboard(current_locale()),
+        protect_content=True,
+    )
+    _remember(context, sent)
+    return LANGUAGE
+
+
+async def start(update: Update, context: AigaqContext) -> str:
+    """/start: the language screen, or back to where she stopped."""
+    _remember(context, update.effective_message)
+    if update.effective_user is not None and update.effective_chat is not None:
+        await context.services.accounts.remember_staff_chat(
+            update.effective_user.id, update.effective_chat.id
+        )
+    if _draft(context) is not None:
+        return await _ask(update, context, _("Welcome back. We continue where you stopped."))
+    return await _welcome(update, context)
+
+
+async def language_picked(update: Update, context: AigaqContext) -> str | None:
+    """A language button, on the first screen or in the middle of the dialogue."""
+    query = update.callback_query
+    if query is None or update.effective_user is None or context.user_data is None:
+        return None
+    code = (query.data or "").removeprefix(LANGUAGE_PREFIX)
+    if code not in LOCALES:
+        await query.answer(_("This button is out of date. Send /start to begin again."))
+        return None
+    await context.services.accounts.set_locale(update.effective_user.id, code)
+    context.user_data["locale"] = code
+    with use_locale(code):
+        await query.answer(_("Language set: English."))
+        if _draft(context) is None:
+            context.user_data["draft"] = intake.new_draft()
+        return await _ask(update, context)
+
+
+async def change_language(update: Update, context: AigaqContext) -> None:
+    """/language in the middle of the dialogue: answers stay as they are."""
+    _remember(context, update.effective_message)
+    await _say(update, context, _("Choose your language:"))
+    sent = await context.bot.send_message(
+        update.effective_chat.id,  # type: ignore[union-attr]
+        "🌐",
+        reply_markup=language_keyboard(current_locale()),
+        protect_content=True,
+    )
+    _remember(context, sent)
+
+
+async def on_button(update: Update, context: AigaqContext) -> str | None:
+    """A questionnaire button. Its data names the step, so an old message's button is caught."""
+    query = update.callback_query
+    draft = _draft(context)
+    if query is None:
+        return None
+    parsed = intake.parse_callback(query.data or "")
+    if draft is None or parsed is None:
+        await query.answer(_("This button is out of date. Send /start to begin again."))
+        return None
+    step, value = parsed
+    if step != draft["step"]:
+        await query.answer(_("This button is from an earlier question."))
+        return await _ask(update, context)
+    await query.answer()
+    if step == intake.SUMMARY:
+        return await _summary_button(update, context, draft, value)
+    if value == intake.DONE and draft["step"] in ("narrative", "evidence"):
+        intake.finish_part(draft)
+        return await _ask(update, context)
+    try:
+        intake.answer(draft, intake.Answer(button=value))
+    except intake.IntakeError as exc:
+        return await _ask(update, context, _(exc.message).format(**exc.values))
+    return await _ask(update, context)
+
+
+async def _summary_button(
+    update: Update, context: AigaqContext, draft: dict[str, Any], value: str
+) -> str | None:
+    if value == "submit":
+        return await _submit(update, context, draft)
+    if value == intake.CANCEL:
+        return await ask_cancel(update, context)
+    try:
+        intake.edit(draft, value.removeprefix("edit:"))
+    except intake.IntakeError as exc:
+        return await _ask(update, context, _(exc.message).format(**exc.values))
+    return await _ask(update, context)
+
+
+async def on_text(update: Update, context: AigaqContext) -> str | None:
+    """Typed text: the answer to the current step."""
+    message = update.effective_message
+    draft = _draft(context)
+    _remember(context, message)
+    if message is None or draft is None:
+        return await _welcome(update, context)
+    given = intake.Answer(text=message.text or "")
+    return await _take(update, context, draft, given)
+
+
+async def _take(
+    update: Update, context: AigaqContext, draft: dict[str, Any], given: intake.Answer
+) -> str | None:
+    try:
+        if draft["step"] == "narrative":
+            intake.add_narrative(draft, given)
+            await _say(
+                update,
+                context,
+                _("Received. You can add more, or press Done."),
+                [[(_(intake.LABELS[intake.DONE]), intake.callback("narrative", intake.DONE))]],
+            )
+            return INTAKE
+        if draft["step"] == "evidence" and given.voice is not None:
+            count = intake.add_evidence(draft, given.voice, "voice")
+            return await _acknowledge_file(update, context, "voice", count)
+        intake.answer(draft, given)
+    except intake.IntakeError as exc:
+        return await _ask(update, context, _(exc.message).format(**exc.values))
+    return await _ask(update, context)
+
+
+async def on_voice(update: Update, context: AigaqContext) -> str | None:
+    """A voice message is welcome wherever text is: sealed at once, kept as the answer."""
+    message = update.effective_message
+    draft = _draft(context)
+    _remember(context, message)
+    if message is None or draft is None:
+        return await _welcome(update, context)
+    media = message.voice or message.audio
+    if media is None:
+        return None
+    step = intake.BY_NAME.get(draft["step"])
+    if step is None or step.kind in ("info", "yesno") or (
+        step.kind == "choice" and not step.free
+    ):
+        return await _ask(update, context, _("Please choose one of the buttons."))
+    uid = await _receive(update, context, media.file_id, media.file_size, "voice")
+    if uid is None:
+        return INTAKE
+    return await _take(update, context, draft, intake.Answer(voice=uid))
+
+
+async def on_file(update: Update, context: AigaqContext) -> str | None:
+    """Photos, PDF documents and videos, at the evidence step."""
+    message = update.effective_message
+    draft = _draft(context)
+    _remember(context, message)
+    if message is None or draft is None:
+        return await _welcome(update, context)
+    if draft["step"] != "evidence":
+        return await _ask(
+            update, context, _("You can send photos and documents a little later, at the step «Evidence».")
+        )
+    if message.photo:
+        media: Any = message.photo[-1]
+        kind = "photo"
+    elif message.video or message.video_note:
+        media = message.video or message.video_note
+        kind = "video"
+    elif message.document is not None and (
+        (message.document.mime_type or "") in DOCUMENT_TYPES
+        or (message.document.mime_type or "").startswith("image/")
+    ):
+        media = message.document
+        kind = "document"
+    else:
+        return await _ask(update, context, _unsupported_text())
+    uid = await _receive(update, context, media.file_id, media.file_size, kind)
+    if uid is None:
+        return INTAKE
+    count = intake.add_evidence(draft, uid, kind)
+    return await _acknowledge_file(update, context, kind, count)
+
+
+async def _acknowledge_file(update: Update, context: AigaqContext, kind: str, count: int) -> str:
+    texts = {
+        "photo": _("Photo {number} received."),
+        "document": _("Document {number} received."),
+        "voice": _("Voice message {number} received."),
+        "video": _("Video {number} received."),
+    }
+    await _say(
+        update,
+        context,
+        texts[kind].format(number=count) + " " + _("Send more, or press Done."),
+        [[(_(intake.LABELS[intake.DONE]), intake.callback("evidence", intake.DONE))]],
+    )
+    return INTAKE
+
+
+async def _receive(
+    update: Update, context: AigaqContext, file_id: str, size: int | None, kind: str
+) -> str | None:
+    """Download and seal a file at once; the file_id is not kept. None if refused."""
+    if size is not None and size > MAX_FILE:
+        await _say(
+            update,
+            context,
+            _(
+                "This file is larger than 20 MB, the most a bot can receive. Please send a "
+                "smaller file, or a photo of the page. Nothing you sent before is lost."
+            ),
+        )
+        return None
+    try:
+        telegram_file = await context.bot.get_file(file_id)
+        data = bytes(await telegram_file.download_as_bytearray())
+    except BadRequest as exc:
+        log.warning("file download refused: %s", type(exc).__name__)
+        await _say(update, context, _("I could not receive this file. Please send it again."))
+        return None
+    if len(data) > MAX_FILE:
+        await _say(update, context, _("This file is larger than 20 MB, the most a bot can receive. Please send a smaller file, or a photo of the page. Nothing you sent before is lost."))
+        return None
+    try:
+        return await context.services.cases.seal_attachment(
+            update.effective_user.id, kind, data  # type: ignore[union-attr]
+        )
+    except NoRecipients:
+        log.error("no active reviewer key: a file could not be sealed")
+        await _say(update, context, _not_ready_text())
+        return None
+    finally:
+        del data
+
+
+def _unsupported_text() -> str:
+    return _(
+        "I can take text, voice messages, photos, PDF documents and videos. "
+        "Stickers, locations, contacts and polls cannot be kept."
+    )
+
+
+def _not_ready_text() -> str:
+    return _(
+        "The bot is not ready to receive testimony yet: the reviewing team has not set up "
+        "its keys. Your answers are kept. Please try again later."
+    )
+
+
+async def on_unsupported(update: Update, context: AigaqContext) -> str | None:
+    """Stickers, locations, contacts, polls: say what is accepted, lose nothing."""
+    _remember(context, update.effective_message)
+    if _draft(context) is None:
+        return await _welcome(update, context)
+    return await _ask(update, context, _unsupported_text())
+
+
+async def back(update: Update, context: AigaqContext) -> str | None:
+    """/back: one step back, every answer kept."""
+    _remember(context, update.effective_message)
+    draft = _draft(context)
+    if draft is None:
+        return await _welcome(update, context)
+    if not intake.back(draft):
+        return await _ask(update, context, _("This is the first question."))
+    return await _ask(update, context)
+
+
+async def ask_cancel(update: Update, context: AigaqContext) -> str:
+    """/cancel: ask before wiping anything."""
+    _remember(context, update.effective_message)
+    await _say(
+        update,
+        context,
+        _("Delete all your answers and files of this testimony? This cannot be undone."),
+        [[(_("Yes, delete"), CANCEL_PREFIX + "yes"), (_("No, continue"), CANCEL_PREFIX + "no")]],
+    )
+    return CONFIRM_CANCEL
+
+
+async def cancel_answered(update: Update, context: AigaqContext) -> str | int:
+    query = update.callback_query
+    if query is None:
+        return CONFIRM_CANCEL
+    await query.answer()
+    if query.data != CANCEL_PREFIX + "yes":
+        return await _ask(update, context)
+    await context.services.cases.discard_draft_files(update.effective_user.id)  # type: ignore[union-attr]
+    if context.user_data is not None:
+        context.user_data.pop("draft", None)
+    await _say(update, context, _("Your answers were deleted. Send /start to begin again."))
+    return ConversationHandler.END
+
+
+async def _submit(update: Update, context: AigaqContext, draft: dict[str, Any]) -> str | None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or context.user_data is None:
+        return None
+    if not intake.ready(draft):
+        return await _ask(update, context, _("The name of the detained person is missing."))
+    settings = context.services.settings
+    today = await context.services.cases.submissions_since(user.id, utcnow() - timedelta(days=1))
+    if today >= settings.max_submissions_per_day:
+        await _say(
+            update,
+            context,
+            _(
+                "You have sent {count} testimonies today, the most for one day. Your answers "
+                "are kept: please press Submit again tomorrow."
+            ).format(count=today),
+        )
+        return INTAKE
+    try:
+        done = await context.services.cases.submit(user.id, chat.id, draft, current_locale())
+    except NoRecipients:
+        log.error("no active reviewer key: a case could not be sealed")
+        await _say(update, context, _not_ready_text())
+        return INTAKE
+    context.user_data.pop("draft", None)
+    await _notify_reviewers(context, done.code, done.detainees, done.attachments)
+    await _say(
+        update,
+        context,
+        _(
+            "Thank you. Your testimony was sealed and sent to the reviewing team.\n\n"
+            "Your case code: {code}\n"
+            "Please write it down. Check the status with /status {code}, see your codes "
+            "with /mycases."
+        ).format(code=done.code),
+    )
+    await _say(
+        update,
+        context,
+        _("Delete this conversation from your phone?"),
+        [[(_("Yes, delete"), WIPE_PREFIX + "yes"), (_("No"), WIPE_PREFIX + "no")]],
+    )
+    return SUBMITTED
+
+
+async def _notify_reviewers(context: AigaqContext, code: str, people: int, files: int) -> None:
+    """Code and counts only, never content."""
+    for chat_id in await context.services.cases.staff_chats():
+        try:
+            await context.bot.send_message(
+                chat_id,
+                _("New case {code}: {people} person(s), {files} file(s).").format(
+                    code=code, people=people, files=files
+                ),
+                protect_content=True,
+            )
+        except TelegramError as exc:
+            log.warning("reviewer not reached: %s", type(exc).__name__)
+
+
+async def wipe_answered(update: Update, context: AigaqContext) -> int:
+    """Delete both sides of the dialogue, as far as Telegram allows (48 hours)."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None or context.user_data is None:
+        return ConversationHandler.END
+    await query.answer()
+    ids = [int(i) for i in context.user_data.pop("dialogue", [])]
+    if query.message is not None:
+        ids.append(query.message.message_id)
+    if query.data != WIPE_PREFIX + "yes":
+        await context.bot.send_message(chat.id, _("All right. You can delete the chat yourself at any time."))
+        return ConversationHandler.END
+    deleted = True
+    for start in range(0, len(ids), 100):
+        try:
+            await context.bot.delete_messages(chat.id, sorted(set(ids[start : start + 100])))
+        except TelegramError as exc:
+            deleted = False
+            log.warning("some messages could not be deleted: %s", type(exc).__name__)
+    text = _(
+        "The conversation was deleted from this chat as far as Telegram allows. To remove "
+        "everything, also delete the chat itself: press and hold it in your chat list and "
+        "choose Delete."
+    )
+    if not deleted:
+        text = _("Some older messages could not be deleted by the bot.") + " " + text
+    await context.bot.send_message(chat.id, text)
+    return ConversationHandler.END
+
+
+async def stray_in_submitted(update: Update, context: AigaqContext) -> str:
+    """After submit, anything but the delete question: ask it again."""
+    await _say(
+        update,
+        context,
+        _("Delete this conversation from your phone?"),
+        [[(_("Yes, delete"), WIPE_PREFIX + "yes"), (_("No"), WIPE_PREFIX + "no")]],
+    )
+    return SUBMITTED
+
+
+def conversation() -> ConversationHandler[AigaqContext]:
+    """The state table: language → questionnaire → (cancel?) → submitted."""
+    answers = [
+        CallbackQueryHandler(on_button, pattern=f"^{intake.CALLBACK_PREFIX}"),
+        MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
+        MessageHandler(filters.VOICE | filters.AUDIO, on_voice),
+        MessageHandler(
+            filters.PHOTO | filters.Document.ALL | filters.VIDEO | filters.VIDEO_NOTE, on_file
+        ),
+    ]
+    return ConversationHandler(
+        entry_points=[CommandHandler("start", start)],
+        states={
+            LANGUAGE: [CallbackQueryHandler(language_picked, pattern=f"^{LANGUAGE_PREFIX}")],
+            INTAKE: answers,
+            CONFIRM_CANCEL: [CallbackQueryHandler(cancel_answered, pattern=f"^{CANCEL_PREFIX}")],
+            SUBMITTED: [
+                CallbackQueryHandler(wipe_answered, pattern=f"^{WIPE_PREFIX}"),
+                MessageHandler(~filters.COMMAND, stray_in_submitted),
+            ],
+        },
+        fallbacks=[
+            CommandHandler("start", start),
+            CommandHandler("back", back),
+            CommandHandler("cancel", ask_cancel),
+            CommandHandler("language", change_language),
+            CommandHandler("help", help_command),
+            CommandHandler("privacy", privacy_command),
+            CallbackQueryHandler(language_picked, pattern=f"^{LANGUAGE_PREFIX}"),
+            MessageHandler(filters.ALL & ~filters.COMMAND, on_unsupported),
+        ],
+        name="intake",
+        persistent=True,
+        allow_reentry=True,
+    )
+
+
+def register(application: AigaqApplication) -> None:
+    """Add the intake dialogue."""
+    application.add_handler(conversation())

@@ -1,0 +1,128 @@
+"""The real Application over the in-process fake Bot API, a real database and real keys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.app import AigaqApplication, build_application
+from bot.crypto import ReviewerKey, ServerKey, StreamOpener, open_sealed
+from bot.localapi import FakeUser, LocalBotApi
+from bot.models import Attachment, AttachmentChunk, Case, CaseKey, Recipient
+from bot.settings import Settings
+
+TOKEN = "123456:TEST-token"
+
+
+@dataclass
+class Harness:
+    """One bot as Telegram would see it, plus what a reviewer needs to check the result."""
+
+    settings: Settings
+    api: LocalBotApi
+    reviewer: ReviewerKey
+    app: AigaqApplication | None = None
+    users: list[FakeUser] = field(default_factory=list)
+
+    async def start(self) -> AigaqApplication:
+        self.app = build_application(self.settings, request=self.api)
+        await self.app.initialize()
+        if self.app.post_init is not None:
+            await self.app.post_init(self.app)
+        return self.app
+
+    async def stop(self, *, clean: bool = True) -> None:
+        """Stop the bot; `clean=False` skips the final persistence write, like kill -9."""
+        if self.app is None:
+            return
+        app, self.app = self.app, None
+        if clean:
+            await app.shutdown()
+        # Unclean, like kill -9: nothing is flushed; only the connections go.
+        await app.services.engine.dispose()
+
+    async def restart(self, *, clean: bool = False) -> AigaqApplication:
+        """A new Application over the same database and keys."""
+        await self.stop(clean=clean)
+        app = await self.start()
+        for user in self.users:
+            user.application = app
+        return app
+
+    def user(self, user_id: int = 1001, language_code: str = "kk", **kwargs: Any) -> FakeUser:
+        assert self.app is not None
+        user = self.api.user(user_id=user_id, language_code=language_code, **kwargs)
+        user.application = self.app
+        self.users.append(user)
+        return user
+
+    @property
+    def services(self) -> Any:
+        assert self.app is not None
+        return self.app.services
+
+    async def open_case(self, code: str) -> dict[str, Any]:
+        """What the reviewer will read: the sealed payload, opened with the test key."""
+        async with self.services.sessionmaker() as session:
+            case = (await session.scalars(select(Case).where(Case.code == code))).one()
+            wrapped = await session.scalar(
+                select(CaseKey.wrapped_key)
+                .join(Recipient, Recipient.id == CaseKey.recipient_id)
+                .where(CaseKey.case_id == case.id, Recipient.key_id == self.reviewer.key_id)
+            )
+            assert case.payload is not None and wrapped is not None
+            plain = open_sealed(
+                case.payload, wrapped, self.reviewer, object_id=case.uid, kind="case"
+            )
+        return json.loads(plain)
+
+    async def open_attachment(self, uid: str) -> bytes:
+        """An attachment's plaintext, opened chunk by chunk with the test key."""
+        async with self.services.sessionmaker() as session:
+            attachment = (
+                await session.scalars(select(Attachment).where(Attachment.uid == uid))
+            ).one()
+            wrapped = await session.scalar(
+                select(CaseKey.wrapped_key)
+                .join(Recipient, Recipient.id == CaseKey.recipient_id)
+                .where(
+                    CaseKey.attachment_id == attachment.id,
+                    Recipient.key_id == self.reviewer.key_id,
+                )
+            )
+            chunks = list(
+                await session.scalars(
+                    select(AttachmentChunk.data)
+                    .where(AttachmentChunk.attachment_id == attachment.id)
+                    .order_by(AttachmentChunk.seq)
+                )
+            )
+        assert wrapped is not None
+        opener = StreamOpener(
+            attachment.header, wrapped, self.reviewer, object_id=uid, kind="attachment"
+        )
+        return b"".join(opener.open_chunks(chunks))
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> tuple[Settings, ReviewerKey]:
+    """Settings for a test bot, with a fresh server key and a fresh reviewer key."""
+    server_key = tmp_path / "server.key"
+    if not server_key.exists():
+        ServerKey.generate_file(server_key)
+    reviewer = ReviewerKey.generate()
+    recipients = tmp_path / "recipients.txt"
+    recipients.write_text(reviewer.public().to_line() + "\n", encoding="utf-8")
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "database_url": database_url,
+        "recipients": recipients,
+        "secret_key_file": server_key,
+        "default_locale": "kk",
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values), reviewer

@@ -1,0 +1,187 @@
+"""A relative walks the whole intake through the real Application and the fake Bot API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.models import Attachment, Case, CaseStatus, Draft
+from tests.harness import Harness
+
+CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+PHOTO_1 = b"\xff\xd8\xff\xe0" + b"first photo of the passport " * 500
+PHOTO_2 = b"\xff\xd8\xff\xe0" + b"second photo, at the camp gate " * 700
+PDF = b"%PDF-1.4\n" + b"letter from the ministry " * 900
+VOICE = b"OggS" + b"her voice telling what happened " * 300
+LONG_STORY = ("Менің ұлым 2018 жылы мамыр айында Құлжада ұсталды. " * 120).strip()
+
+PERSONS = [
+    {
+        "name": "Ерлан Нұрғалиұлы",
+        "alt": "叶尔兰·努尔哈力",
+        "gender": "male",
+        "year": "шамамен 1985",
+        "prefecture": "ili",
+        "detail": "Құлжа ауданы",
+        "detained": "05.2018",
+        "status": "camp",
+        "held_at": "Құлжа, №3 лагерь",
+        "last_contact": "2018 жылы WeChat арқылы",
+        "occupation": "мұғалім",
+        "reason": "Қазақстанға барғаны үшін",
+    },
+    {
+        "name": "Erlan's father Nurgali",
+        "alt": None,
+        "gender": "male",
+        "year": "1960s",
+        "prefecture": "altay",
+        "detail": None,
+        "detained": "2019",
+        "status": "prison",
+        "held_at": None,
+        "last_contact": None,
+        "occupation": None,
+        "reason": None,
+    },
+]
+
+
+async def answer_or_skip(user: Any, step: str, value: str | None) -> None:
+    if value is None:
+        await user.press(f"i:{step}:_skip")
+    else:
+        await user.send_text(value)
+
+
+async def walk_intake(
+    user: Any, *, locale: str, persons: list[dict[str, Any]], by_voice: bool = False
+) -> str:
+    """The whole dialogue, as she would go through it; returns the case code."""
+    await user.send_command("start")
+    await user.press(f"lang:{locale}")
+    await user.press("i:safety:_continue")
+    await user.press("i:relation:mother")
+    await user.send_text("Гүлбаһрам")
+    await user.send_text("Алматы, Қазақстан")
+    for index, person in enumerate(persons):
+        if by_voice:
+            await user.send_voice(VOICE + bytes([index]))
+        else:
+            await user.send_text(person["name"])
+        await answer_or_skip(user, "name_alt", person["alt"])
+        await user.press(f"i:gender:{person['gender']}")
+        await user.send_text(person["year"])
+        await user.press(f"i:hometown:{person['prefecture']}")
+        await answer_or_skip(user, "hometown_detail", person["detail"])
+        await user.send_text(person["detained"])
+        await user.press(f"i:status:{person['status']}")
+        for step in ("held_at", "last_contact", "occupation", "reason"):
+            await answer_or_skip(user, step, person[step])
+        await user.press("i:another:" + ("yes" if index < len(persons) - 1 else "no"))
+    await user.send_text(LONG_STORY)
+    if by_voice:
+        await user.send_voice(VOICE)
+    await user.send_text("Мен консулдыққа хат жаздым.")
+    await user.press("i:narrative:_done")
+    await user.send_photo(PHOTO_1)
+    await user.send_photo(PHOTO_2)
+    await user.send_document(PDF, file_name="letter.pdf", mime_type="application/pdf")
+    await user.press("i:evidence:_done")
+    await user.press("i:consent_contact:yes")
+    await user.press("i:consent_sharing:organisations")
+    await user.press("i:subscribe:no")
+    await user.press("i:summary:submit")
+    found = [CODE.search(m.text or "") for m in user.messages]
+    codes = [m.group(0) for m in found if m]
+    assert codes, "no case code was shown"
+    return codes[-1]
+
+
+@pytest.mark.parametrize("locale", ["kk", "ru", "en"])
+async def test_one_person_by_text_in_each_language(harness: Harness, locale: str) -> None:
+    user = harness.user(user_id=2001, language_code=locale)
+    code = await walk_intake(user, locale=locale, persons=PERSONS[:1])
+    case = await harness.open_case(code)
+    assert case["schema_version"] == 1
+    assert case["locale"] == locale
+    assert case["testifier"] == {
+        "relation": "mother",
+        "own_name": "Гүлбаһрам",
+        "residence": "Алматы, Қазақстан",
+    }
+    person = case["detainees"][0]
+    assert person["name"] == "Ерлан Нұрғалиұлы"
+    assert person["name_alt"] == "叶尔兰·努尔哈力"
+    assert person["birth_year"]["year"] == 1985
+    assert person["birth_year"]["precision"] == "approximate"
+    assert person["hometown"] == "ili"
+    assert person["hometown_detail"] == "Құлжа ауданы"
+    assert (person["detained"]["year"], person["detained"]["month"]) == (2018, 5)
+    assert person["status"] == "camp"
+    assert person["reason"] == "Қазақстанға барғаны үшін"
+    assert [piece["text"] for piece in case["narrative"]] == [
+        LONG_STORY,
+        "Мен консулдыққа хат жаздым.",
+    ]
+    assert case["consent"] == {"contact": True, "sharing": "organisations", "subscribe": False}
+    evidence = {item["kind"]: 0 for item in case["evidence"]}
+    for item in case["evidence"]:
+        evidence[item["kind"]] += 1
+    assert evidence == {"photo": 2, "document": 1}
+    opened = [await harness.open_attachment(item["uid"]) for item in case["evidence"]]
+    assert opened == [PHOTO_1, PHOTO_2, PDF]
+    sizes = {item["uid"]: item["size"] for item in case["attachments"]}
+    assert sorted(sizes.values()) == sorted(len(b) for b in (PHOTO_1, PHOTO_2, PDF))
+
+
+async def test_two_people_by_voice(harness: Harness) -> None:
+    user = harness.user(user_id=2002, language_code="kk")
+    code = await walk_intake(user, locale="kk", persons=PERSONS, by_voice=True)
+    case = await harness.open_case(code)
+    assert len(case["detainees"]) == 2
+    names = [person["name"] for person in case["detainees"]]
+    assert all("voice" in name for name in names)
+    assert await harness.open_attachment(names[0]["voice"]) == VOICE + b"\x00"
+    assert await harness.open_attachment(names[1]["voice"]) == VOICE + b"\x01"
+    assert case["detainees"][1]["birth_year"] == {"year": 1960, "precision": "decade",
+                                                  "text": "1960s"}
+    voices = [piece for piece in case["narrative"] if "voice" in piece]
+    assert len(voices) == 1
+    assert await harness.open_attachment(voices[0]["voice"]) == VOICE
+    async with harness.services.sessionmaker() as session:
+        row = (await session.scalars(select(Case).where(Case.code == code))).one()
+        assert row.detainee_count == 2
+        assert row.attachment_count == 6  # 2 names, 1 story, 2 photos, 1 PDF
+        assert row.status == CaseStatus.RECEIVED
+
+
+async def test_draft_is_wiped_after_submit(harness: Harness) -> None:
+    user = harness.user(user_id=2003, language_code="en")
+    await walk_intake(user, locale="en", persons=PERSONS[:1])
+    async with harness.services.sessionmaker() as session:
+        drafts = await session.scalar(select(func.count(Draft.id)).where(Draft.kind == "user"))
+        loose = await session.scalar(
+            select(func.count(Attachment.id)).where(Attachment.case_id.is_(None))
+        )
+    assert loose == 0
+    # What remains of her user data holds no answer (only her language and message ids).
+    assert "draft" not in harness.app.user_data[2003]  # type: ignore[union-attr]
+    assert drafts is not None
+
+
+async def test_the_case_code_and_the_delete_offer(harness: Harness) -> None:
+    user = harness.user(user_id=2004, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    assert any(code in (m.text or "") for m in user.messages)
+    assert user.buttons()[0][1] == "wipe:yes"
+    seen_before = len(user.all_messages)
+    await user.press("wipe:yes")
+    remaining = [m for m in user.all_messages if not m.deleted]
+    assert len(remaining) < seen_before
+    assert not any(code in (m.text or "") for m in remaining)
+    assert "delete the chat" in user.last_text.lower() or "Delete" in user.last_text
+    assert all(m.protect_content for m in user.messages[:-1] if m.from_bot)
