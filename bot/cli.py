@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -18,6 +17,7 @@ from bot.crypto import (
     ReviewerKey,
     ServerKey,
 )
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Aigaq: sealed testimony over Telegram.", no_args_is_help=True)
@@ -38,16 +38,6 @@ def settings_or_exit() -> Settings:
         return load_settings()
     except SettingsError as exc:
         fail(str(exc))
-
-
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request URL, and a URL carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @app.command()

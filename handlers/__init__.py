@@ -12,7 +12,7 @@ def register_all(application: AigaqApplication) -> None:
     """Add every handler to the application, in the order they must be tried."""
     from handlers import cases, common, intake
 
-    common.register(application)
     intake.register(application)
+    common.register(application)
     cases.register(application)
     common.register_fallbacks(application)

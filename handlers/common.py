@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from pathlib import Path
 import uuid
 
 from telegram import (
@@ -203,8 +204,9 @@ async def on_error(update: object, context: AigaqContext) -> None:
     error = context.error
     # The exception's message may quote what she sent, so only its type and the code
     # locations it passed through are logged.
-    where = "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
-    log.error("update failed: %s (incident %s)\n%s", type(error).__name__, incident, where)
+    frames = traceback.extract_tb(error.__traceback__) if error is not None else []
+    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    log.error("update failed: %s (incident %s) at %s", type(error).__name__, incident, where)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await context.bot.send_message(

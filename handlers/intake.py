@@ -261,25 +261,33 @@ async def on_file(update: Update, context: AigaqContext) -> str | None:
         return await _ask(
             update, context, _("You can send photos and documents a little later, at the step «Evidence».")
         )
-    if message.photo:
-        media: Any = message.photo[-1]
-        kind = "photo"
-    elif message.video or message.video_note:
-        media = message.video or message.video_note
-        kind = "video"
-    elif message.document is not None and (
-        (message.document.mime_type or "") in DOCUMENT_TYPES
-        or (message.document.mime_type or "").startswith("image/")
-    ):
-        media = message.document
-        kind = "document"
-    else:
+    media, kind = _evidence_of(message)
+    if media is not None and (media.file_size or 0) > MAX_FILE:
+        await _say(update, context, _too_big_text())
+        return INTAKE
+    if media is None or kind is None:
         return await _ask(update, context, _unsupported_text())
     uid = await _receive(update, context, media.file_id, media.file_size, kind)
     if uid is None:
         return INTAKE
     count = intake.add_evidence(draft, uid, kind)
     return await _acknowledge_file(update, context, kind, count)
+
+
+def _evidence_of(message: Message) -> tuple[Any, str | None]:
+    """The file to keep and its kind, or (None, None) for what cannot be kept."""
+    if message.photo:
+        return message.photo[-1], "photo"
+    if message.video or message.video_note:
+        return message.video or message.video_note, "video"
+    document = message.document
+    if document is None:
+        return None, None
+    mime = document.mime_type or ""
+    if mime in DOCUMENT_TYPES or mime.startswith("image/"):
+        return document, "document"
+    # Too big is the clearer answer when it is both too big and of another type.
+    return (document, None) if (document.file_size or 0) > MAX_FILE else (None, None)
 
 
 async def _acknowledge_file(update: Update, context: AigaqContext, kind: str, count: int) -> str:
@@ -303,14 +311,7 @@ async def _receive(
 ) -> str | None:
     """Download and seal a file at once; the file_id is not kept. None if refused."""
     if size is not None and size > MAX_FILE:
-        await _say(
-            update,
-            context,
-            _(
-                "This file is larger than 20 MB, the most a bot can receive. Please send a "
-                "smaller file, or a photo of the page. Nothing you sent before is lost."
-            ),
-        )
+        await _say(update, context, _too_big_text())
         return None
     try:
         telegram_file = await context.bot.get_file(file_id)
@@ -320,7 +321,7 @@ async def _receive(
         await _say(update, context, _("I could not receive this file. Please send it again."))
         return None
     if len(data) > MAX_FILE:
-        await _say(update, context, _("This file is larger than 20 MB, the most a bot can receive. Please send a smaller file, or a photo of the page. Nothing you sent before is lost."))
+        await _say(update, context, _too_big_text())
         return None
     try:
         return await context.services.cases.seal_attachment(
@@ -332,6 +333,13 @@ async def _receive(
         return None
     finally:
         del data
+
+
+def _too_big_text() -> str:
+    return _(
+        "This file is larger than 20 MB, the most a bot can receive. Please send a "
+        "smaller file, or a photo of the page. Nothing you sent before is lost."
+    )
 
 
 def _unsupported_text() -> str:

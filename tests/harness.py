@@ -122,6 +122,7 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> tuple[
         "recipients": recipients,
         "secret_key_file": server_key,
         "default_locale": "kk",
+        "max_messages_per_minute": 10_000,
         "_env_file": None,
     }
     values.update(overrides)

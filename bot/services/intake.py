@@ -322,7 +322,7 @@ def answer(draft: dict[str, Any], given: Answer, *, today: date | None = None) -
             raise IntakeError(N_("This button is out of date. Please use the buttons below."))
         value = given.button
     elif step.kind == "choice" and step.free:
-        value = {"text": check_text(given.text)} if given.text else _voice_or_text(given, str)
+        value = _voice_or_text(given, lambda text: {"text": check_text(text)})
     elif step.kind in ("info", "yesno", "choice"):
         raise IntakeError(N_("Please choose one of the buttons."))
     elif step.kind == "name":

@@ -1,0 +1,216 @@
+"""Reviewer key pairs and recipients: HPKE with ML-KEM-768+X25519 (default) or X25519."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from bot.crypto.errors import KeyFileError, UnsupportedFormatError, WrongPassphraseError
+
+SUITE_MLKEM768_X25519 = 1
+SUITE_X25519 = 2
+SUITE_NAMES = {SUITE_MLKEM768_X25519: "mlkem768x25519", SUITE_X25519: "x25519"}
+SUITE_IDS = {name: suite for suite, name in SUITE_NAMES.items()}
+PUBLIC_LINE_TAG = "aigaq-pub-v1"
+KEY_FILE_FORMAT = "aigaq-key-v1"
+MLKEM_PUBLIC = 1184
+MLKEM_SEED = 64
+X25519_SIZE = 32
+DEFAULT_SCRYPT_N = 2**17
+
+
+def b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hpke_suite(suite: int) -> hpke.Suite:
+    """The HPKE suite for an Aigaq suite id."""
+    if suite == SUITE_MLKEM768_X25519:
+        kem = hpke.KEM.MLKEM768_X25519
+    elif suite == SUITE_X25519:
+        kem = hpke.KEM.X25519
+    else:
+        raise UnsupportedFormatError(f"unknown suite {suite}")
+    return hpke.Suite(kem, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+
+
+@dataclass(frozen=True)
+class RecipientPublicKey:
+    """A reviewer's public key, as the bot holds it."""
+
+    suite: int
+    public_bytes: bytes
+    label: str = ""
+
+    @property
+    def key_id(self) -> str:
+        return hashlib.sha256(bytes([self.suite]) + self.public_bytes).hexdigest()[:16]
+
+    def hpke_public(self) -> Any:
+        if self.suite == SUITE_MLKEM768_X25519:
+            return hpke.MLKEM768X25519PublicKey(
+                mlkem.MLKEM768PublicKey.from_public_bytes(self.public_bytes[:MLKEM_PUBLIC]),
+                x25519.X25519PublicKey.from_public_bytes(self.public_bytes[MLKEM_PUBLIC:]),
+            )
+        return x25519.X25519PublicKey.from_public_bytes(self.public_bytes)
+
+    def to_line(self) -> str:
+        """`aigaq-pub-v1 <suite> <base64url> [label]`, one line for the recipients file."""
+        line = f"{PUBLIC_LINE_TAG} {SUITE_NAMES[self.suite]} {b64e(self.public_bytes)}"
+        return f"{line} {self.label}" if self.label else line
+
+    @classmethod
+    def from_line(cls, line: str) -> RecipientPublicKey:
+        parts = line.strip().split(maxsplit=3)
+        if len(parts) < 3 or parts[0] != PUBLIC_LINE_TAG:
+            raise KeyFileError(f"not an {PUBLIC_LINE_TAG} line")
+        suite = SUITE_IDS.get(parts[1])
+        if suite is None:
+            raise KeyFileError(f"unknown suite {parts[1]!r}")
+        try:
+            public = b64d(parts[2])
+        except ValueError:
+            raise KeyFileError("the key is not valid base64url") from None
+        expected = MLKEM_PUBLIC + X25519_SIZE if suite == SUITE_MLKEM768_X25519 else X25519_SIZE
+        if len(public) != expected:
+            raise KeyFileError(f"a {parts[1]} key has {expected} bytes, this one {len(public)}")
+        key = cls(suite=suite, public_bytes=public, label=parts[3] if len(parts) > 3 else "")
+        try:
+            key.hpke_public()
+        except ValueError:
+            raise KeyFileError("the key bytes are not a valid public key") from None
+        return key
+
+
+def load_recipients(path: Path) -> list[RecipientPublicKey]:
+    """Every key in the recipients file; an error names the bad line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KeyFileError(
+            f"the recipients file {path} does not exist: make a reviewer key with "
+            "`aigaq keys generate --out reviewer.key` and add the printed line to it"
+        ) from None
+    keys = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            keys.append(RecipientPublicKey.from_line(line))
+        except KeyFileError as exc:
+            raise KeyFileError(f"{path}, line {number}: {exc}") from None
+    if not keys:
+        raise KeyFileError(f"the recipients file {path} holds no key")
+    return keys
+
+
+class ReviewerKey:
+    """A reviewer's private key; it lives on her machine, never on the bot's server."""
+
+    def __init__(self, suite: int, private_raw: bytes) -> None:
+        self.suite = suite
+        self._raw = private_raw
+        if suite == SUITE_MLKEM768_X25519:
+            if len(private_raw) != MLKEM_SEED + X25519_SIZE:
+                raise KeyFileError("the private key has the wrong length")
+            kem = mlkem.MLKEM768PrivateKey.from_seed_bytes(private_raw[:MLKEM_SEED])
+            dh = x25519.X25519PrivateKey.from_private_bytes(private_raw[MLKEM_SEED:])
+            self._private: Any = hpke.MLKEM768X25519PrivateKey(kem, dh)
+            public = kem.public_key().public_bytes_raw() + dh.public_key().public_bytes_raw()
+        elif suite == SUITE_X25519:
+            self._private = x25519.X25519PrivateKey.from_private_bytes(private_raw)
+            public = self._private.public_key().public_bytes_raw()
+        else:
+            raise UnsupportedFormatError(f"unknown suite {suite}")
+        self._public = RecipientPublicKey(suite=suite, public_bytes=public)
+
+    @classmethod
+    def generate(cls, suite: int = SUITE_MLKEM768_X25519) -> ReviewerKey:
+        if suite == SUITE_MLKEM768_X25519:
+            return cls(suite, secrets.token_bytes(MLKEM_SEED + X25519_SIZE))
+        private = x25519.X25519PrivateKey.generate().private_bytes_raw()
+        return cls(suite, private)
+
+    @property
+    def key_id(self) -> str:
+        return self._public.key_id
+
+    def public(self) -> RecipientPublicKey:
+        return self._public
+
+    def hpke_private(self) -> Any:
+        return self._private
+
+    def save(
+        self, path: Path, passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N,
+        overwrite: bool = False,
+    ) -> None:
+        """Write the key, sealed under the passphrase (scrypt + AES-256-GCM), mode 0600."""
+        salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+        key = _stretch(passphrase, salt, scrypt_n)
+        aad = _key_file_aad(self.suite)
+        body = {
+            "format": KEY_FILE_FORMAT,
+            "suite": SUITE_NAMES[self.suite],
+            "key_id": self.key_id,
+            "kdf": {"name": "scrypt", "n": scrypt_n, "r": 8, "p": 1, "salt": b64e(salt)},
+            "nonce": b64e(nonce),
+            "ciphertext": b64e(AESGCM(key).encrypt(nonce, self._raw, aad)),
+        }
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError:
+            raise KeyFileError(f"{path} exists already") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(body, handle, indent=2)
+            handle.write("\n")
+        os.chmod(path, 0o600)
+
+    @classmethod
+    def load(cls, path: Path, passphrase: str) -> ReviewerKey:
+        try:
+            body = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise KeyFileError(f"the key file {path} does not exist") from None
+        except (ValueError, UnicodeDecodeError):
+            raise KeyFileError(f"{path} is not an Aigaq key file") from None
+        if not isinstance(body, dict) or body.get("format") != KEY_FILE_FORMAT:
+            raise UnsupportedFormatError(f"{path} is not an {KEY_FILE_FORMAT} key file")
+        try:
+            suite = SUITE_IDS[body["suite"]]
+            kdf = body["kdf"]
+            key = _stretch(passphrase, b64d(kdf["salt"]), int(kdf["n"]), int(kdf["r"]),
+                           int(kdf["p"]))
+            nonce, ciphertext = b64d(body["nonce"]), b64d(body["ciphertext"])
+        except (KeyError, TypeError, ValueError):
+            raise KeyFileError(f"{path} is damaged") from None
+        try:
+            raw = AESGCM(key).decrypt(nonce, ciphertext, _key_file_aad(suite))
+        except InvalidTag:
+            raise WrongPassphraseError(f"the passphrase does not open {path}") from None
+        return cls(suite, raw)
+
+
+def _key_file_aad(suite: int) -> bytes:
+    return KEY_FILE_FORMAT.encode() + bytes([suite])
+
+
+def _stretch(passphrase: str, salt: bytes, n: int, r: int = 8, p: int = 1) -> bytes:
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
