@@ -109,7 +109,7 @@ async def withdraw_answered(update: Update, context: AigaqContext) -> None:
         return
     await query.edit_message_text(
         _(
-            "Case {code} was withdrawn. Its sealed testimony, its {files} file(s) and every "
+            "Case {code} was withdrawn. Its sealed testimony, its files ({files}) and every "
             "key that could open them were deleted from the server. Only the code, the date "
             "and the word «withdrawn» remain."
         ).format(code=done.code, files=done.attachments)

@@ -452,7 +452,7 @@ async def _notify_reviewers(context: AigaqContext, code: str, people: int, files
         try:
             await context.bot.send_message(
                 chat_id,
-                _("New case {code}: {people} person(s), {files} file(s).").format(
+                _("New case {code}. People: {people}. Files: {files}.").format(
                     code=code, people=people, files=files
                 ),
                 protect_content=True,

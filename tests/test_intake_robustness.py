@@ -189,7 +189,7 @@ async def test_status_mycases_withdraw_and_someone_elses_code(harness: Harness) 
     assert stranger.last_text == unknown_reply
     await mother.send_command("withdraw", code.lower().replace("-", ""))
     await mother.press(f"withdraw:{code}")
-    assert "withdrawn" in mother.last_text and "3 file" in mother.last_text
+    assert "withdrawn" in mother.last_text and "files (3)" in mother.last_text
     async with harness.services.sessionmaker() as session:
         case = (await session.scalars(select(Case).where(Case.code == code))).one()
         assert case.status == CaseStatus.WITHDRAWN and case.payload is None
