@@ -20,13 +20,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from telegram import Update  # noqa: E402
-from telegram.ext import Application, ContextTypes, MessageHandler, filters  # noqa: E402
+from telegram import Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bot import db  # noqa: E402
-from bot.localapi import LocalBotApi, make_application_builder  # noqa: E402
-from tests.harness import Harness, make_settings  # noqa: E402
-from tests.test_intake_dialogue import PERSONS  # noqa: E402
+from bot import db
+from bot.localapi import LocalBotApi, make_application_builder
+from tests.harness import Harness, make_settings
+from tests.test_intake_dialogue import PERSONS
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"photo bytes " * 4000  # about 48 KB
 
@@ -77,7 +77,9 @@ async def relative(user: Any) -> None:
     await user.press("i:summary:submit")
 
 
-async def run_crowd(count: int, walk: Callable[[Any], Awaitable[None]], make_user: Callable[[int], Any]) -> float:
+async def run_crowd(
+    count: int, walk: Callable[[Any], Awaitable[None]], make_user: Callable[[int], Any]
+) -> float:
     start = time.perf_counter()
     await asyncio.gather(*(walk(make_user(10_000 + i)) for i in range(count)))
     return time.perf_counter() - start
@@ -97,8 +99,9 @@ def report(name: str, timed: Timed, seconds: float) -> float:
 
 async def aigaq(count: int, url: str, folder: Path) -> float:
     await db.upgrade(url)
-    settings, reviewer = make_settings(folder, url, max_messages_per_minute=1000,
-                                       max_submissions_per_day=10)
+    settings, reviewer = make_settings(
+        folder, url, max_messages_per_minute=1000, max_submissions_per_day=10
+    )
     harness = Harness(settings=settings, api=LocalBotApi(), reviewer=reviewer)
     app = await harness.start()
     timed = Timed()

@@ -46,7 +46,9 @@ class Services:
     flood_gate: FloodGate
 
 
-class AigaqApplication(Application[ExtBot[None], "AigaqContext", dict[str, Any], dict[str, Any], dict[str, Any], Any]):  # type: ignore[type-var]
+class AigaqApplication(
+    Application[ExtBot[None], "AigaqContext", dict[str, Any], dict[str, Any], dict[str, Any], Any]
+):
     """PTB's Application, plus the locale of each update and a write-through persistence."""
 
     services: Services
@@ -159,7 +161,8 @@ async def _set_commands(application: Application[Any, Any, Any, Any, Any, Any]) 
     for locale in LOCALES:
         commands = [BotCommand(name, translate(locale, descriptions[name])) for name in names]
         await application.bot.set_my_commands(commands, language_code=locale)
-    default = application.services.settings.default_locale  # type: ignore[attr-defined]
+    assert isinstance(application, AigaqApplication)  # noqa: S101 - wiring invariant
+    default = application.services.settings.default_locale
     await application.bot.set_my_commands(
         [BotCommand(name, translate(default, descriptions[name])) for name in names]
     )

@@ -70,7 +70,7 @@ class Catalogs:
                 raise I18nError(f"the {locale} catalog is missing: {po_path}")
             try:
                 found[locale] = _compiled(po_path)
-            except Exception as exc:  # noqa: BLE001 - any parse failure is the same error here
+            except Exception as exc:
                 raise I18nError(f"the {locale} catalog is broken: {type(exc).__name__}") from exc
         return cls(found)
 
@@ -120,7 +120,7 @@ def translate(locale: str, message: str) -> str:
     return _translations(locale).gettext(message)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+def N_(message: str) -> str:
     """Mark a constant for extraction; translate it later with `_`."""
     return message
 
@@ -144,12 +144,12 @@ def _babel_locale() -> Locale:
         return Locale.parse("en")
 
 
-def format_date(value: date | datetime, format: str = "medium") -> str:  # noqa: A002
+def format_date(value: date | datetime, format: str = "medium") -> str:
     """A date as the current locale writes it."""
     return babel_dates.format_date(value, format=format, locale=_babel_locale())
 
 
-def format_datetime(value: datetime, format: str = "medium") -> str:  # noqa: A002
+def format_datetime(value: datetime, format: str = "medium") -> str:
     """A date and time as the current locale writes it."""
     return babel_dates.format_datetime(value, format=format, locale=_babel_locale())
 

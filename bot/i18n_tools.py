@@ -24,8 +24,18 @@ def _pybabel(*args: str) -> None:
 def extract(output: Path = POT) -> None:
     """Write messages.pot from the code (message ids sorted, no line numbers to churn)."""
     _pybabel(
-        "extract", "-F", str(ROOT / "babel.cfg"), *KEYWORDS, "--no-location", "--sort-output",
-        "--project", "Aigaq", "--no-wrap", "-o", str(output), str(ROOT),
+        "extract",
+        "-F",
+        str(ROOT / "babel.cfg"),
+        *KEYWORDS,
+        "--no-location",
+        "--sort-output",
+        "--project",
+        "Aigaq",
+        "--no-wrap",
+        "-o",
+        str(output),
+        str(ROOT),
     )
 
 
@@ -35,11 +45,33 @@ def update() -> None:
     for locale in LOCALES:
         po = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
         if po.exists():
-            _pybabel("update", "-i", str(POT), "-d", str(LOCALES_DIR), "-D", DOMAIN, "-l", locale,
-                     "--no-wrap", "--no-fuzzy-matching", "--ignore-obsolete")
+            _pybabel(
+                "update",
+                "-i",
+                str(POT),
+                "-d",
+                str(LOCALES_DIR),
+                "-D",
+                DOMAIN,
+                "-l",
+                locale,
+                "--no-wrap",
+                "--no-fuzzy-matching",
+                "--ignore-obsolete",
+            )
         else:
-            _pybabel("init", "-i", str(POT), "-d", str(LOCALES_DIR), "-D", DOMAIN, "-l", locale,
-                     "--no-wrap")
+            _pybabel(
+                "init",
+                "-i",
+                str(POT),
+                "-d",
+                str(LOCALES_DIR),
+                "-D",
+                DOMAIN,
+                "-l",
+                locale,
+                "--no-wrap",
+            )
 
 
 def compile_all() -> None:
@@ -63,8 +95,10 @@ def problems() -> list[str]:
                 found.append(f"{locale}: untranslated: {ids[0][:70]!r}")
             elif message.fuzzy:
                 found.append(f"{locale}: fuzzy: {ids[0][:70]!r}")
-            elif any(set(PLACEHOLDER.findall(s)) != set(PLACEHOLDER.findall(ids[-1 if i else 0]))
-                     for i, s in enumerate(strings)):
+            elif any(
+                set(PLACEHOLDER.findall(str(s))) != set(PLACEHOLDER.findall(str(ids[min(i, 1)])))
+                for i, s in enumerate(strings)
+            ):
                 found.append(f"{locale}: placeholders differ: {ids[0][:70]!r}")
     return found
 

@@ -12,6 +12,7 @@ The tests use it, and so can a local trial of the bot; nothing here reaches the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -205,8 +206,11 @@ class LocalBotApi(BaseRequest):
 
     def add_message(self, chat_id: int, *, from_bot: bool, **fields: Any) -> ChatMessage:
         message = ChatMessage(
-            message_id=next(self._next_message), chat_id=chat_id, from_bot=from_bot,
-            date=self.now, **fields,
+            message_id=next(self._next_message),
+            chat_id=chat_id,
+            from_bot=from_bot,
+            date=self.now,
+            **fields,
         )
         self.chats.setdefault(chat_id, []).append(message)
         return message
@@ -257,11 +261,11 @@ class LocalBotApi(BaseRequest):
         if handler is None:
             return _error(404, "Not Found")
         if api_method.startswith("send") and api_method != "sendChatAction":
-            return handler(params, files)  # type: ignore[no-any-return]
+            return handler(params, files)
         result = handler(params)
         if asyncio.iscoroutine(result):
             result = await result
-        return result  # type: ignore[no-any-return]
+        return result
 
     def _take_failure(self, method: str, params: dict[str, Any]) -> Failure | None:
         for failure in self._failures:
@@ -303,7 +307,9 @@ class LocalBotApi(BaseRequest):
             return {"id": chat_id, "type": "private", "first_name": "Test"}
         return {"id": chat_id, "type": "group", "title": "Group"}
 
-    def message_json(self, message: ChatMessage, sender: dict[str, Any] | None = None) -> dict[str, Any]:
+    def message_json(
+        self, message: ChatMessage, sender: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {
             "message_id": message.message_id,
             "date": int(message.date),
@@ -354,8 +360,14 @@ class LocalBotApi(BaseRequest):
         data = self.message_json(message)
         stored = self.register_file(b"")
         if kind == "photo":
-            data["photo"] = [{"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                              "width": 1, "height": 1}]
+            data["photo"] = [
+                {
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "width": 1,
+                    "height": 1,
+                }
+            ]
         else:
             data[kind] = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
             if kind == "voice":
@@ -464,8 +476,11 @@ class LocalBotApi(BaseRequest):
 
     def _m_getWebhookInfo(self, params: dict[str, Any]) -> tuple[int, bytes]:
         return _ok(
-            {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
-             "pending_update_count": len(self._updates)}
+            {
+                "url": self.webhook.get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            }
         )
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> tuple[int, bytes]:
@@ -474,10 +489,8 @@ class LocalBotApi(BaseRequest):
         if not self._updates:
             self._new_update.clear()
             timeout = min(float(params.get("timeout", 0) or 0), 1.0)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), timeout=timeout)
-            except TimeoutError:
-                pass
         limit = int(params.get("limit", 100) or 100)
         return _ok(self._updates[:limit])
 
@@ -547,7 +560,10 @@ class FakeUser:
 
     async def _send(self, **content: Any) -> ChatMessage:
         message = self.api.add_message(
-            self.chat_id, from_bot=False, text=content.get("text"), caption=content.get("caption"),
+            self.chat_id,
+            from_bot=False,
+            text=content.get("text"),
+            caption=content.get("caption"),
             media=next((k for k in content if k not in ("text", "caption", "entities")), None),
         )
         data = self.api.message_json(message, sender=self.as_user())
@@ -573,7 +589,10 @@ class FakeUser:
         }
 
     async def send_voice(
-        self, data: bytes, duration: int = 3, mime: str = "audio/ogg",
+        self,
+        data: bytes,
+        duration: int = 3,
+        mime: str = "audio/ogg",
         declared_size: int | None = None,
     ) -> ChatMessage:
         voice = self._file(data, declared_size) | {"duration": duration, "mime_type": mime}
@@ -584,7 +603,11 @@ class FakeUser:
         return await self._send(audio=audio)
 
     async def send_photo(
-        self, data: bytes, width: int = 1280, height: int = 960, caption: str | None = None,
+        self,
+        data: bytes,
+        width: int = 1280,
+        height: int = 960,
+        caption: str | None = None,
         declared_size: int | None = None,
     ) -> ChatMessage:
         thumbnail = self._file(data[:64]) | {"width": 90, "height": 68}
@@ -595,24 +618,35 @@ class FakeUser:
         return await self._send(**content)
 
     async def send_document(
-        self, data: bytes, file_name: str = "document.pdf", mime_type: str = "application/pdf",
+        self,
+        data: bytes,
+        file_name: str = "document.pdf",
+        mime_type: str = "application/pdf",
         declared_size: int | None = None,
     ) -> ChatMessage:
-        document = self._file(data, declared_size) | {"file_name": file_name,
-                                                       "mime_type": mime_type}
+        document = self._file(data, declared_size) | {
+            "file_name": file_name,
+            "mime_type": mime_type,
+        }
         return await self._send(document=document)
 
     async def send_video(
         self, data: bytes, duration: int = 5, declared_size: int | None = None
     ) -> ChatMessage:
         video = self._file(data, declared_size) | {
-            "width": 640, "height": 480, "duration": duration, "mime_type": "video/mp4"
+            "width": 640,
+            "height": 480,
+            "duration": duration,
+            "mime_type": "video/mp4",
         }
         return await self._send(video=video)
 
     async def send_sticker(self) -> ChatMessage:
         sticker = self._file(b"sticker") | {
-            "type": "regular", "width": 512, "height": 512, "is_animated": False,
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
             "is_video": False,
         }
         return await self._send(sticker=sticker)
@@ -625,8 +659,13 @@ class FakeUser:
 
     async def send_poll(self) -> ChatMessage:
         poll = {
-            "id": "poll-1", "question": "?", "total_voter_count": 0, "is_closed": False,
-            "is_anonymous": True, "type": "regular", "allows_multiple_answers": False,
+            "id": "poll-1",
+            "question": "?",
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
             "options": [{"text": "a", "voter_count": 0}, {"text": "b", "voter_count": 0}],
         }
         return await self._send(poll=poll)
@@ -650,7 +689,8 @@ class FakeUser:
             message_data = self.api.message_json(target)
         else:
             message_data = {
-                "message_id": message_id, "date": 0,
+                "message_id": message_id,
+                "date": 0,
                 "chat": {"id": self.chat_id, "type": "private", "first_name": self.first_name},
             }
         query = {
@@ -682,7 +722,8 @@ class FakeUser:
 
 
 def make_application_builder(
-    api: LocalBotApi, token: str = "123456:TEST"
+    api: LocalBotApi,
+    token: str = "123456:TEST",  # noqa: S107 - a fake bot's token, valid nowhere
 ) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
     """An ApplicationBuilder whose bot talks only to this fake."""
     return Application.builder().token(token).request(api).get_updates_request(api)

@@ -61,9 +61,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
     async def _rows(self, session: AsyncSession, kind: str, name: str) -> Iterable[Draft]:
         now = utcnow()
-        result = await session.scalars(
-            select(Draft).where(Draft.kind == kind, Draft.name == name)
-        )
+        result = await session.scalars(select(Draft).where(Draft.kind == kind, Draft.name == name))
         return [row for row in result if row.expires_at is None or _aware(row.expires_at) > now]
 
     async def _put(self, kind: str, name: str, key: object, value: object) -> None:

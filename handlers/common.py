@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import traceback
-from pathlib import Path
 import uuid
+from pathlib import Path
 
 from telegram import (
     Chat,
@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.app import AigaqApplication, AigaqContext
-from bot.i18n import LOCALE_NAMES, LOCALES, current_locale, negotiate_locale, use_locale
+from bot.i18n import LOCALE_NAMES, LOCALES, current_locale, use_locale
 from bot.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -39,16 +39,24 @@ GUARD_GROUP = -100
 FLOOD_GROUP = -90
 
 
-def language_keyboard(preselected: str | None) -> InlineKeyboardMarkup:
+def language_buttons(preselected: str | None) -> list[list[tuple[str, str]]]:
     """Қазақша · Русский · English, with the likely choice marked."""
-    row = [
-        InlineKeyboardButton(
-            ("✓ " if code == preselected else "") + LOCALE_NAMES[code],
-            callback_data=LANGUAGE_PREFIX + code,
-        )
-        for code in LOCALES
+    return [
+        [
+            (("✓ " if code == preselected else "") + LOCALE_NAMES[code], LANGUAGE_PREFIX + code)
+            for code in LOCALES
+        ]
     ]
-    return InlineKeyboardMarkup([row])
+
+
+def language_keyboard(preselected: str | None) -> InlineKeyboardMarkup:
+    """The language buttons as an inline keyboard."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in language_buttons(preselected)
+        ]
+    )
 
 
 async def private_only(update: Update, context: AigaqContext) -> None:
@@ -231,9 +239,7 @@ def register(application: AigaqApplication) -> None:
     application.add_handler(CommandHandler("language", choose_language))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("privacy", privacy_command))
-    application.add_handler(
-        CallbackQueryHandler(language_chosen, pattern=f"^{LANGUAGE_PREFIX}")
-    )
+    application.add_handler(CallbackQueryHandler(language_chosen, pattern=f"^{LANGUAGE_PREFIX}"))
     application.add_error_handler(on_error)
 
 

@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import FileSizeLimit
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -27,7 +28,7 @@ from bot.services.cases import NoRecipients
 from handlers.common import (
     LANGUAGE_PREFIX,
     help_command,
-    language_keyboard,
+    language_buttons,
     privacy_command,
 )
 
@@ -42,6 +43,14 @@ MAX_FILE = FileSizeLimit.FILESIZE_DOWNLOAD  # 20 MB: what the Bot API lets a bot
 
 def _draft(context: AigaqContext) -> dict[str, Any] | None:
     return context.user_data.get("draft") if context.user_data is not None else None
+
+
+def _ids(update: Update) -> tuple[int, int]:
+    """Her user id and chat id; the private-chat guard lets no update without them through."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        raise ValueError("an update without a user or a chat reached the intake")
+    return user.id, chat.id
 
 
 def _remember(context: AigaqContext, message: Message | None) -> None:
@@ -62,8 +71,10 @@ async def _say(
         return
     markup = (
         InlineKeyboardMarkup(
-            [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
-             for row in buttons]
+            [
+                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                for row in buttons
+            ]
         )
         if buttons
         else None
@@ -91,7 +102,8 @@ async def _ask(update: Update, context: AigaqContext, prefix: str | None = None)
 
 
 async def _welcome(update: Update, context: AigaqContext) -> str:
-    await context.services.accounts.ensure(update.effective_user.id)  # type: ignore[union-attr]
+    user_id, _chat_id = _ids(update)
+    await context.services.accounts.ensure(user_id)
     await _say(
         update,
         context,
@@ -101,14 +113,8 @@ async def _welcome(update: Update, context: AigaqContext) -> str:
         )
         + "\n\n"
         + _("Choose your language:"),
+        language_buttons(current_locale()),
     )
-    sent = await context.bot.send_message(
-        update.effective_chat.id,  # type: ignore[union-attr]
-        "🌐",
-        reply_markup=language_keyboard(current_locale()),
-        protect_content=True,
-    )
-    _remember(context, sent)
     return LANGUAGE
 
 
@@ -145,14 +151,7 @@ async def language_picked(update: Update, context: AigaqContext) -> str | None:
 async def change_language(update: Update, context: AigaqContext) -> None:
     """/language in the middle of the dialogue: answers stay as they are."""
     _remember(context, update.effective_message)
-    await _say(update, context, _("Choose your language:"))
-    sent = await context.bot.send_message(
-        update.effective_chat.id,  # type: ignore[union-attr]
-        "🌐",
-        reply_markup=language_keyboard(current_locale()),
-        protect_content=True,
-    )
-    _remember(context, sent)
+    await _say(update, context, _("Choose your language:"), language_buttons(current_locale()))
 
 
 async def on_button(update: Update, context: AigaqContext) -> str | None:
@@ -240,9 +239,7 @@ async def on_voice(update: Update, context: AigaqContext) -> str | None:
     if media is None:
         return None
     step = intake.BY_NAME.get(draft["step"])
-    if step is None or step.kind in ("info", "yesno") or (
-        step.kind == "choice" and not step.free
-    ):
+    if step is None or step.kind in ("info", "yesno") or (step.kind == "choice" and not step.free):
         return await _ask(update, context, _("Please choose one of the buttons."))
     uid = await _receive(update, context, media.file_id, media.file_size, "voice")
     if uid is None:
@@ -259,7 +256,9 @@ async def on_file(update: Update, context: AigaqContext) -> str | None:
         return await _welcome(update, context)
     if draft["step"] != "evidence":
         return await _ask(
-            update, context, _("You can send photos and documents a little later, at the step «Evidence».")
+            update,
+            context,
+            _("You can send photos and documents a little later, at the step «Evidence»."),
         )
     media, kind = _evidence_of(message)
     if media is not None and (media.file_size or 0) > MAX_FILE:
@@ -324,9 +323,7 @@ async def _receive(
         await _say(update, context, _too_big_text())
         return None
     try:
-        return await context.services.cases.seal_attachment(
-            update.effective_user.id, kind, data  # type: ignore[union-attr]
-        )
+        return await context.services.cases.seal_attachment(_ids(update)[0], kind, data)
     except NoRecipients:
         log.error("no active reviewer key: a file could not be sealed")
         await _say(update, context, _not_ready_text())
@@ -394,7 +391,7 @@ async def cancel_answered(update: Update, context: AigaqContext) -> str | int:
     await query.answer()
     if query.data != CANCEL_PREFIX + "yes":
         return await _ask(update, context)
-    await context.services.cases.discard_draft_files(update.effective_user.id)  # type: ignore[union-attr]
+    await context.services.cases.discard_draft_files(_ids(update)[0])
     if context.user_data is not None:
         context.user_data.pop("draft", None)
     await _say(update, context, _("Your answers were deleted. Send /start to begin again."))
@@ -472,7 +469,9 @@ async def wipe_answered(update: Update, context: AigaqContext) -> int:
     if query.message is not None:
         ids.append(query.message.message_id)
     if query.data != WIPE_PREFIX + "yes":
-        await context.bot.send_message(chat.id, _("All right. You can delete the chat yourself at any time."))
+        await context.bot.send_message(
+            chat.id, _("All right. You can delete the chat yourself at any time.")
+        )
         return ConversationHandler.END
     deleted = True
     for start in range(0, len(ids), 100):
@@ -505,7 +504,7 @@ async def stray_in_submitted(update: Update, context: AigaqContext) -> str:
 
 def conversation() -> ConversationHandler[AigaqContext]:
     """The state table: language → questionnaire → (cancel?) → submitted."""
-    answers = [
+    answers: list[BaseHandler[Update, AigaqContext, object]] = [
         CallbackQueryHandler(on_button, pattern=f"^{intake.CALLBACK_PREFIX}"),
         MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
         MessageHandler(filters.VOICE | filters.AUDIO, on_voice),

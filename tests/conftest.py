@@ -11,8 +11,8 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -65,7 +65,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
         url = _normalise(DATABASE_URL)
         try:
             asyncio.run(_reset_postgres(url))
-        except Exception as exc:  # noqa: BLE001 - any failure to connect ends the same way
+        except Exception as exc:
             message = f"PostgreSQL at AIGAQ_TEST_DATABASE_URL is unreachable: {type(exc).__name__}"
             if REQUIRE_DATABASE:
                 pytest.exit(message, returncode=3)

@@ -108,7 +108,9 @@ class Harness:
         return b"".join(opener.open_chunks(chunks))
 
 
-def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> tuple[Settings, ReviewerKey]:
+def make_settings(
+    tmp_path: Path, database_url: str, **overrides: Any
+) -> tuple[Settings, ReviewerKey]:
     """Settings for a test bot, with a fresh server key and a fresh reviewer key."""
     server_key = tmp_path / "server.key"
     if not server_key.exists():

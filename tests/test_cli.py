@@ -54,8 +54,16 @@ def test_keys_generate_writes_a_protected_key_and_prints_the_public_line(tmp_pat
     passphrase.write_text("correct horse battery staple\n")
     result = runner.invoke(
         app,
-        ["keys", "generate", "--out", "reviewer.key", "--passphrase-file", str(passphrase),
-         "--label", "Aliya"],
+        [
+            "keys",
+            "generate",
+            "--out",
+            "reviewer.key",
+            "--passphrase-file",
+            str(passphrase),
+            "--label",
+            "Aliya",
+        ],
     )
     assert result.exit_code == 0, result.output
     line = result.stdout.strip().splitlines()[-1]

@@ -147,8 +147,11 @@ async def test_two_people_by_voice(harness: Harness) -> None:
     assert all("voice" in name for name in names)
     assert await harness.open_attachment(names[0]["voice"]) == VOICE + b"\x00"
     assert await harness.open_attachment(names[1]["voice"]) == VOICE + b"\x01"
-    assert case["detainees"][1]["birth_year"] == {"year": 1960, "precision": "decade",
-                                                  "text": "1960s"}
+    assert case["detainees"][1]["birth_year"] == {
+        "year": 1960,
+        "precision": "decade",
+        "text": "1960s",
+    }
     voices = [piece for piece in case["narrative"] if "voice" in piece]
     assert len(voices) == 1
     assert await harness.open_attachment(voices[0]["voice"]) == VOICE

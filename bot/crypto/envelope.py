@@ -73,9 +73,7 @@ def read_header_prefix(data: bytes, expected_type: int) -> tuple[str, str, int]:
 
 def check_binding(found_id: str, found_kind: str, object_id: str, kind: str) -> None:
     if (found_id, found_kind) != (object_id, kind):
-        raise WrongObjectError(
-            "this ciphertext belongs to another object; it was moved or copied"
-        )
+        raise WrongObjectError("this ciphertext belongs to another object; it was moved or copied")
 
 
 def _info(suite: int, object_id: str, kind: str) -> bytes:
@@ -103,8 +101,7 @@ def unwrap_data_key(wrapped: bytes, key: ReviewerKey, *, object_id: str, kind: s
         )
     except (InvalidTag, ValueError):
         raise WrongKeyError(
-            "this key cannot open the object: it is not a recipient, or the wrapped key "
-            "was altered"
+            "this key cannot open the object: it is not a recipient, or the wrapped key was altered"
         ) from None
     if len(data_key) != DATA_KEY_SIZE:
         raise TamperedError("the wrapped data key has the wrong size")

@@ -158,7 +158,11 @@ class ReviewerKey:
         return self._private
 
     def save(
-        self, path: Path, passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N,
+        self,
+        path: Path,
+        passphrase: str,
+        *,
+        scrypt_n: int = DEFAULT_SCRYPT_N,
         overwrite: bool = False,
     ) -> None:
         """Write the key, sealed under the passphrase (scrypt + AES-256-GCM), mode 0600."""
@@ -196,8 +200,9 @@ class ReviewerKey:
         try:
             suite = SUITE_IDS[body["suite"]]
             kdf = body["kdf"]
-            key = _stretch(passphrase, b64d(kdf["salt"]), int(kdf["n"]), int(kdf["r"]),
-                           int(kdf["p"]))
+            key = _stretch(
+                passphrase, b64d(kdf["salt"]), int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+            )
             nonce, ciphertext = b64d(body["nonce"]), b64d(body["ciphertext"])
         except (KeyError, TypeError, ValueError):
             raise KeyFileError(f"{path} is damaged") from None

@@ -81,8 +81,10 @@ class ServerKey:
     def encrypt(self, plaintext: bytes, *, context: str) -> bytes:
         """Version byte, 12-byte nonce, AES-256-GCM; the context is bound as associated data."""
         nonce = secrets.token_bytes(12)
-        return bytes([TOKEN_VERSION]) + nonce + self._encrypt.encrypt(
-            nonce, plaintext, context.encode()
+        return (
+            bytes([TOKEN_VERSION])
+            + nonce
+            + self._encrypt.encrypt(nonce, plaintext, context.encode())
         )
 
     def decrypt(self, token: bytes, *, context: str) -> bytes:

@@ -128,8 +128,9 @@ class StreamOpener:
                 raise TamperedError("data follows the last chunk of the stream")
             for last in (False, True):
                 try:
-                    plain = self._aead.decrypt(_nonce(self._prefix, counter, last), chunk,
-                                               self._header)
+                    plain = self._aead.decrypt(
+                        _nonce(self._prefix, counter, last), chunk, self._header
+                    )
                 except InvalidTag:
                     continue
                 finished = last

@@ -113,7 +113,7 @@ def _month(text: str) -> int | None:
 
 
 def parse_event_date(text: str, *, today: date | None = None) -> dict[str, Any]:
-    """'2017', '05.2017', 'May 2017', '12.05.2017', 'мамыр 2017' -> {year, month, day, precision}."""
+    """'2017', '05.2017', 'May 2017', '12.05.2017', 'мамыр 2017' -> year, month, day."""
     today = today or date.today()
     cleaned = _digits(text.strip())
     if is_unknown(cleaned):

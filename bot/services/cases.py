@@ -142,8 +142,11 @@ class CaseStore:
             by_key = {key.key_id: rid for rid, key in recipients}
             for key_id, wrapped in sealer.wrapped_keys.items():
                 session.add(
-                    CaseKey(recipient_id=by_key[key_id], attachment_id=attachment.id,
-                            wrapped_key=wrapped)
+                    CaseKey(
+                        recipient_id=by_key[key_id],
+                        attachment_id=attachment.id,
+                        wrapped_key=wrapped,
+                    )
                 )
         return uid
 
@@ -201,8 +204,9 @@ class CaseStore:
             case.payload = sealed.ciphertext
             by_key = {key.key_id: rid for rid, key in recipients}
             for key_id, wrapped in sealed.wrapped_keys.items():
-                session.add(CaseKey(recipient_id=by_key[key_id], case_id=case.id,
-                                    wrapped_key=wrapped))
+                session.add(
+                    CaseKey(recipient_id=by_key[key_id], case_id=case.id, wrapped_key=wrapped)
+                )
             for attachment in files:
                 attachment.case_id = case.id
                 attachment.account_id = None
@@ -211,8 +215,7 @@ class CaseStore:
             account.subscribed = account.subscribed or subscribe
             if contact or account.subscribed:
                 account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
-            return Submitted(code=case.code, detainees=case.detainee_count,
-                             attachments=len(files))
+            return Submitted(code=case.code, detainees=case.detainee_count, attachments=len(files))
 
     async def _insert_case(
         self,
@@ -248,7 +251,11 @@ class CaseStore:
     def _blind_indexes(self, draft: dict[str, Any]) -> set[str]:
         values = set()
         for person in draft["detainees"]:
-            year = (person.get("birth_year") or {}) if isinstance(person.get("birth_year"), dict) else {}
+            year = (
+                (person.get("birth_year") or {})
+                if isinstance(person.get("birth_year"), dict)
+                else {}
+            )
             for field in ("name", "name_alt"):
                 name = person.get(field)
                 if isinstance(name, str) and (folded := fold_name(name)):
@@ -286,7 +293,7 @@ class CaseStore:
         return None
 
     async def withdraw(self, user_id: int, code: str) -> Withdrawn | None:
-        """Crypto-shred her case: wrapped keys, ciphertext and files go; the audit log records it."""
+        """Crypto-shred her case: wrapped keys, ciphertext, files go; the audit log says so."""
         code = normalise_code(code)
         async with self._sessionmaker() as session, session.begin():
             account = await self._accounts.find_row(session, user_id)

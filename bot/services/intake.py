@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from bot.i18n import N_
+from bot.i18n import N_, ngettext
 from bot.i18n import gettext as _
-from bot.i18n import ngettext
 from bot.services.answers import (
     AnswerError,
     check_name,
@@ -115,8 +114,14 @@ STEPS: tuple[Step, ...] = (
         "info",
         "about",
     ),
-    Step("relation", N_("Who is the detained person to you?"), "choice", "about", RELATIONS,
-         free=True),
+    Step(
+        "relation",
+        N_("Who is the detained person to you?"),
+        "choice",
+        "about",
+        RELATIONS,
+        free=True,
+    ),
     Step("own_name", N_("Your name, if you wish to give it."), "text", "about", skip=True),
     Step(
         "residence",
@@ -141,8 +146,7 @@ STEPS: tuple[Step, ...] = (
         "person",
         skip=True,
     ),
-    Step("gender", N_("Is this person a man or a woman?"), "choice", "person", GENDERS,
-         skip=True),
+    Step("gender", N_("Is this person a man or a woman?"), "choice", "person", GENDERS, skip=True),
     Step(
         "birth_year",
         N_("Birth year? For example 1965, «about 1965» or «1960s»."),
@@ -174,8 +178,7 @@ STEPS: tuple[Step, ...] = (
         unknown=True,
     ),
     Step("status", N_("What is known now?"), "choice", "person", STATUSES, free=True),
-    Step("held_at", N_("Where is this person held, if you know?"), "text", "person",
-         skip=True),
+    Step("held_at", N_("Where is this person held, if you know?"), "text", "person", skip=True),
     Step(
         "last_contact",
         N_("When and how did you last hear from this person?"),
@@ -217,8 +220,7 @@ STEPS: tuple[Step, ...] = (
         "consent",
         YES_NO,
     ),
-    Step("consent_sharing", N_("How may your testimony be used?"), "choice", "consent",
-         SHARING),
+    Step("consent_sharing", N_("How may your testimony be used?"), "choice", "consent", SHARING),
     Step(
         "subscribe",
         N_("Would you like to receive news about protests from this bot?"),
@@ -230,10 +232,20 @@ STEPS: tuple[Step, ...] = (
 BY_NAME = {step.name: step for step in STEPS}
 ORDER = [step.name for step in STEPS] + [SUMMARY]
 # Where each part of the summary starts and ends, for its Edit button.
-PART_FIRST = {"about": "relation", "person": "name", "narrative": "narrative",
-              "evidence": "evidence", "consent": "consent_contact"}
-PART_LAST = {"about": "residence", "person": "reason", "narrative": "narrative",
-             "evidence": "evidence", "consent": "subscribe"}
+PART_FIRST = {
+    "about": "relation",
+    "person": "name",
+    "narrative": "narrative",
+    "evidence": "evidence",
+    "consent": "consent_contact",
+}
+PART_LAST = {
+    "about": "residence",
+    "person": "reason",
+    "narrative": "narrative",
+    "evidence": "evidence",
+    "consent": "subscribe",
+}
 
 
 class IntakeError(Exception):
@@ -503,9 +515,7 @@ def evidence_counts(counts: dict[str, int]) -> str:
     if n := counts.get("document", 0):
         parts.append(ngettext("{count} document", "{count} documents", n).format(count=n))
     if n := counts.get("voice", 0):
-        parts.append(
-            ngettext("{count} voice message", "{count} voice messages", n).format(count=n)
-        )
+        parts.append(ngettext("{count} voice message", "{count} voice messages", n).format(count=n))
     if n := counts.get("video", 0):
         parts.append(ngettext("{count} video", "{count} videos", n).format(count=n))
     return ", ".join(parts) if parts else _("No files.")
