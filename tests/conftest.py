@@ -23,6 +23,9 @@ from bot import db
 from bot.models import Base
 from bot.settings import Settings
 
+# PTB 22 reports retry_after as seconds unless opted in to timedelta, its future type.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 DATABASE_URL = os.environ.get("AIGAQ_TEST_DATABASE_URL", "")
 REQUIRE_DATABASE = os.environ.get("AIGAQ_TEST_REQUIRE_DATABASE") == "1"
 
