@@ -59,8 +59,13 @@ class AigaqApplication(
             await super().process_update(update)
         # Write the conversation state and answers now, not every few seconds, so that a
         # crash (kill -9 included) loses nothing a relative already gave.
-        if self.persistence is not None:
-            await self.update_persistence()
+        await self.update_persistence()
+
+    async def update_persistence(self) -> None:
+        """PTB stages what changed; our persistence then writes it in one transaction."""
+        await super().update_persistence()
+        if isinstance(self.persistence, DatabasePersistence):
+            await self.persistence.commit()
 
     async def _locale_for(self, update: Update) -> str | None:
         user = update.effective_user
@@ -90,6 +95,7 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     check_schema: bool = True,
+    rate_limit: bool = True,
 ) -> AigaqApplication:
     """Build the bot: services, persistence, rate limiter and every handler. Starts nothing."""
     from handlers import register_all  # the Telegram layer sits on top of bot/
@@ -136,10 +142,13 @@ def build_application(
                 sessionmaker, server_key, ttl=timedelta(days=settings.draft_ttl_days)
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
+    if rate_limit:
+        # Telegram's limits: 30 messages a second overall, a 429 is retried (max_retries
+        # defaults to 0, which would raise it instead).
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()

@@ -6,12 +6,15 @@ inside the encrypted value, so a dumped database does not say who talked to the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
@@ -43,15 +46,16 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         self._sessionmaker = sessionmaker
         self._key = server_key
         self._ttl = ttl
+        # What this process last wrote to each slot (a digest), to skip rewriting the same.
+        self._written: dict[str, bytes] = {}
+        self._dialect = sessionmaker.kw["bind"].dialect.name
+        # ref -> (kind, name, plaintext JSON or None to delete, digest)
+        self._pending: dict[str, tuple[str, str, str | None, bytes | None]] = {}
 
     # -- encoding -------------------------------------------------------------------------
 
     def _ref(self, kind: str, name: str, key: object) -> str:
         return self._key.pseudonym(f"draft:{kind}:{name}", json.dumps(key))
-
-    def _seal(self, kind: str, name: str, value: object) -> bytes:
-        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-        return self._key.encrypt(plain, context=f"draft:{kind}:{name}")
 
     def _open(self, row: Draft) -> Any:
         return json.loads(self._key.decrypt(row.data, context=f"draft:{row.kind}:{row.name}"))
@@ -65,26 +69,54 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         return [row for row in result if row.expires_at is None or _aware(row.expires_at) > now]
 
     async def _put(self, kind: str, name: str, key: object, value: object) -> None:
+        """Stage a write; `commit` writes everything staged in one transaction."""
         ref = self._ref(kind, name, key)
-        async with self._sessionmaker() as session, session.begin():
-            row = await session.scalar(
-                select(Draft).where(Draft.kind == kind, Draft.name == name, Draft.ref == ref)
-            )
-            data = self._seal(kind, name, {"key": key, "value": value})
-            if row is None:
-                session.add(
-                    Draft(kind=kind, name=name, ref=ref, data=data, expires_at=self._expiry())
-                )
-            else:
-                row.data = data
-                row.expires_at = self._expiry()
+        plain = json.dumps({"key": key, "value": value}, ensure_ascii=False, sort_keys=True)
+        digest = hashlib.sha256(plain.encode()).digest()
+        if self._written.get(ref) == digest:
+            # PTB hands over every user it touched; most updates change only one slot.
+            self._pending.pop(ref, None)
+            return
+        self._pending[ref] = (kind, name, plain, digest)
 
     async def _drop(self, kind: str, name: str, key: object) -> None:
-        ref = self._ref(kind, name, key)
+        self._pending[self._ref(kind, name, key)] = (kind, name, None, None)
+
+    async def commit(self) -> None:
+        """Write every staged change (upserts and deletions) in one transaction."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        now = utcnow()
+        insert = pg_insert if self._dialect == "postgresql" else sqlite_insert
         async with self._sessionmaker() as session, session.begin():
-            await session.execute(
-                delete(Draft).where(Draft.kind == kind, Draft.name == name, Draft.ref == ref)
-            )
+            for ref, (kind, name, plain, _digest) in pending.items():
+                if plain is None:
+                    await session.execute(delete(Draft).where(Draft.ref == ref))
+                    continue
+                statement = insert(Draft).values(
+                    kind=kind,
+                    name=name,
+                    ref=ref,
+                    data=self._key.encrypt(plain.encode(), context=f"draft:{kind}:{name}"),
+                    updated_at=now,
+                    expires_at=now + self._ttl,
+                )
+                await session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["kind", "name", "ref"],
+                        set_={
+                            "data": statement.excluded.data,
+                            "updated_at": statement.excluded.updated_at,
+                            "expires_at": statement.excluded.expires_at,
+                        },
+                    )
+                )
+        for ref, (_kind, _name, _plain, digest) in pending.items():
+            if digest is None:
+                self._written.pop(ref, None)
+            else:
+                self._written[ref] = digest
 
     # -- BasePersistence ----------------------------------------------------------------
 
@@ -156,7 +188,8 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         """Bot data is not stored."""
 
     async def flush(self) -> None:
-        """Every write is already committed."""
+        """At shutdown: write what is still staged."""
+        await self.commit()
 
 
 def _aware(moment: datetime) -> datetime:

@@ -26,10 +26,11 @@ class Harness:
     api: LocalBotApi
     reviewer: ReviewerKey
     app: AigaqApplication | None = None
+    rate_limit: bool = True
     users: list[FakeUser] = field(default_factory=list)
 
     async def start(self) -> AigaqApplication:
-        self.app = build_application(self.settings, request=self.api)
+        self.app = build_application(self.settings, request=self.api, rate_limit=self.rate_limit)
         await self.app.initialize()
         if self.app.post_init is not None:
             await self.app.post_init(self.app)
