@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
-from bot.crypto import ServerKey
+from bot.crypto import CryptoError, ServerKey
 from bot.models import Draft, utcnow
+
+log = logging.getLogger(__name__)
 
 USER = "user"
 CONVERSATION = "conversation"
@@ -60,8 +63,17 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
     def _open(self, row: Draft) -> Any:
         return json.loads(self._key.decrypt(row.data, context=f"draft:{row.kind}:{row.name}"))
 
-    def _expiry(self) -> datetime:
-        return utcnow() + self._ttl
+    def _open_all(self, rows: Iterable[Draft]) -> list[Any]:
+        opened, unreadable = [], 0
+        for row in rows:
+            try:
+                opened.append(self._open(row))
+            except CryptoError:
+                unreadable += 1
+        if unreadable:
+            # Another server key wrote them (a lost or replaced key): start without them.
+            log.warning("%d stored drafts cannot be opened with this server key", unreadable)
+        return opened
 
     async def _rows(self, session: AsyncSession, kind: str, name: str) -> Iterable[Draft]:
         now = utcnow()
@@ -122,8 +134,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
         async with self._sessionmaker() as session:
-            rows = await self._rows(session, USER, "")
-            opened = [self._open(row) for row in rows]
+            opened = self._open_all(await self._rows(session, USER, ""))
         return {int(item["key"]): item["value"] for item in opened}
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
@@ -140,8 +151,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
     async def get_conversations(self, name: str) -> ConversationDict:
         async with self._sessionmaker() as session:
-            rows = await self._rows(session, CONVERSATION, name)
-            opened = [self._open(row) for row in rows]
+            opened = self._open_all(await self._rows(session, CONVERSATION, name))
         return {tuple(item["key"]): item["value"] for item in opened}
 
     async def update_conversation(

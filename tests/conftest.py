@@ -43,6 +43,8 @@ def pytest_report_header() -> str:
 class TestDatabase:
     """A database at head, empty, for one test."""
 
+    __test__ = False  # not a test class, despite its name
+
     url: str
     engine: AsyncEngine
 
