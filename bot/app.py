@@ -160,13 +160,18 @@ def build_application(
 
 async def _set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """The command menu, in each language Telegram clients may ask for."""
-    names = ("start", "language", "help", "privacy")
     descriptions = {
         "start": N_("Start or continue"),
+        "back": N_("One step back"),
+        "cancel": N_("Stop and delete unsent answers"),
+        "mycases": N_("My case codes"),
+        "status": N_("Status of a case: /status CODE"),
+        "withdraw": N_("Withdraw a case: /withdraw CODE"),
         "language": N_("Change language"),
-        "help": N_("Help"),
         "privacy": N_("Who can read what you send"),
+        "help": N_("Help"),
     }
+    names = tuple(descriptions)
     for locale in LOCALES:
         commands = [BotCommand(name, translate(locale, descriptions[name])) for name in names]
         await application.bot.set_my_commands(commands, language_code=locale)

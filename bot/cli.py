@@ -64,6 +64,11 @@ def run(
     configure_logging()
     if migrate:
         asyncio.run(db.upgrade(settings.database_url))
+    else:
+        try:
+            asyncio.run(_check_schema(settings.database_url))
+        except db.SchemaOutOfDate as exc:
+            fail(str(exc))
     try:
         application = build_application(settings)
     except CryptoError as exc:
@@ -79,6 +84,14 @@ def run(
         )
     else:
         application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+
+
+async def _check_schema(url: str) -> None:
+    engine = db.create_engine(url)
+    try:
+        await db.ensure_schema_current(engine)
+    finally:
+        await engine.dispose()
 
 
 @db_app.command("upgrade")

@@ -171,6 +171,8 @@ async def on_button(update: Update, context: AigaqContext) -> str | None:
     await query.answer()
     if step == intake.SUMMARY:
         return await _summary_button(update, context, draft, value)
+    if value == intake.CANCEL:
+        return await ask_cancel(update, context)
     if value == intake.DONE and draft["step"] in ("narrative", "evidence"):
         intake.finish_part(draft)
         return await _ask(update, context)

@@ -432,7 +432,12 @@ def prompt(draft: dict[str, Any]) -> Prompt:
         text = _("Person {number}.").format(number=draft["person"] + 1) + " " + text
     rows: list[list[tuple[str, str]]] = []
     if step.kind == "info":
-        rows.append([(_(LABELS[CONTINUE]), callback(name, CONTINUE))])
+        rows.append(
+            [
+                (_(LABELS[CONTINUE]), callback(name, CONTINUE)),
+                (_(LABELS[CANCEL]), callback(name, CANCEL)),
+            ]
+        )
     options = [(_(label), callback(name, value)) for value, label in step.options]
     rows.extend(options[i : i + 2] for i in range(0, len(options), 2))
     extra = []
