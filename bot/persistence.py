@@ -51,7 +51,18 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         self._ttl = ttl
         # What this process last wrote to each slot (a digest), to skip rewriting the same.
         self._written: dict[str, bytes] = {}
-        self._dialect = sessionmaker.kw["bind"].dialect.name
+        self._engine = sessionmaker.kw["bind"]
+        # One compiled upsert, reused: insert the slot, or replace its data and expiry.
+        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(Draft)
+        self._upsert = statement.on_conflict_do_update(
+            index_elements=["kind", "name", "ref"],
+            set_={
+                "data": statement.excluded.data,
+                "updated_at": statement.excluded.updated_at,
+                "expires_at": statement.excluded.expires_at,
+            },
+        )
         # ref -> (kind, name, plaintext JSON or None to delete, digest)
         self._pending: dict[str, tuple[str, str, str | None, bytes | None]] = {}
 
@@ -100,30 +111,24 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             return
         pending, self._pending = self._pending, {}
         now = utcnow()
-        insert = pg_insert if self._dialect == "postgresql" else sqlite_insert
-        async with self._sessionmaker() as session, session.begin():
-            for ref, (kind, name, plain, _digest) in pending.items():
-                if plain is None:
-                    await session.execute(delete(Draft).where(Draft.ref == ref))
-                    continue
-                statement = insert(Draft).values(
-                    kind=kind,
-                    name=name,
-                    ref=ref,
-                    data=self._key.encrypt(plain.encode(), context=f"draft:{kind}:{name}"),
-                    updated_at=now,
-                    expires_at=now + self._ttl,
-                )
-                await session.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["kind", "name", "ref"],
-                        set_={
-                            "data": statement.excluded.data,
-                            "updated_at": statement.excluded.updated_at,
-                            "expires_at": statement.excluded.expires_at,
-                        },
-                    )
-                )
+        drops = [ref for ref, (_k, _n, plain, _d) in pending.items() if plain is None]
+        rows = [
+            {
+                "kind": kind,
+                "name": name,
+                "ref": ref,
+                "data": self._key.encrypt(plain.encode(), context=f"draft:{kind}:{name}"),
+                "updated_at": now,
+                "expires_at": now + self._ttl,
+            }
+            for ref, (kind, name, plain, _digest) in pending.items()
+            if plain is not None
+        ]
+        async with self._engine.begin() as connection:
+            if drops:
+                await connection.execute(delete(Draft).where(Draft.ref.in_(drops)))
+            if rows:
+                await connection.execute(self._upsert, rows)
         for ref, (_kind, _name, _plain, digest) in pending.items():
             if digest is None:
                 self._written.pop(ref, None)
