@@ -21,6 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import text
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
@@ -101,8 +102,19 @@ def report(name: str, timed: Timed, seconds: float) -> float:
     return cpu_ms
 
 
-async def aigaq(count: int, url: str, folder: Path, *, rate_limit: bool) -> float:
+async def reset(url: str) -> None:
+    """Start from an empty schema (PostgreSQL: the `public` schema is dropped and rebuilt)."""
+    if url.startswith("postgresql"):
+        engine = db.create_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
     await db.upgrade(url)
+
+
+async def aigaq(count: int, url: str, folder: Path, *, rate_limit: bool) -> float:
+    await reset(url)
     settings, reviewer = make_settings(
         folder, url, max_messages_per_minute=1000, max_submissions_per_day=10
     )
@@ -153,7 +165,11 @@ async def echo(count: int, steps: int) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--relatives", type=int, default=500)
-    parser.add_argument("--postgres", help="e.g. postgresql+asyncpg://postgres@127.0.0.1/test")
+    parser.add_argument(
+        "--postgres",
+        help="a database whose public schema may be dropped, e.g. "
+        "postgresql+asyncpg://postgres@127.0.0.1/test",
+    )
     parser.add_argument(
         "--with-limiter",
         action="store_true",

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -21,11 +21,14 @@ from telegram.request import BaseRequest
 
 from bot import db
 from bot.crypto import RecipientPublicKey, ServerKey, load_recipients
-from bot.i18n import LOCALES, N_, Catalogs, negotiate_locale, translate, use_locale
+from bot.i18n import Catalogs, negotiate_locale, use_locale
 from bot.persistence import DatabasePersistence
 from bot.services.accounts import Accounts
+from bot.services.broadcasts import Broadcasts
 from bot.services.cases import CaseStore, sync_recipients
 from bot.services.flood import FloodGate
+from bot.services.outbox import Outbox, OutboxSender
+from bot.services.roles import Roles
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,11 @@ class Services:
     accounts: Accounts
     cases: CaseStore
     flood_gate: FloodGate
+    roles: Roles
+    broadcasts: Broadcasts
+    outbox: Outbox
+    # Set when the handlers are registered (it needs the bot to send through).
+    sender: OutboxSender | None = None
 
 
 class AigaqApplication(
@@ -118,6 +126,9 @@ def build_application(
         accounts=accounts,
         cases=CaseStore(sessionmaker, server_key, accounts),
         flood_gate=FloodGate(settings.max_messages_per_minute),
+        roles=Roles(sessionmaker, server_key, accounts),
+        broadcasts=Broadcasts(sessionmaker, server_key),
+        outbox=Outbox(sessionmaker, server_key),
     )
 
     async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -125,7 +136,10 @@ def build_application(
             await db.ensure_schema_current(engine)
         added = await sync_recipients(sessionmaker, recipients)
         log.info("reviewer keys: %d in the recipients file, %d new", len(recipients), added)
-        await _set_commands(application)
+        await services.roles.bootstrap_admins(settings.admins)
+        from handlers.menus import set_default_commands
+
+        await set_default_commands(application.bot, settings.default_locale)
 
     async def post_shutdown(_application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await engine.dispose()
@@ -156,27 +170,3 @@ def build_application(
     application.services = services
     register_all(application)
     return application
-
-
-async def _set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """The command menu, in each language Telegram clients may ask for."""
-    descriptions = {
-        "start": N_("Start or continue"),
-        "back": N_("One step back"),
-        "cancel": N_("Stop and delete unsent answers"),
-        "mycases": N_("My case codes"),
-        "status": N_("Status of a case: /status CODE"),
-        "withdraw": N_("Withdraw a case: /withdraw CODE"),
-        "language": N_("Change language"),
-        "privacy": N_("Who can read what you send"),
-        "help": N_("Help"),
-    }
-    names = tuple(descriptions)
-    for locale in LOCALES:
-        commands = [BotCommand(name, translate(locale, descriptions[name])) for name in names]
-        await application.bot.set_my_commands(commands, language_code=locale)
-    assert isinstance(application, AigaqApplication)  # noqa: S101 - wiring invariant
-    default = application.services.settings.default_locale
-    await application.bot.set_my_commands(
-        [BotCommand(name, translate(default, descriptions[name])) for name in names]
-    )

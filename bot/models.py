@@ -229,10 +229,16 @@ class Broadcast(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    # scheduled | sending | done | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="sending", index=True)
     # JSON {"kk": "...", "ru": "...", "en": "..."} and the fallback order.
     texts: Mapped[str] = mapped_column(Text, default="{}")
     fallback: Mapped[str] = mapped_column(String(64), default="kk,ru,en")
+    # A protest photo the admin attached: Telegram's file id (public material, not testimony).
+    photo_file_id: Mapped[str | None] = mapped_column(String(256))
+    # Where the admin's progress message is: her chat (server-key encrypted) and its id.
+    progress_chat_ref: Mapped[bytes | None] = mapped_column(LargeBinary)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -255,6 +261,10 @@ class Delivery(Base):
         _enum(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The sender process that holds the row, and since when (a lease; a dead sender's
+    # rows are taken over once it runs out).
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(200))
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

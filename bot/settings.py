@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     draft_ttl_days: int = Field(default=7, ge=1, le=365)
     max_submissions_per_day: int = Field(default=5, ge=1)
     max_messages_per_minute: int = Field(default=40, ge=1)
+    # Telegram allows about 30 messages a second (1000 with paid broadcasts); a little
+    # under is steadier. Several sender processes share it equally.
+    broadcast_rate: float = Field(default=29.0, gt=0, le=1000)
+    broadcast_senders: int = Field(default=1, ge=1, le=64)
 
     @field_validator("admins", mode="before")
     @classmethod

@@ -10,9 +10,13 @@ if TYPE_CHECKING:
 
 def register_all(application: AigaqApplication) -> None:
     """Add every handler to the application, in the order they must be tried."""
-    from handlers import cases, common, intake
+    from handlers import admin, broadcast, cases, common, intake, outbox
 
+    # An admin in the middle of writing a broadcast is heard by that dialogue first.
+    broadcast.register(application)
     intake.register(application)
     common.register(application)
     cases.register(application)
+    admin.register(application)
+    outbox.register(application)
     common.register_fallbacks(application)

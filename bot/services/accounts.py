@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import ServerKey
-from bot.models import Account, Role
+from bot.models import Account, Case, Role
 
 
 @dataclass(frozen=True)
@@ -94,12 +94,20 @@ class Accounts:
                 account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
 
     async def set_subscribed(self, user_id: int, chat_id: int, subscribed: bool) -> None:
-        """Opt in or out of protest updates; the chat is kept only while subscribed."""
+        """Opt in or out of protest updates; the chat is kept only while it is needed."""
         async with self._sessionmaker() as session, session.begin():
             account = await self.get_or_create(session, user_id)
             account.subscribed = subscribed
             if subscribed:
                 account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
+                return
+            follow_ups = await session.scalar(
+                select(Case.id)
+                .where(Case.account_id == account.id, Case.consent_contact.is_(True))
+                .limit(1)
+            )
+            if follow_ups is None and account.role == Role.RELATIVE:
+                account.chat_ref = None
 
     async def set_locale(self, user_id: int, locale: str) -> AccountView:
         """Remember the language she chose."""

@@ -1,0 +1,207 @@
+"""Protest updates: written by an admin per language, queued as one delivery per subscriber."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.crypto import ServerKey
+from bot.i18n import LOCALES
+from bot.models import Account, Broadcast, Delivery, DeliveryState, utcnow
+from bot.services import audit
+
+SENDING, SCHEDULED, DONE, CANCELLED = "sending", "scheduled", "done", "cancelled"
+
+
+def text_for(locale: str, texts: dict[str, str], fallback: list[str]) -> tuple[str, str] | None:
+    """(language used, text) for a subscriber: her own language, else the fallback order."""
+    for candidate in [locale, *fallback]:
+        if texts.get(candidate):
+            return candidate, texts[candidate]
+    return None
+
+
+def fallback_order(texts: dict[str, str]) -> list[str]:
+    """Languages that have a text, Kazakh first: what a subscriber without her own gets."""
+    return [code for code in LOCALES if texts.get(code)]
+
+
+@dataclass(frozen=True)
+class Figures:
+    broadcast_id: int
+    status: str
+    created_at: datetime
+    scheduled_at: datetime | None
+    total: int
+    sent: int
+    pending: int
+    failed: int
+    blocked: int
+
+
+class Broadcasts:
+    """Create, schedule, cancel and count broadcasts. Sending is the outbox's job."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], server_key: ServerKey):
+        self._sessionmaker = sessionmaker
+        self._key = server_key
+
+    async def audience(self) -> Counter[str]:
+        """Subscribers who can be reached, by language."""
+        async with self._sessionmaker() as session:
+            rows = await session.execute(
+                select(Account.locale, func.count(Account.id))
+                .where(Account.subscribed.is_(True), Account.chat_ref.is_not(None))
+                .group_by(Account.locale)
+            )
+            return Counter({(locale or LOCALES[0]): int(count) for locale, count in rows})
+
+    async def preview(self, texts: dict[str, str]) -> Counter[str]:
+        """How many subscribers would get each language's text."""
+        fallback = fallback_order(texts)
+        counts: Counter[str] = Counter()
+        for locale, count in (await self.audience()).items():
+            chosen = text_for(locale, texts, fallback)
+            if chosen is not None:
+                counts[chosen[0]] += count
+        return counts
+
+    async def create(
+        self,
+        *,
+        actor: str,
+        created_by: int | None,
+        texts: dict[str, str],
+        photo_file_id: str | None = None,
+        scheduled_at: datetime | None = None,
+        progress_chat_id: int | None = None,
+    ) -> int:
+        """The broadcast and one delivery per subscriber, in one transaction."""
+        cleaned = {code: text.strip() for code, text in texts.items() if text and text.strip()}
+        if not cleaned:
+            raise ValueError("a broadcast needs a text in at least one language")
+        async with self._sessionmaker() as session, session.begin():
+            broadcast = Broadcast(
+                created_by=created_by,
+                status=SCHEDULED if scheduled_at and scheduled_at > utcnow() else SENDING,
+                texts=json.dumps(cleaned, ensure_ascii=False),
+                fallback=",".join(fallback_order(cleaned)),
+                photo_file_id=photo_file_id,
+                scheduled_at=scheduled_at,
+                progress_chat_ref=(
+                    self._key.encrypt(str(progress_chat_id).encode(), context="chat")
+                    if progress_chat_id is not None
+                    else None
+                ),
+            )
+            session.add(broadcast)
+            await session.flush()
+            subscribers = await session.execute(
+                select(Account.id, Account.locale).where(
+                    Account.subscribed.is_(True), Account.chat_ref.is_not(None)
+                )
+            )
+            rows = [
+                {
+                    "broadcast_id": broadcast.id,
+                    "account_id": account_id,
+                    "locale": locale or LOCALES[0],
+                    "state": DeliveryState.PENDING,
+                    "attempts": 0,
+                    "updated_at": utcnow(),
+                }
+                for account_id, locale in subscribers
+            ]
+            if rows:
+                await session.execute(insert(Delivery), rows)
+            await audit.record(
+                session,
+                actor=actor,
+                action="broadcast.created",
+                target=str(broadcast.id),
+                detail={"recipients": len(rows), "languages": sorted(cleaned)},
+            )
+            return broadcast.id
+
+    async def cancel(self, actor: str, broadcast_id: int) -> bool:
+        """Stop a scheduled or running broadcast; deliveries already sent stay sent."""
+        async with self._sessionmaker() as session, session.begin():
+            result = await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.status.in_([SENDING, SCHEDULED]))
+                .values(status=CANCELLED, finished_at=utcnow())
+            )
+            if not getattr(result, "rowcount", 0):
+                return False
+            await audit.record(
+                session, actor=actor, action="broadcast.cancelled", target=str(broadcast_id)
+            )
+            return True
+
+    async def progress_target(self, broadcast_id: int) -> tuple[int, int | None, str] | None:
+        """The admin's chat, her progress message and her language, if she is to be told."""
+        async with self._sessionmaker() as session:
+            row = (
+                await session.execute(
+                    select(
+                        Broadcast.progress_chat_ref, Broadcast.progress_message_id, Account.locale
+                    )
+                    .outerjoin(Account, Account.id == Broadcast.created_by)
+                    .where(Broadcast.id == broadcast_id)
+                )
+            ).first()
+        if row is None or row[0] is None:
+            return None
+        chat_id = int(self._key.decrypt(row[0], context="chat"))
+        return chat_id, row[1], row[2] or LOCALES[0]
+
+    async def set_progress_message(self, broadcast_id: int, message_id: int) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id)
+                .values(progress_message_id=message_id)
+            )
+
+    async def figures(self, broadcast_id: int) -> Figures | None:
+        """Sent, pending, failed and blocked counts of one broadcast."""
+        found = await self.recent(limit=1, broadcast_id=broadcast_id)
+        return found[0] if found else None
+
+    async def recent(self, limit: int = 10, broadcast_id: int | None = None) -> list[Figures]:
+        """The newest broadcasts with their figures."""
+        async with self._sessionmaker() as session:
+            query = select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)
+            if broadcast_id is not None:
+                query = query.where(Broadcast.id == broadcast_id)
+            broadcasts = list(await session.scalars(query))
+            found = []
+            for broadcast in broadcasts:
+                counts = dict(
+                    (state, int(count))
+                    for state, count in await session.execute(
+                        select(Delivery.state, func.count(Delivery.id))
+                        .where(Delivery.broadcast_id == broadcast.id)
+                        .group_by(Delivery.state)
+                    )
+                )
+                found.append(
+                    Figures(
+                        broadcast_id=broadcast.id,
+                        status=broadcast.status,
+                        created_at=broadcast.created_at,
+                        scheduled_at=broadcast.scheduled_at,
+                        total=sum(counts.values()),
+                        sent=counts.get(DeliveryState.SENT, 0),
+                        pending=counts.get(DeliveryState.PENDING, 0)
+                        + counts.get(DeliveryState.SENDING, 0),
+                        failed=counts.get(DeliveryState.FAILED, 0),
+                        blocked=counts.get(DeliveryState.BLOCKED, 0),
+                    )
+                )
+            return found

@@ -1,0 +1,217 @@
+"""Roles, the team, numbers and subscriptions. Every privileged command checks the role now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.app import AigaqApplication, AigaqContext
+from bot.i18n import current_locale, format_date
+from bot.i18n import gettext as _
+from bot.models import Role
+from handlers.common import not_understood
+from handlers.menus import set_commands_for
+
+ADMINS = (Role.ADMIN,)
+STAFF = (Role.REVIEWER, Role.ADMIN)
+CANCEL_BROADCAST = "bcancel:"
+ROLE_NAMES = {"reviewer": Role.REVIEWER, "admin": Role.ADMIN}
+
+
+async def allowed(
+    update: Update, context: AigaqContext, roles: Iterable[Role], action: str
+) -> bool:
+    """The role, checked in the database now. A refusal looks like an unknown command."""
+    user = update.effective_user
+    if user is not None and await context.services.roles.allowed(user.id, roles, action=action):
+        return True
+    if update.callback_query is not None:
+        await update.callback_query.answer(
+            _("This button is out of date. Send /start to begin again.")
+        )
+    else:
+        await not_understood(update, context)
+    return False
+
+
+def actor(update: Update, context: AigaqContext) -> str:
+    """Who did it, as the audit log names people: a pseudonym, never a Telegram id."""
+    assert update.effective_user is not None  # noqa: S101 - commands always have a user
+    return context.services.accounts.pseudonym(update.effective_user.id)
+
+
+def _target(args: list[str]) -> int | None:
+    if not args or not args[-1].lstrip("-").isdigit():
+        return None
+    return int(args[-1])
+
+
+async def grant(update: Update, context: AigaqContext) -> None:
+    """/grant reviewer|admin TELEGRAM_ID"""
+    message = update.effective_message
+    if message is None or not await allowed(update, context, ADMINS, "grant"):
+        return
+    args = context.args or []
+    role = ROLE_NAMES.get(args[0].lower()) if args else None
+    target = _target(args)
+    if role is None or target is None or len(args) != 2:
+        await message.reply_text(_("Write it like this: /grant reviewer 123456789"))
+        return
+    before = await context.services.roles.grant(actor(update, context), target, role)
+    account = await context.services.accounts.find(target)
+    await set_commands_for(context.bot, target, role, (account and account.locale) or "kk")
+    await message.reply_text(
+        _("Done: {id} is now {role} (was {before}).").format(
+            id=target, role=role.value, before=before.value
+        )
+    )
+
+
+async def revoke(update: Update, context: AigaqContext) -> None:
+    """/revoke TELEGRAM_ID"""
+    message = update.effective_message
+    if message is None or not await allowed(update, context, ADMINS, "revoke"):
+        return
+    target = _target(context.args or [])
+    if target is None or len(context.args or []) != 1:
+        await message.reply_text(_("Write it like this: /revoke 123456789"))
+        return
+    before = await context.services.roles.revoke(actor(update, context), target)
+    await set_commands_for(context.bot, target, Role.RELATIVE, current_locale())
+    await message.reply_text(
+        _("Done: {id} has no role now (was {before}).").format(id=target, before=before.value)
+    )
+
+
+async def team(update: Update, context: AigaqContext) -> None:
+    """/team: reviewers and admins."""
+    message = update.effective_message
+    if message is None or not await allowed(update, context, STAFF, "team"):
+        return
+    members = await context.services.roles.team()
+    lines = [_("Reviewers and admins:")] + [
+        f"{member.role.value}: {member.telegram_id or '?'}" for member in members
+    ]
+    await message.reply_text("\n".join(lines), protect_content=True)
+
+
+async def stats(update: Update, context: AigaqContext) -> None:
+    """/stats: numbers only."""
+    message = update.effective_message
+    if message is None or not await allowed(update, context, ADMINS, "stats"):
+        return
+    from bot.services.stats import collect
+
+    figures = await collect(context.services.sessionmaker)
+
+    def block(title: str, values: Iterable[tuple[str, int]]) -> str:
+        rows = [f"  {name}: {count}" for name, count in values]
+        return "\n".join([title, *(rows or ["  —"])])
+
+    await message.reply_text(
+        "\n\n".join(
+            [
+                block(_("Cases by status:"), sorted(figures.cases_by_status.items())),
+                block(_("Cases by language:"), sorted(figures.cases_by_language.items())),
+                block(_("Cases by week:"), figures.cases_by_week),
+                block(
+                    _("Subscribers by language:"), sorted(figures.subscribers_by_language.items())
+                ),
+                block(_("Deliveries:"), sorted(figures.deliveries_by_state.items())),
+            ]
+        ),
+        protect_content=True,
+    )
+
+
+async def broadcasts(update: Update, context: AigaqContext) -> None:
+    """/broadcasts: the recent ones with their figures; a running one can be cancelled."""
+    message = update.effective_message
+    if message is None or not await allowed(update, context, ADMINS, "broadcasts"):
+        return
+    recent = await context.services.broadcasts.recent(limit=10)
+    if not recent:
+        await message.reply_text(_("No broadcasts yet."))
+        return
+    lines, buttons = [], []
+    for item in recent:
+        lines.append(
+            _(
+                "#{number} · {date} · {status}: sent {sent} of {total}, failed {failed}, "
+                "blocked {blocked}"
+            ).format(
+                number=item.broadcast_id,
+                date=format_date(item.created_at),
+                status=item.status,
+                sent=item.sent,
+                total=item.total,
+                failed=item.failed,
+                blocked=item.blocked,
+            )
+        )
+        if item.status in ("sending", "scheduled"):
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        _("Cancel #{number}").format(number=item.broadcast_id),
+                        callback_data=f"{CANCEL_BROADCAST}{item.broadcast_id}",
+                    )
+                ]
+            )
+    await message.reply_text(
+        "\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons) if buttons else None
+    )
+
+
+async def cancel_broadcast(update: Update, context: AigaqContext) -> None:
+    query = update.callback_query
+    if query is None or not await allowed(update, context, ADMINS, "broadcast.cancel"):
+        return
+    raw = (query.data or "").removeprefix(CANCEL_BROADCAST)
+    if not raw.isdigit():
+        await query.answer(_("This button is out of date. Send /start to begin again."))
+        return
+    await query.answer()
+    if await context.services.broadcasts.cancel(actor(update, context), int(raw)):
+        await query.edit_message_text(
+            _("Broadcast #{number} was cancelled. Messages already sent stay sent.").format(
+                number=raw
+            )
+        )
+    else:
+        await query.edit_message_text(_("That broadcast is no longer running."))
+
+
+async def subscribe(update: Update, context: AigaqContext) -> None:
+    """/subscribe: opt in to protest news."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        return
+    await context.services.accounts.set_subscribed(user.id, chat.id, True)
+    await message.reply_text(_("You will receive news about protests. To stop, send /unsubscribe."))
+
+
+async def unsubscribe(update: Update, context: AigaqContext) -> None:
+    """/unsubscribe: opt out; nothing more is sent."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        return
+    await context.services.accounts.set_subscribed(user.id, chat.id, False)
+    await message.reply_text(_("You will not receive news about protests any more."))
+
+
+def register(application: AigaqApplication) -> None:
+    """Add the admin and subscription commands."""
+    for name, callback in (
+        ("grant", grant),
+        ("revoke", revoke),
+        ("team", team),
+        ("stats", stats),
+        ("broadcasts", broadcasts),
+        ("subscribe", subscribe),
+        ("unsubscribe", unsubscribe),
+    ):
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(cancel_broadcast, pattern=f"^{CANCEL_BROADCAST}"))

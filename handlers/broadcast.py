@@ -1,0 +1,274 @@
+"""/broadcast: an admin writes a protest update per language, previews it, sends or schedules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import AigaqApplication, AigaqContext
+from bot.i18n import LOCALE_NAMES, LOCALES
+from bot.i18n import gettext as _
+from bot.models import utcnow
+from bot.services.broadcasts import fallback_order
+from handlers.admin import ADMINS, actor, allowed
+
+ALMATY = ZoneInfo("Asia/Almaty")
+TEXT, PHOTO, PREVIEW, WHEN = "bc_text", "bc_photo", "bc_preview", "bc_when"
+PREFIX = "bc:"
+MAX_TEXT = 4000
+
+
+def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=PREFIX + data) for label, data in row]
+            for row in rows
+        ]
+    )
+
+
+def _chat_id(update: Update) -> int:
+    if update.effective_chat is None:
+        raise ValueError("a broadcast update without a chat")
+    return update.effective_chat.id
+
+
+def _draft(context: AigaqContext) -> dict[str, Any]:
+    assert context.user_data is not None  # noqa: S101 - private chats always have user data
+    return context.user_data.setdefault("broadcast", {"texts": {}, "language": LOCALES[0]})
+
+
+async def _ask_text(update: Update, context: AigaqContext) -> str:
+    draft = _draft(context)
+    language = draft["language"]
+    rows = [[(_("Skip this language"), "skip")]]
+    if draft["texts"]:
+        rows.append([(_("Done with texts"), "texts_done")])
+    rows.append([(_("Cancel"), "cancel")])
+    await context.bot.send_message(
+        _chat_id(update),
+        _("Write the update in {language}.").format(language=LOCALE_NAMES[language]),
+        reply_markup=_buttons(*rows),
+    )
+    return TEXT
+
+
+async def start(update: Update, context: AigaqContext) -> str | int:
+    """/broadcast"""
+    if not await allowed(update, context, ADMINS, "broadcast"):
+        return ConversationHandler.END
+    if context.user_data is not None:
+        context.user_data["broadcast"] = {"texts": {}, "language": LOCALES[0]}
+    return await _ask_text(update, context)
+
+
+def _next_language(draft: dict[str, Any]) -> bool:
+    """Move to the next language; False when all three were asked."""
+    index = LOCALES.index(draft["language"]) + 1
+    if index >= len(LOCALES):
+        return False
+    draft["language"] = LOCALES[index]
+    return True
+
+
+async def text_given(update: Update, context: AigaqContext) -> str | int:
+    message = update.effective_message
+    if message is None or not await allowed(update, context, ADMINS, "broadcast"):
+        return ConversationHandler.END
+    text = (message.text or "").strip()
+    if not text or len(text) > MAX_TEXT:
+        await message.reply_text(
+            _("Please write the text (up to {limit} characters).").format(limit=MAX_TEXT)
+        )
+        return TEXT
+    draft = _draft(context)
+    draft["texts"][draft["language"]] = text
+    return await _after_text(update, context)
+
+
+async def _after_text(update: Update, context: AigaqContext) -> str:
+    if _next_language(_draft(context)):
+        return await _ask_text(update, context)
+    return await _ask_photo(update, context)
+
+
+async def _ask_photo(update: Update, context: AigaqContext) -> str:
+    if not _draft(context)["texts"]:
+        await context.bot.send_message(
+            _chat_id(update),
+            _("A broadcast needs a text in at least one language."),
+        )
+        _draft(context)["language"] = LOCALES[0]
+        return await _ask_text(update, context)
+    await context.bot.send_message(
+        _chat_id(update),
+        _("Attach one photo, if you like."),
+        reply_markup=_buttons([(_("No photo"), "no_photo")], [(_("Cancel"), "cancel")]),
+    )
+    return PHOTO
+
+
+async def photo_given(update: Update, context: AigaqContext) -> str | int:
+    message = update.effective_message
+    if message is None or not await allowed(update, context, ADMINS, "broadcast"):
+        return ConversationHandler.END
+    if not message.photo:
+        await message.reply_text(_("Please send a photo, or press «No photo»."))
+        return PHOTO
+    _draft(context)["photo"] = message.photo[-1].file_id
+    return await _preview(update, context)
+
+
+async def _preview(update: Update, context: AigaqContext) -> str:
+    """Each text exactly as subscribers will see it, then the counts and the buttons."""
+    chat_id = _chat_id(update)
+    draft = _draft(context)
+    texts: dict[str, str] = draft["texts"]
+    for language, text in texts.items():
+        await context.bot.send_message(chat_id, f"— {LOCALE_NAMES[language]} —")
+        if draft.get("photo"):
+            await context.bot.send_photo(chat_id, draft["photo"], caption=text[:1024])
+        else:
+            await context.bot.send_message(chat_id, text)
+    counts = await context.services.broadcasts.preview(texts)
+    order = fallback_order(texts)
+    summary = [_("Subscribers who will get each text:")]
+    summary += [f"{LOCALE_NAMES[code]}: {counts.get(code, 0)}" for code in order]
+    missing = [code for code in LOCALES if code not in texts]
+    if missing:
+        summary.append(
+            _("Subscribers who read {missing} get the text in: {order}.").format(
+                missing=", ".join(LOCALE_NAMES[c] for c in missing),
+                order=", ".join(LOCALE_NAMES[c] for c in order),
+            )
+        )
+    await context.bot.send_message(
+        chat_id,
+        "\n".join(summary),
+        reply_markup=_buttons(
+            [(_("Send now"), "send"), (_("Schedule"), "schedule")], [(_("Cancel"), "cancel")]
+        ),
+    )
+    return PREVIEW
+
+
+async def _queue(update: Update, context: AigaqContext, when: datetime | None) -> int:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None  # noqa: S101
+    draft = _draft(context)
+    account = await context.services.accounts.ensure(user.id)
+    number = await context.services.broadcasts.create(
+        actor=actor(update, context),
+        created_by=account.id,
+        texts=draft["texts"],
+        photo_file_id=draft.get("photo"),
+        scheduled_at=when,
+        progress_chat_id=chat.id,
+    )
+    figures = await context.services.broadcasts.figures(number)
+    total = figures.total if figures else 0
+    if when is None:
+        text = _("Broadcast #{number} is being sent to {total} subscribers.")
+    else:
+        text = _(
+            "Broadcast #{number} to {total} subscribers is scheduled for {when} (Almaty time)."
+        )
+    sent = await context.bot.send_message(
+        chat.id,
+        text.format(
+            number=number,
+            total=total,
+            when=when.astimezone(ALMATY).strftime("%Y-%m-%d %H:%M") if when else "",
+        ),
+    )
+    await context.services.broadcasts.set_progress_message(number, sent.message_id)
+    if context.user_data is not None:
+        context.user_data.pop("broadcast", None)
+    return ConversationHandler.END
+
+
+async def button(update: Update, context: AigaqContext) -> str | int | None:
+    query = update.callback_query
+    if query is None or not await allowed(update, context, ADMINS, "broadcast"):
+        return ConversationHandler.END
+    await query.answer()
+    action = (query.data or "").removeprefix(PREFIX)
+    if action == "cancel":
+        if context.user_data is not None:
+            context.user_data.pop("broadcast", None)
+        await query.edit_message_text(_("The broadcast was cancelled; nothing was sent."))
+        return ConversationHandler.END
+    if action == "skip":
+        return await _after_text(update, context)
+    if action == "texts_done":
+        return await _ask_photo(update, context)
+    if action == "no_photo":
+        return await _preview(update, context)
+    if action == "send":
+        return await _queue(update, context, None)
+    if action == "schedule":
+        now = utcnow().astimezone(ALMATY).strftime("%Y-%m-%d %H:%M")
+        await query.edit_message_text(
+            _("When? Write the date and time in Almaty time, like {example}.").format(example=now)
+        )
+        return WHEN
+    return None
+
+
+def parse_when(text: str) -> datetime | None:
+    """'2026-11-25 18:00' or '25.11.2026 18:00', Almaty time, as an aware UTC moment."""
+    for pattern in ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"):
+        try:
+            local = datetime.strptime(text.strip(), pattern)
+        except ValueError:
+            continue
+        return local.replace(tzinfo=ALMATY)
+    return None
+
+
+async def when_given(update: Update, context: AigaqContext) -> str | int:
+    message = update.effective_message
+    if message is None or not await allowed(update, context, ADMINS, "broadcast"):
+        return ConversationHandler.END
+    when = parse_when(message.text or "")
+    if when is None or when <= utcnow():
+        await message.reply_text(
+            _("Please write a future date and time, like 2026-11-25 18:00 (Almaty time).")
+        )
+        return WHEN
+    return await _queue(update, context, when)
+
+
+def conversation() -> ConversationHandler[AigaqContext]:
+    buttons: BaseHandler[Update, AigaqContext, object] = CallbackQueryHandler(
+        button, pattern=f"^{PREFIX}"
+    )
+    states: dict[object, list[BaseHandler[Update, AigaqContext, object]]] = {
+        TEXT: [buttons, MessageHandler(filters.TEXT & ~filters.COMMAND, text_given)],
+        PHOTO: [buttons, MessageHandler(~filters.COMMAND, photo_given)],
+        PREVIEW: [buttons],
+        WHEN: [buttons, MessageHandler(filters.TEXT & ~filters.COMMAND, when_given)],
+    }
+    return ConversationHandler(
+        entry_points=[CommandHandler("broadcast", start)],
+        states=states,
+        fallbacks=[CommandHandler("broadcast", start)],
+        name="broadcast",
+        persistent=True,
+        allow_reentry=True,
+    )
+
+
+def register(application: AigaqApplication) -> None:
+    application.add_handler(conversation())

@@ -1,0 +1,66 @@
+"""The command menu Telegram shows: one for everyone, another per reviewer or admin chat."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
+
+from bot.i18n import LOCALES, N_, translate
+from bot.models import Role
+
+log = logging.getLogger(__name__)
+
+RELATIVE = {
+    "start": N_("Start or continue"),
+    "back": N_("One step back"),
+    "cancel": N_("Stop and delete unsent answers"),
+    "mycases": N_("My case codes"),
+    "status": N_("Status of a case: /status CODE"),
+    "withdraw": N_("Withdraw a case: /withdraw CODE"),
+    "subscribe": N_("Receive news about protests"),
+    "unsubscribe": N_("Stop news about protests"),
+    "language": N_("Change language"),
+    "privacy": N_("Who can read what you send"),
+    "help": N_("Help"),
+}
+REVIEWER = {
+    "team": N_("Reviewers and admins"),
+    "language": N_("Change language"),
+    "help": N_("Help"),
+}
+ADMIN = {
+    "broadcast": N_("Send news to subscribers"),
+    "broadcasts": N_("Recent broadcasts"),
+    "stats": N_("Numbers: cases, subscribers, deliveries"),
+    "team": N_("Reviewers and admins"),
+    "grant": N_("Give a role: /grant reviewer ID"),
+    "revoke": N_("Take a role away: /revoke ID"),
+    "language": N_("Change language"),
+    "help": N_("Help"),
+}
+
+
+def _commands(table: dict[str, str], locale: str) -> list[BotCommand]:
+    return [BotCommand(name, translate(locale, text)) for name, text in table.items()]
+
+
+async def set_default_commands(bot: Bot, default_locale: str) -> None:
+    """The relative's menu, in each language Telegram clients may ask for."""
+    for locale in LOCALES:
+        await bot.set_my_commands(_commands(RELATIVE, locale), language_code=locale)
+    await bot.set_my_commands(_commands(RELATIVE, default_locale))
+
+
+async def set_commands_for(bot: Bot, chat_id: int, role: Role, locale: str) -> None:
+    """A staff member's own menu in her chat; a relative's chat falls back to the default."""
+    scope = BotCommandScopeChat(chat_id)
+    try:
+        if role == Role.RELATIVE:
+            await bot.delete_my_commands(scope=scope)
+        else:
+            table = ADMIN if role == Role.ADMIN else REVIEWER
+            await bot.set_my_commands(_commands(table, locale), scope=scope)
+    except TelegramError as exc:
+        log.warning("command menu not set: %s", type(exc).__name__)
