@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from bot.app import AigaqApplication, AigaqContext
-from bot.i18n import LOCALE_NAMES, LOCALES
+from bot.i18n import LOCALE_NAMES, LOCALES, current_locale
 from bot.i18n import gettext as _
 from bot.models import utcnow
 from bot.services.broadcasts import fallback_order
@@ -168,6 +168,9 @@ async def _queue(update: Update, context: AigaqContext, when: datetime | None) -
     assert user is not None and chat is not None  # noqa: S101
     draft = _draft(context)
     account = await context.services.accounts.ensure(user.id)
+    if account.locale is None:
+        # Her progress reports come in the language she is writing to the bot in.
+        await context.services.accounts.set_locale(user.id, current_locale())
     number = await context.services.broadcasts.create(
         actor=actor(update, context),
         created_by=account.id,

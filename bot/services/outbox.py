@@ -97,33 +97,40 @@ class Outbox:
     async def claim(self, limit: int) -> list[Item]:
         """Take up to `limit` due rows of running broadcasts for this sender."""
         now = utcnow()
+        claimable = and_(
+            Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
+            or_(
+                Delivery.claimed_by.is_(None),
+                Delivery.claimed_by == self.sender_id,
+                Delivery.claimed_at < now - self._lease,
+            ),
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        )
         async with self._sessionmaker() as session, session.begin():
-            ids = list(
+            candidates = list(
                 await session.scalars(
                     select(Delivery.id)
                     .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
-                    .where(
-                        Broadcast.status == SENDING,
-                        Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
-                        or_(
-                            Delivery.claimed_by.is_(None),
-                            Delivery.claimed_by == self.sender_id,
-                            Delivery.claimed_at < now - self._lease,
-                        ),
-                        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-                    )
+                    .where(Broadcast.status == SENDING, claimable)
                     .order_by(Delivery.id)
                     .limit(limit)
                     .with_for_update(skip_locked=True, of=Delivery)
                 )
             )
+            if not candidates:
+                return []
+            # The same conditions again: on SQLite (no row locks) another sender may have
+            # claimed, or even sent, a candidate between our read and this write.
+            ids = list(
+                await session.scalars(
+                    update(Delivery)
+                    .where(Delivery.id.in_(candidates), claimable)
+                    .values(claimed_by=self.sender_id, claimed_at=now)
+                    .returning(Delivery.id)
+                )
+            )
             if not ids:
                 return []
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(ids))
-                .values(claimed_by=self.sender_id, claimed_at=now)
-            )
             rows = await session.execute(
                 select(Delivery, Account.chat_ref, Broadcast)
                 .join(Account, Account.id == Delivery.account_id)
