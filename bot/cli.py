@@ -18,13 +18,21 @@ from bot.crypto import (
     ServerKey,
 )
 from bot.logs import configure_logging
+from bot.models import Role
+from bot.services.audit import ChainReport, verify_chain
+from bot.services.broadcasts import Broadcasts, parse_when
+from bot.services.roles import CLI, Roles, TeamMember
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Aigaq: sealed testimony over Telegram.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="Reviewer keys and the server key.", no_args_is_help=True)
+roles_app = typer.Typer(help="Reviewer and admin roles.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(roles_app, name="roles")
+app.add_typer(audit_app, name="audit")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -179,6 +187,129 @@ def keys_server(
     except (CryptoError, OSError) as exc:
         fail(str(exc))
     typer.echo(f"server key written to {path} (mode 0600)")
+
+
+class _Backend:
+    """The database and server key, for commands that run beside the bot."""
+
+    def __init__(self, settings: Settings) -> None:
+        from bot.services.accounts import Accounts
+
+        try:
+            self.server_key = ServerKey.load(settings.secret_key_file)
+        except CryptoError as exc:
+            fail(str(exc))
+        self.engine = db.create_engine(settings.database_url)
+        self.sessionmaker = db.make_sessionmaker(self.engine)
+        self.accounts = Accounts(self.sessionmaker, self.server_key)
+
+    async def __aenter__(self) -> _Backend:
+        try:
+            await db.ensure_schema_current(self.engine)
+        except db.SchemaOutOfDate as exc:
+            await self.engine.dispose()
+            fail(str(exc))
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.engine.dispose()
+
+
+def _role(name: str) -> Role:
+    try:
+        return Role(name)
+    except ValueError:
+        fail("the role is reviewer or admin")
+
+
+@roles_app.command("grant")
+def roles_grant(
+    role: Annotated[str, typer.Argument(help="reviewer or admin")],
+    telegram_id: Annotated[int, typer.Argument(help="the person's Telegram user id")],
+) -> None:
+    """Give someone a role."""
+    wanted = _role(role)
+    if wanted == Role.RELATIVE:
+        fail("to take a role away, use `aigaq roles revoke`")
+
+    async def go() -> Role:
+        async with _Backend(settings_or_exit()) as backend:
+            roles = Roles(backend.sessionmaker, backend.server_key, backend.accounts)
+            return await roles.grant(CLI, telegram_id, wanted)
+
+    before = asyncio.run(go())
+    typer.echo(f"{telegram_id}: {before.value} -> {wanted.value}")
+
+
+@roles_app.command("revoke")
+def roles_revoke(telegram_id: Annotated[int, typer.Argument()]) -> None:
+    """Take someone's role away (she stays a relative)."""
+
+    async def go() -> Role:
+        async with _Backend(settings_or_exit()) as backend:
+            roles = Roles(backend.sessionmaker, backend.server_key, backend.accounts)
+            return await roles.revoke(CLI, telegram_id)
+
+    before = asyncio.run(go())
+    typer.echo(f"{telegram_id}: {before.value} -> relative")
+
+
+@roles_app.command("list")
+def roles_list() -> None:
+    """Reviewers and admins."""
+
+    async def go() -> list[TeamMember]:
+        async with _Backend(settings_or_exit()) as backend:
+            roles = Roles(backend.sessionmaker, backend.server_key, backend.accounts)
+            return await roles.team()
+
+    for member in asyncio.run(go()):
+        typer.echo(f"{member.role.value:<9} {member.telegram_id or '?'}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; name the first broken row."""
+
+    async def go() -> ChainReport:
+        async with _Backend(settings_or_exit()) as backend, backend.sessionmaker() as session:
+            return await verify_chain(session)
+
+    report = asyncio.run(go())
+    if report.first_broken is not None:
+        typer.echo(f"audit log broken at row {report.first_broken}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {report.rows} rows")
+
+
+@app.command()
+def broadcast(
+    kk: Annotated[str | None, typer.Option(help="The text in Kazakh.")] = None,
+    ru: Annotated[str | None, typer.Option(help="The text in Russian.")] = None,
+    en: Annotated[str | None, typer.Option(help="The text in English.")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Send at this Almaty time, e.g. '2026-11-25 18:00'.")
+    ] = None,
+) -> None:
+    """Queue a protest update; the running bot sends it."""
+    texts = {code: text for code, text in (("kk", kk), ("ru", ru), ("en", en)) if text}
+    if not texts:
+        fail("give the text in at least one language: --kk, --ru or --en")
+    when = parse_when(at) if at else None
+    if at and when is None:
+        fail("write the time like '2026-11-25 18:00' (Almaty time)")
+
+    async def go() -> tuple[int, int]:
+        async with _Backend(settings_or_exit()) as backend:
+            broadcasts = Broadcasts(backend.sessionmaker, backend.server_key)
+            number = await broadcasts.create(
+                actor=CLI, created_by=None, texts=texts, scheduled_at=when
+            )
+            figures = await broadcasts.figures(number)
+            return number, figures.total if figures else 0
+
+    number, total = asyncio.run(go())
+    typer.echo(f"broadcast #{number} queued for {total} subscribers")
 
 
 def main() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -20,10 +19,9 @@ from bot.app import AigaqApplication, AigaqContext
 from bot.i18n import LOCALE_NAMES, LOCALES, current_locale
 from bot.i18n import gettext as _
 from bot.models import utcnow
-from bot.services.broadcasts import fallback_order
+from bot.services.broadcasts import ALMATY, fallback_order, parse_when
 from handlers.admin import ADMINS, actor, allowed
 
-ALMATY = ZoneInfo("Asia/Almaty")
 TEXT, PHOTO, PREVIEW, WHEN = "bc_text", "bc_photo", "bc_preview", "bc_when"
 PREFIX = "bc:"
 MAX_TEXT = 4000
@@ -226,17 +224,6 @@ async def button(update: Update, context: AigaqContext) -> str | int | None:
             _("When? Write the date and time in Almaty time, like {example}.").format(example=now)
         )
         return WHEN
-    return None
-
-
-def parse_when(text: str) -> datetime | None:
-    """'2026-11-25 18:00' or '25.11.2026 18:00', Almaty time, as an aware UTC moment."""
-    for pattern in ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"):
-        try:
-            local = datetime.strptime(text.strip(), pattern)
-        except ValueError:
-            continue
-        return local.replace(tzinfo=ALMATY)
     return None
 
 

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +17,18 @@ from bot.models import Account, Broadcast, Delivery, DeliveryState, utcnow
 from bot.services import audit
 
 SENDING, SCHEDULED, DONE, CANCELLED = "sending", "scheduled", "done", "cancelled"
+ALMATY = ZoneInfo("Asia/Almaty")
+
+
+def parse_when(text: str) -> datetime | None:
+    """'2026-11-25 18:00' or '25.11.2026 18:00', Almaty time, as an aware UTC moment."""
+    for pattern in ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"):
+        try:
+            local = datetime.strptime(text.strip(), pattern)
+        except ValueError:
+            continue
+        return local.replace(tzinfo=ALMATY)
+    return None
 
 
 def text_for(locale: str, texts: dict[str, str], fallback: list[str]) -> tuple[str, str] | None:

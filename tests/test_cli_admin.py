@@ -1,0 +1,65 @@
+"""`aigaq roles`, `aigaq broadcast` and `aigaq audit verify`, against the test database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from bot import db
+from bot.cli import app
+from bot.crypto import ServerKey
+from bot.models import AuditEntry
+from tests.conftest import TestDatabase
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def environment(database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = tmp_path / "server.key"
+    ServerKey.generate_file(key)
+    monkeypatch.setenv("AIGAQ_DATABASE_URL", database.url)
+    monkeypatch.setenv("AIGAQ_SECRET_KEY_FILE", str(key))
+    monkeypatch.chdir(tmp_path)
+
+
+async def tamper(url: str) -> None:
+    engine = db.create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(update(AuditEntry).where(AuditEntry.id == 2).values(actor="x"))
+    await engine.dispose()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.mark.usefixtures("environment")
+def test_roles_grant_list_revoke_and_the_audit_chain(database: TestDatabase) -> None:
+    assert run("roles", "grant", "admin", "111")[0] == 0
+    assert run("roles", "grant", "reviewer", "222")[0] == 0
+    code, output = run("roles", "list")
+    assert code == 0 and "admin     111" in output and "reviewer  222" in output
+    assert run("roles", "revoke", "222") == (0, "222: reviewer -> relative\n")
+    code, output = run("roles", "grant", "boss", "3")
+    assert code == 2 and "reviewer or admin" in output
+    code, output = run("audit", "verify")
+    assert code == 0 and "3 rows" in output
+    asyncio.run(tamper(database.url))
+    code, output = run("audit", "verify")
+    assert code == 1 and "row 2" in output
+
+
+@pytest.mark.usefixtures("environment")
+def test_broadcast_from_the_command_line() -> None:
+    code, output = run("broadcast")
+    assert code == 2 and "--kk" in output
+    code, output = run("broadcast", "--kk", "Ертең 11:00", "--at", "tomorrow")
+    assert code == 2 and "Almaty" in output
+    code, output = run("broadcast", "--kk", "Ертең 11:00", "--en", "Tomorrow 11:00")
+    assert code == 0 and "queued for 0 subscribers" in output
