@@ -22,6 +22,7 @@ from telegram.request import BaseRequest
 from bot import db
 from bot.crypto import RecipientPublicKey, ServerKey, load_recipients
 from bot.i18n import Catalogs, negotiate_locale, use_locale
+from bot.models import Role
 from bot.persistence import DatabasePersistence
 from bot.services.accounts import Accounts
 from bot.services.broadcasts import Broadcasts
@@ -137,9 +138,13 @@ def build_application(
         added = await sync_recipients(sessionmaker, recipients)
         log.info("reviewer keys: %d in the recipients file, %d new", len(recipients), added)
         await services.roles.bootstrap_admins(settings.admins)
-        from handlers.menus import set_default_commands
+        from handlers.menus import set_commands_for, set_default_commands
 
         await set_default_commands(application.bot, settings.default_locale)
+        for admin in settings.admins:
+            account = await services.accounts.find(admin)
+            locale = (account.locale if account else None) or settings.default_locale
+            await set_commands_for(application.bot, admin, Role.ADMIN, locale)
 
     async def post_shutdown(_application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await engine.dispose()

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # under is steadier. Several sender processes share it equally.
     broadcast_rate: float = Field(default=29.0, gt=0, le=1000)
     broadcast_senders: int = Field(default=1, ge=1, le=64)
+    # Telegram's paid broadcasts (Stars) lift the limit to 1000/s; set the rate to match.
+    broadcast_paid: bool = False
 
     @field_validator("admins", mode="before")
     @classmethod

@@ -21,15 +21,21 @@ DRAIN_INTERVAL = 1.0
 class BotTransport:
     """Sends one broadcast message and turns Telegram's errors into the outbox's."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, paid: bool = False) -> None:
         self._bot = bot
+        # Only sent when asked for: Telegram charges Stars for paid broadcasts.
+        self._paid = True if paid else None
 
     async def send(self, chat_id: int, text: str, photo_file_id: str | None) -> int:
         try:
             if photo_file_id:
-                message = await self._bot.send_photo(chat_id, photo_file_id, caption=text[:1024])
+                message = await self._bot.send_photo(
+                    chat_id, photo_file_id, caption=text[:1024], allow_paid_broadcast=self._paid
+                )
             else:
-                message = await self._bot.send_message(chat_id, text)
+                message = await self._bot.send_message(
+                    chat_id, text, allow_paid_broadcast=self._paid
+                )
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
@@ -102,7 +108,7 @@ def make_sender(application: AigaqApplication) -> OutboxSender:
 
     return OutboxSender(
         services.outbox,
-        BotTransport(application.bot),
+        BotTransport(application.bot, paid=services.settings.broadcast_paid),
         rate=services.settings.broadcast_rate / services.settings.broadcast_senders,
         on_progress=on_progress,
     )
