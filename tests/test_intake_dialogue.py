@@ -188,3 +188,22 @@ async def test_the_case_code_and_the_delete_offer(harness: Harness) -> None:
     assert not any(code in (m.text or "") for m in remaining)
     assert "delete the chat" in user.last_text.lower() or "Delete" in user.last_text
     assert all(m.protect_content for m in user.messages[:-1] if m.from_bot)
+
+
+async def test_reviewers_hear_of_a_new_case_by_code_and_counts_only(harness: Harness) -> None:
+    from bot.models import Role
+
+    await harness.services.roles.grant("cli", 4100, Role.REVIEWER)
+    reviewer = harness.user(user_id=4100, language_code="en")
+    relative = harness.user(user_id=4101, language_code="en")
+    code = await walk_intake(relative, locale="en", persons=PERSONS[:1])
+    note = reviewer.last_text
+    assert code in note and "People: 1" in note and "Files: 3" in note
+    assert "Ерлан" not in note and reviewer.last.protect_content
+
+
+async def test_the_updates_question_subscribes_only_on_yes(harness: Harness) -> None:
+    user = harness.user(user_id=4200, language_code="kk")
+    await walk_intake(user, locale="kk", persons=PERSONS[:1])
+    account = await harness.services.accounts.find(4200)
+    assert account is not None and account.subscribed is False
