@@ -29,6 +29,7 @@ from bot.services.broadcasts import Broadcasts
 from bot.services.cases import CaseStore, sync_recipients
 from bot.services.flood import FloodGate
 from bot.services.outbox import Outbox, OutboxSender
+from bot.services.retention import Retention
 from bot.services.roles import Roles
 from bot.settings import Settings
 
@@ -51,6 +52,7 @@ class Services:
     roles: Roles
     broadcasts: Broadcasts
     outbox: Outbox
+    retention: Retention
     # Set when the handlers are registered (it needs the bot to send through).
     sender: OutboxSender | None = None
 
@@ -130,6 +132,16 @@ def build_application(
         roles=Roles(sessionmaker, server_key, accounts),
         broadcasts=Broadcasts(sessionmaker, server_key),
         outbox=Outbox(sessionmaker, server_key),
+        retention=Retention(
+            sessionmaker,
+            server_key,
+            draft_ttl=timedelta(days=settings.draft_ttl_days),
+            rejected_after=(
+                timedelta(days=settings.rejected_retention_days)
+                if settings.rejected_retention_days is not None
+                else None
+            ),
+        ),
     )
 
     async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -220,6 +220,8 @@ class Draft(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
     )
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # When she was reminded that it expires soon (cleared when she writes again).
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Broadcast(Base):
@@ -242,6 +244,10 @@ class Broadcast(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the delivery rows of a finished broadcast are reduced to these counts.
+    sent_count: Mapped[int | None] = mapped_column(Integer)
+    failed_count: Mapped[int | None] = mapped_column(Integer)
+    blocked_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class Delivery(Base):

@@ -61,6 +61,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
                 "data": statement.excluded.data,
                 "updated_at": statement.excluded.updated_at,
                 "expires_at": statement.excluded.expires_at,
+                "reminded_at": None,
             },
         )
         # ref -> (kind, name, plaintext JSON or None to delete, digest)

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
 
     draft_ttl_days: int = Field(default=7, ge=1, le=365)
+    # Rejected cases are shredded this many days after the decision; unset: kept.
+    rejected_retention_days: int | None = Field(default=None, ge=0)
     max_submissions_per_day: int = Field(default=5, ge=1)
     max_messages_per_minute: int = Field(default=40, ge=1)
     # Telegram allows about 30 messages a second (1000 with paid broadcasts); a little

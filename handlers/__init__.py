@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 def register_all(application: AigaqApplication) -> None:
     """Add every handler to the application, in the order they must be tried."""
-    from handlers import admin, broadcast, cases, common, intake, outbox
+    from handlers import admin, broadcast, cases, common, intake, outbox, retention
 
     # An admin in the middle of writing a broadcast is heard by that dialogue first.
     broadcast.register(application)
@@ -19,4 +19,5 @@ def register_all(application: AigaqApplication) -> None:
     cases.register(application)
     admin.register(application)
     outbox.register(application)
+    retention.register(application)
     common.register_fallbacks(application)

@@ -203,6 +203,13 @@ class Broadcasts:
                         .group_by(Delivery.state)
                     )
                 )
+                if not counts and broadcast.sent_count is not None:
+                    # Reduced to counts after 30 days.
+                    counts = {
+                        DeliveryState.SENT: broadcast.sent_count,
+                        DeliveryState.FAILED: broadcast.failed_count or 0,
+                        DeliveryState.BLOCKED: broadcast.blocked_count or 0,
+                    }
                 found.append(
                     Figures(
                         broadcast_id=broadcast.id,

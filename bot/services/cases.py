@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +29,7 @@ from bot.models import (
 from bot.services import audit
 from bot.services.accounts import Accounts
 from bot.services.answers import fold_name
+from bot.services.retention import shred_case
 
 SCHEMA_VERSION = 1
 # No 0/O, 1/I/L, 5/S or 2/Z: a code read aloud over the phone survives.
@@ -304,31 +305,26 @@ class CaseStore:
             )
             if case is None or case.status == CaseStatus.WITHDRAWN:
                 return None
-            attachment_ids = list(
-                await session.scalars(select(Attachment.id).where(Attachment.case_id == case.id))
-            )
-            keys = await session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
-            key_count = int(getattr(keys, "rowcount", 0) or 0)
-            if attachment_ids:
-                file_keys = await session.execute(
-                    delete(CaseKey).where(CaseKey.attachment_id.in_(attachment_ids))
+            keys = await session.scalar(
+                select(func.count(CaseKey.id)).where(
+                    or_(
+                        CaseKey.case_id == case.id,
+                        CaseKey.attachment_id.in_(
+                            select(Attachment.id).where(Attachment.case_id == case.id)
+                        ),
+                    )
                 )
-                key_count += int(getattr(file_keys, "rowcount", 0) or 0)
-                await session.execute(delete(Attachment).where(Attachment.id.in_(attachment_ids)))
-            await session.execute(delete(BlindIndex).where(BlindIndex.case_id == case.id))
-            await session.execute(
-                update(Case)
-                .where(Case.id == case.id)
-                .values(payload=None, status=CaseStatus.WITHDRAWN, attachment_count=0)
             )
+            key_count = int(keys or 0)
+            files = await shred_case(session, case, CaseStatus.WITHDRAWN)
             await audit.record(
                 session,
                 actor=account.pseudonym,
                 action="case.withdrawn",
                 target=code,
-                detail={"attachments": len(attachment_ids), "keys": key_count},
+                detail={"attachments": files, "keys": key_count},
             )
-            return Withdrawn(code=code, attachments=len(attachment_ids), keys=key_count)
+            return Withdrawn(code=code, attachments=files, keys=key_count)
 
 
 def _payload(

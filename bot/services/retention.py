@@ -1,0 +1,167 @@
+"""Keep only what must be kept: drafts expire, rejected cases may be shredded, outbox rows
+of old broadcasts shrink to counts. Every purge is audited with its counts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.crypto import CryptoError, ServerKey
+from bot.models import (
+    Attachment,
+    BlindIndex,
+    Broadcast,
+    Case,
+    CaseKey,
+    CaseStatus,
+    Delivery,
+    DeliveryState,
+    Draft,
+    utcnow,
+)
+from bot.services import audit
+from bot.services.broadcasts import CANCELLED, DONE
+
+DELIVERY_KEEP = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Purged:
+    drafts: int = 0
+    draft_files: int = 0
+    rejected_cases: int = 0
+    broadcasts_compacted: int = 0
+    delivery_rows: int = 0
+
+
+@dataclass(frozen=True)
+class Reminder:
+    user_id: int
+    locale: str | None
+
+
+async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> int:
+    """Delete a case's wrapped keys, ciphertext, files and blind indexes; keep code and date."""
+    files = list(await session.scalars(select(Attachment.id).where(Attachment.case_id == case.id)))
+    await session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
+    if files:
+        await session.execute(delete(CaseKey).where(CaseKey.attachment_id.in_(files)))
+        await session.execute(delete(Attachment).where(Attachment.id.in_(files)))
+    await session.execute(delete(BlindIndex).where(BlindIndex.case_id == case.id))
+    case.payload = None
+    case.status = status
+    case.attachment_count = 0
+    return len(files)
+
+
+class Retention:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        server_key: ServerKey,
+        *,
+        draft_ttl: timedelta,
+        rejected_after: timedelta | None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._key = server_key
+        self._draft_ttl = draft_ttl
+        self._rejected_after = rejected_after
+
+    async def due_reminders(self) -> list[Reminder]:
+        """Drafts that expire within a day and were not yet reminded (marked as reminded)."""
+        now = utcnow()
+        found = []
+        async with self._sessionmaker() as session, session.begin():
+            rows = list(
+                await session.scalars(
+                    select(Draft).where(
+                        Draft.kind == "user",
+                        Draft.reminded_at.is_(None),
+                        Draft.expires_at > now,
+                        Draft.expires_at <= now + timedelta(days=1),
+                    )
+                )
+            )
+            for row in rows:
+                try:
+                    item = json.loads(self._key.decrypt(row.data, context="draft:user:"))
+                except (CryptoError, ValueError):
+                    continue
+                value = item.get("value") or {}
+                if "draft" not in value:
+                    continue
+                row.reminded_at = now
+                found.append(Reminder(user_id=int(item["key"]), locale=value.get("locale")))
+        return found
+
+    async def purge(self) -> Purged:
+        """One daily pass; the audit log gets one row with the counts."""
+        now = utcnow()
+        async with self._sessionmaker() as session, session.begin():
+            drafts = await session.execute(delete(Draft).where(Draft.expires_at <= now))
+            files = await session.execute(
+                delete(Attachment).where(
+                    Attachment.case_id.is_(None), Attachment.created_at <= now - self._draft_ttl
+                )
+            )
+            rejected = 0
+            if self._rejected_after is not None:
+                old = await session.scalars(
+                    select(Case).where(
+                        Case.status == CaseStatus.REJECTED,
+                        Case.payload.is_not(None),
+                        Case.updated_at <= now - self._rejected_after,
+                    )
+                )
+                for case in old:
+                    await shred_case(session, case, CaseStatus.REJECTED)
+                    rejected += 1
+            compacted, rows = await self._compact_deliveries(session, now)
+            purged = Purged(
+                drafts=int(getattr(drafts, "rowcount", 0) or 0),
+                draft_files=int(getattr(files, "rowcount", 0) or 0),
+                rejected_cases=rejected,
+                broadcasts_compacted=compacted,
+                delivery_rows=rows,
+            )
+            await audit.record(
+                session, actor="system", action="retention.purge", detail=purged.__dict__
+            )
+        return purged
+
+    async def _compact_deliveries(self, session: AsyncSession, now: object) -> tuple[int, int]:
+        old = list(
+            await session.scalars(
+                select(Broadcast).where(
+                    Broadcast.status.in_([DONE, CANCELLED]),
+                    Broadcast.sent_count.is_(None),
+                    Broadcast.finished_at <= utcnow() - DELIVERY_KEEP,
+                )
+            )
+        )
+        removed = 0
+        for broadcast in old:
+            counts = dict(
+                (state, int(n))
+                for state, n in await session.execute(
+                    select(Delivery.state, func.count(Delivery.id))
+                    .where(Delivery.broadcast_id == broadcast.id)
+                    .group_by(Delivery.state)
+                )
+            )
+            broadcast.sent_count = counts.get(DeliveryState.SENT, 0)
+            broadcast.failed_count = counts.get(DeliveryState.FAILED, 0)
+            broadcast.blocked_count = counts.get(DeliveryState.BLOCKED, 0)
+            result = await session.execute(
+                delete(Delivery).where(Delivery.broadcast_id == broadcast.id)
+            )
+            removed += int(getattr(result, "rowcount", 0) or 0)
+        return len(old), removed
+
+
+__all__ = ["Purged", "Reminder", "Retention", "shred_case"]

@@ -1,0 +1,53 @@
+"""The daily housekeeping job: remind, then purge what need not be kept."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.app import AigaqApplication
+from bot.i18n import translate
+
+log = logging.getLogger(__name__)
+
+DAILY = timedelta(days=1)
+
+
+async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Remind relatives whose unsent answers expire tomorrow, then purge."""
+    application = context.application
+    assert isinstance(application, AigaqApplication)  # noqa: S101 - wiring invariant
+    services = application.services
+    reminded = 0
+    for reminder in await services.retention.due_reminders():
+        locale = reminder.locale or services.settings.default_locale
+        text = translate(
+            locale,
+            "Your unsent answers will be deleted tomorrow. Send /start to continue, or "
+            "/cancel to delete them now.",
+        )
+        try:
+            await application.bot.send_message(reminder.user_id, text)
+            reminded += 1
+        except TelegramError as exc:  # she blocked the bot: nothing more to do
+            log.info("reminder not delivered: %s", type(exc).__name__)
+    purged = await services.retention.purge()
+    log.info(
+        "housekeeping: %d reminded, %d drafts, %d draft files, %d rejected cases shredded, "
+        "%d delivery rows reduced to counts",
+        reminded,
+        purged.drafts,
+        purged.draft_files,
+        purged.rejected_cases,
+        purged.delivery_rows,
+    )
+
+
+def register(application: AigaqApplication) -> None:
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            housekeeping, interval=DAILY, first=timedelta(minutes=1), name="housekeeping"
+        )
