@@ -14,13 +14,17 @@ from bot.crypto import (
     SUITE_MLKEM768_X25519,
     SUITE_X25519,
     CryptoError,
+    RecipientPublicKey,
     ReviewerKey,
     ServerKey,
+    load_recipients,
 )
+from bot.crypto.keys import SUITE_NAMES
 from bot.logs import configure_logging
 from bot.models import Role
 from bot.services.audit import ChainReport, verify_chain
 from bot.services.broadcasts import Broadcasts, parse_when
+from bot.services.recipients import RecipientInfo, Recipients, UnknownKey
 from bot.services.roles import CLI, Roles, TeamMember
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -310,6 +314,152 @@ def broadcast(
 
     number, total = asyncio.run(go())
     typer.echo(f"broadcast #{number} queued for {total} subscribers")
+
+
+def _reviewer_key(path: Path, passphrase_file: Path | None) -> ReviewerKey:
+    passphrase = read_passphrase(passphrase_file, confirm=False)
+    try:
+        return ReviewerKey.load(path, passphrase)
+    except CryptoError as exc:
+        fail(str(exc))
+
+
+@keys_app.command("add")
+def keys_add(
+    public: Annotated[Path, typer.Argument(help="A file holding the aigaq-pub-v1 line.")],
+    label: Annotated[str, typer.Option(help="Who holds it.")] = "",
+) -> None:
+    """Add a reviewer's public key; new cases are sealed to it from now on."""
+    try:
+        line = next(
+            x
+            for x in public.read_text(encoding="utf-8").splitlines()
+            if x.startswith("aigaq-pub-v1")
+        )
+        key = RecipientPublicKey.from_line(line)
+    except (OSError, StopIteration):
+        fail(f"{public} holds no aigaq-pub-v1 line")
+    except CryptoError as exc:
+        fail(str(exc))
+    if label:
+        key = RecipientPublicKey(suite=key.suite, public_bytes=key.public_bytes, label=label)
+
+    async def go() -> bool:
+        async with _Backend(settings_or_exit()) as backend:
+            return await Recipients(backend.sessionmaker).add(key, actor=CLI)
+
+    new = asyncio.run(go())
+    typer.echo(f"{key.key_id} {'added' if new else 'active again'}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Reviewer keys: id, label, suite, added, cases sealed to it."""
+
+    async def go() -> list[RecipientInfo]:
+        async with _Backend(settings_or_exit()) as backend:
+            return await Recipients(backend.sessionmaker).listing()
+
+    for item in asyncio.run(go()):
+        state = "active " if item.active else "retired"
+        suite = SUITE_NAMES.get(item.suite, str(item.suite))
+        typer.echo(
+            f"{item.key_id}  {state}  {suite:<15} {item.added_at:%Y-%m-%d}  "
+            f"{item.cases:>6} cases  {item.label}"
+        )
+
+
+@keys_app.command("retire")
+def keys_retire(key_id: Annotated[str, typer.Argument()]) -> None:
+    """Stop sealing new cases to a key (the running bot notices at once)."""
+
+    async def go() -> None:
+        async with _Backend(settings_or_exit()) as backend:
+            await Recipients(backend.sessionmaker).retire(key_id, actor=CLI)
+
+    try:
+        asyncio.run(go())
+    except UnknownKey:
+        fail(f"no reviewer key {key_id}; see `aigaq keys list`")
+    typer.echo(f"{key_id} retired; also remove its line from the recipients file")
+
+
+@keys_app.command("rewrap")
+def keys_rewrap(
+    key: Annotated[Path, typer.Option(help="Your private key file.")],
+    to: Annotated[str, typer.Option(help="The key id of the new reviewer.")],
+    passphrase_file: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Let another reviewer open every case you can open (nothing is re-encrypted)."""
+    reviewer = _reviewer_key(key, passphrase_file)
+
+    async def go() -> int:
+        async with _Backend(settings_or_exit()) as backend:
+            with typer.progressbar(length=1, label="re-wrapping") as bar:
+                seen = 0
+
+                def progress(done: int, total: int) -> None:
+                    nonlocal seen
+                    bar.length = max(total, 1)
+                    bar.update(done - seen)
+                    seen = done
+
+                return await Recipients(backend.sessionmaker).rewrap(
+                    reviewer, to, actor=CLI, progress=progress
+                )
+
+    try:
+        count = asyncio.run(go())
+    except UnknownKey as exc:
+        fail(f"no reviewer key {exc}; see `aigaq keys list`")
+    typer.echo(f"{count} data keys wrapped for {to}")
+
+
+@app.command()
+def doctor(
+    webhook: Annotated[str | None, typer.Option(help="The webhook URL, if you use one.")] = None,
+) -> None:
+    """Check what a volunteer can get wrong; one line each; exit 1 if any fails."""
+    from bot.doctor import run_checks
+
+    checks = asyncio.run(run_checks(settings_or_exit(), webhook_url=webhook))
+    for check in checks:
+        typer.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name:<11} {check.detail}")
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+@app.command("backup")
+def backup_command(
+    out: Annotated[Path, typer.Option(help="The backup file to write.")],
+) -> None:
+    """Back up the database, sealed to the reviewers' keys."""
+    from bot.backup import BackupError, backup
+
+    settings = settings_or_exit()
+    try:
+        size = backup(settings.database_url, out, load_recipients(settings.recipients))
+    except (BackupError, CryptoError) as exc:
+        fail(str(exc))
+    typer.echo(f"{out}: {size} bytes of database, sealed")
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A file made by `aigaq backup`.")],
+    key: Annotated[Path, typer.Option(help="A reviewer's private key file.")],
+    passphrase_file: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Restore a backup into AIGAQ_DATABASE_URL (replacing what is there)."""
+    from bot.backup import BackupError, restore
+
+    settings = settings_or_exit()
+    reviewer = _reviewer_key(key, passphrase_file)
+    try:
+        backend = restore(settings.database_url, source, reviewer)
+    except BackupError as exc:
+        fail(str(exc))
+    typer.echo(f"restored a {backend} backup; run `aigaq db upgrade` if the code is newer")
 
 
 def main() -> None:
