@@ -63,3 +63,32 @@ def test_broadcast_from_the_command_line() -> None:
     assert code == 2 and "Almaty" in output
     code, output = run("broadcast", "--kk", "Ертең 11:00", "--en", "Tomorrow 11:00")
     assert code == 0 and "queued for 0 subscribers" in output
+
+
+@pytest.mark.usefixtures("environment")
+def test_keys_add_list_retire_and_backup_restore(tmp_path: Path) -> None:
+    from bot.crypto import ReviewerKey
+
+    passphrase = tmp_path / "pass.txt"
+    passphrase.write_text("a long enough passphrase")
+    code, output = run(
+        "keys", "generate", "--out", "r.key", "--passphrase-file", str(passphrase), "--x25519"
+    )
+    assert code == 0
+    public = tmp_path / "r.pub"
+    public.write_text(output.strip().splitlines()[-1] + "\n")
+    key_id = ReviewerKey.load(tmp_path / "r.key", "a long enough passphrase").key_id
+    assert run("keys", "add", str(public), "--label", "Aliya") == (0, f"{key_id} added\n")
+    code, output = run("keys", "list")
+    assert code == 0 and key_id in output and "active" in output and "Aliya" in output
+    assert run("keys", "retire", key_id)[0] == 0
+    assert "retired" in run("keys", "list")[1]
+    code, output = run("keys", "retire", "0000000000000000")
+    assert code == 2 and "no reviewer key" in output
+    (tmp_path / "recipients.txt").write_text(public.read_text())
+    code, output = run("backup", "--out", "db.backup")
+    assert code == 0 and "sealed" in output
+    code, output = run(
+        "restore", "db.backup", "--key", "r.key", "--passphrase-file", str(passphrase)
+    )
+    assert code == 0 and "restored" in output, output

@@ -1,0 +1,178 @@
+"""Operations: doctor, reviewer keys over time, housekeeping, sealed backups."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text, update
+
+from bot import db
+from bot.backup import BackupError, backup, restore
+from bot.crypto import ReviewerKey, open_sealed
+from bot.doctor import run_checks
+from bot.models import (
+    Attachment,
+    Broadcast,
+    Case,
+    CaseKey,
+    Delivery,
+    Draft,
+    Recipient,
+    Role,
+    utcnow,
+)
+from bot.services.audit import verify_chain
+from bot.services.recipients import Recipients
+from tests.harness import Harness
+from tests.test_intake_dialogue import PERSONS, walk_intake
+
+
+async def test_doctor_all_well_then_each_failure_named(harness: Harness) -> None:
+    checks = await run_checks(harness.settings, request=harness.api)
+    assert [c.name for c in checks if not c.ok] == []
+    assert "aigaq_test_bot" in checks[0].detail
+    harness.api.fail("getMe", error_code=401, description="Unauthorized")
+    harness.settings.secret_key_file.chmod(0o644)
+    broken = {c.name: c for c in await run_checks(harness.settings, request=harness.api)}
+    assert not broken["token"].ok and "BotFather" in broken["token"].detail
+    assert not broken["server key"].ok and "chmod 600" in broken["server key"].detail
+    harness.settings.secret_key_file.chmod(0o600)
+    webhook = {
+        c.name: c
+        for c in await run_checks(
+            harness.settings, request=harness.api, webhook_url="https://bot.example.org/telegram"
+        )
+    }
+    assert not webhook["webhook"].ok and "AIGAQ_WEBHOOK_SECRET" in webhook["webhook"].detail
+
+
+async def test_doctor_on_an_old_database(tmp_path: Path, harness: Harness) -> None:
+    settings = harness.settings.model_copy(
+        update={"database_url": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"}
+    )
+    checks = {c.name: c for c in await run_checks(settings, request=harness.api)}
+    assert not checks["database"].ok and "aigaq db upgrade" in checks["database"].detail
+
+
+async def test_a_new_reviewer_reads_old_cases_after_rewrap_and_retired_keys_get_nothing_new(
+    harness: Harness,
+) -> None:
+    user = harness.user(user_id=6000, language_code="en")
+    old_code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    newcomer = ReviewerKey.generate()
+    recipients = Recipients(harness.services.sessionmaker)
+    assert await recipients.add(newcomer.public(), actor="cli")
+    assert await recipients.rewrap(harness.reviewer, newcomer.key_id, actor="cli") == 4
+    assert await recipients.rewrap(harness.reviewer, newcomer.key_id, actor="cli") == 0
+    old_reviewer, harness.reviewer = harness.reviewer, newcomer
+    case = await harness.open_case(old_code)
+    assert case["detainees"][0]["name"] == "Ерлан Нұрғалиұлы"
+    for item in case["evidence"]:
+        assert await harness.open_attachment(item["uid"])
+    await recipients.retire(old_reviewer.key_id, actor="cli")
+    new_code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    async with harness.services.sessionmaker() as session:
+        case_row = (await session.scalars(select(Case).where(Case.code == new_code))).one()
+        holders = set(
+            await session.scalars(
+                select(Recipient.key_id)
+                .join(CaseKey, CaseKey.recipient_id == Recipient.id)
+                .where(CaseKey.case_id == case_row.id)
+            )
+        )
+    assert holders == {newcomer.key_id}
+    listing = {item.key_id: item for item in await recipients.listing()}
+    assert listing[old_reviewer.key_id].active is False
+    assert listing[old_reviewer.key_id].cases == 1 and listing[newcomer.key_id].cases == 2
+
+
+async def test_housekeeping_reminds_purges_and_counts(harness: Harness) -> None:
+    user = harness.user(user_id=6100, language_code="ru")
+    await user.send_command("start")
+    await user.press("lang:ru")
+    await user.press("i:safety:_continue")
+    async with harness.services.sessionmaker() as session, session.begin():
+        await session.execute(update(Draft).values(expires_at=utcnow() + timedelta(hours=3)))
+    reminders = await harness.services.retention.due_reminders()
+    assert [(r.user_id, r.locale) for r in reminders] == [(6100, "ru")]
+    assert await harness.services.retention.due_reminders() == []
+    async with harness.services.sessionmaker() as session, session.begin():
+        await session.execute(update(Draft).values(expires_at=utcnow() - timedelta(hours=1)))
+        session.add(
+            Attachment(
+                uid="orphan",
+                kind="photo",
+                size=1,
+                sha256="x",
+                header=b"h",
+                created_at=utcnow() - timedelta(days=30),
+            )
+        )
+        broadcast = Broadcast(status="done", texts="{}", finished_at=utcnow() - timedelta(days=31))
+        session.add(broadcast)
+    purged = await harness.services.retention.purge()
+    assert purged.drafts >= 1 and purged.draft_files == 1 and purged.broadcasts_compacted == 1
+    async with harness.services.sessionmaker() as session:
+        assert await session.scalar(select(func.count(Draft.id))) == 0
+        assert (await verify_chain(session)).first_broken is None
+        assert await session.scalar(select(func.count(Delivery.id))) == 0
+
+
+async def test_backup_wipe_restore_every_case_opens_and_the_chain_verifies(
+    harness: Harness, tmp_path: Path
+) -> None:
+    user = harness.user(user_id=6200, language_code="kk")
+    code = await walk_intake(user, locale="kk", persons=PERSONS)
+    await harness.services.roles.grant("cli", 6201, Role.ADMIN)
+    url = harness.settings.database_url
+    public = [harness.reviewer.public()]
+    out = tmp_path / "aigaq.backup"
+    await harness.stop()
+    size = backup(url, out, public)
+    raw = out.read_bytes()
+    assert size > 0 and "Ерлан".encode() not in raw and b"audit" not in raw
+    with pytest.raises(BackupError):
+        backup(url, out, public)  # never overwrites
+    await wipe(url)
+    with pytest.raises(BackupError, match="not one of the backup's recipients"):
+        restore(url, out, ReviewerKey.generate())
+    assert restore(url, out, harness.reviewer) in ("sqlite", "postgresql")
+    engine = db.create_engine(url)
+    sessions = db.make_sessionmaker(engine)
+    try:
+        async with sessions() as session:
+            assert (await verify_chain(session)).first_broken is None
+            cases = list(await session.scalars(select(Case)))
+            assert [case.code for case in cases] == [code]
+            for case in cases:
+                wrapped = await session.scalar(
+                    select(CaseKey.wrapped_key).where(CaseKey.case_id == case.id)
+                )
+                assert case.payload is not None and wrapped is not None
+                payload = json.loads(
+                    open_sealed(
+                        case.payload, wrapped, harness.reviewer, object_id=case.uid, kind="case"
+                    )
+                )
+                assert payload["detainees"][1]["name"] == "Erlan's father Nurgali"
+    finally:
+        await engine.dispose()
+
+
+async def wipe(url: str) -> None:
+    engine = db.create_engine(url)
+    try:
+        if engine.dialect.name == "postgresql":
+            async with engine.begin() as connection:
+                await connection.execute(text("DROP SCHEMA public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
+        else:
+            await engine.dispose()
+            database = Path(url.split("///", 1)[1])
+            for path in database.parent.glob(database.name + "*"):
+                path.unlink()
+    finally:
+        await engine.dispose()
