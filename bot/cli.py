@@ -6,6 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
+from urllib.parse import urlsplit
 
 import typer
 
@@ -90,6 +91,8 @@ def run(
         application.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
+            # Served at the URL's own path, so a proxy can pass the path through unchanged.
+            url_path=urlsplit(webhook).path.strip("/"),
             webhook_url=webhook,
             secret_token=secret,
             allowed_updates=["message", "callback_query", "my_chat_member"],
