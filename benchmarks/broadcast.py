@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import resource
 import secrets
 import sys
@@ -136,4 +137,6 @@ async def main() -> None:
 
 if __name__ == "__main__":
     warnings.filterwarnings("ignore")
+    # AIORateLimiter logs a traceback for every 429 it passes on; the figures say enough.
+    logging.getLogger("telegram").setLevel(logging.CRITICAL)
     asyncio.run(main())

@@ -131,6 +131,8 @@ class Case(Base):
     consent_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_sharing: Mapped[str] = mapped_column(String(24), default="team")
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    # The verification ladder: reported, partially_verified, corroborated, documented.
+    grade: Mapped[str] = mapped_column(String(24), default="reported", server_default="reported")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -294,3 +296,35 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class CaseNote(Base):
+    """A reviewer's decision on a case, with a note sealed like testimony."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    # The reviewer's key id (who decided), never a name.
+    reviewer: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(24))
+    grade: Mapped[str] = mapped_column(String(24))
+    # The note, sealed to every active recipient; its wrapped keys as JSON {key_id: base64}.
+    sealed_note: Mapped[bytes | None] = mapped_column(LargeBinary)
+    wrapped_keys: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Notice(Base):
+    """A status change the bot is to tell a relative about (code and status only)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    # pending | sent | failed
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

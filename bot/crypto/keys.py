@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from bot.crypto.errors import KeyFileError, UnsupportedFormatError, WrongPassphraseError
@@ -156,6 +158,17 @@ class ReviewerKey:
 
     def hpke_private(self) -> Any:
         return self._private
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The Ed25519 key this reviewer signs exports with, derived from her private key."""
+        seed = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"aigaq ed25519 signing v1"
+        ).derive(self._raw)
+        return Ed25519PrivateKey.from_private_bytes(seed)
+
+    def signing_public_hex(self) -> str:
+        """Her export-signing public key, hex: what partners check bundles against."""
+        return self.signing_key().public_key().public_bytes_raw().hex()
 
     def save(
         self,

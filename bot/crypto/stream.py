@@ -114,33 +114,39 @@ class StreamOpener:
         self._prefix = header[offset + U32.size :]
         self._header = header
         self._aead = AESGCM(unwrap_data_key(wrapped_key, key, object_id=object_id, kind=kind))
+        self._counter = 0
+        self._finished = False
 
     @property
     def sealed_chunk_size(self) -> int:
         return self._chunk_size + TAG_SIZE
 
+    def feed(self, chunk: bytes) -> bytes:
+        """Open the next chunk, in order; for chunks that arrive a few at a time."""
+        if self._finished:
+            raise TamperedError("data follows the last chunk of the stream")
+        for last in (False, True):
+            try:
+                plain = self._aead.decrypt(
+                    _nonce(self._prefix, self._counter, last), chunk, self._header
+                )
+            except InvalidTag:
+                continue
+            self._finished = last
+            self._counter += 1
+            return plain
+        raise TamperedError(f"chunk {self._counter} of the stream was altered or moved")
+
+    def close(self) -> None:
+        """After the last chunk: raise if the stream was cut short."""
+        if not self._finished:
+            raise TamperedError("the stream was cut short: its last chunk is missing")
+
     def open_chunks(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """Plaintext chunks; raises TamperedError on any change, reorder, drop or truncation."""
-        finished = False
-        counter = 0
         for chunk in chunks:
-            if finished:
-                raise TamperedError("data follows the last chunk of the stream")
-            for last in (False, True):
-                try:
-                    plain = self._aead.decrypt(
-                        _nonce(self._prefix, counter, last), chunk, self._header
-                    )
-                except InvalidTag:
-                    continue
-                finished = last
-                break
-            else:
-                raise TamperedError(f"chunk {counter} of the stream was altered or moved")
-            counter += 1
-            yield plain
-        if not finished:
-            raise TamperedError("the stream was cut short: its last chunk is missing")
+            yield self.feed(chunk)
+        self.close()
 
 
 @dataclass(frozen=True)

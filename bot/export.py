@@ -1,0 +1,348 @@
+"""Export verified cases for partners: CSV (Uwazi-compatible), JSON Lines, a signed bundle.
+
+Runs on the reviewer's machine. Cases are opened one at a time and written out at once, so
+memory stays flat however many there are. A case is never exported beyond its consent: one
+consented "only the team" goes out only with `internal=True`, and the report says how many
+were left out and why. Documented in docs/export.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from bot.i18n import LOCALES, translate
+from bot.models import Case, CaseStatus
+from bot.review import Reviewer
+from bot.services import audit
+from bot.services.intake import BY_NAME, LABELS, UNKNOWN
+
+SCHEMA = "https://aigaq.example/schemas/case-v1.json"
+CSV_FIELDS_PLAIN = [
+    "title",
+    "case_code",
+    "submitted",
+    "case_language",
+    "case_status",
+    "grade",
+    "name_other_script",
+    "birth_year",
+    "birth_year_precision",
+    "hometown_detail",
+    "detained_year",
+    "detained_month",
+    "detained_day",
+    "held_at",
+    "last_contact",
+    "occupation",
+    "reason",
+    "narrative",
+    "attachments",
+    "consent_sharing",
+    "person_number",
+]
+LABELLED = ["relation", "gender", "hometown", "status"]
+CSV_FIELDS = CSV_FIELDS_PLAIN + [f"{f}__{code}" for f in LABELLED for code in LOCALES]
+
+
+class ExportError(Exception):
+    """Nothing could be exported, or a bundle does not verify."""
+
+
+@dataclass
+class Report:
+    exported: int = 0
+    excluded_by_consent: int = 0
+    unreadable: int = 0
+    files: int = 0
+    excluded_codes: list[str] = field(default_factory=list)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if value == UNKNOWN:
+        return "unknown"
+    if isinstance(value, dict):
+        if "voice" in value:
+            return f"[voice message {value['voice']}]"
+        if "text" in value:
+            return str(value["text"])
+        if "year" in value:
+            return "" if value.get("year") is None else str(value["year"])
+    return str(value)
+
+
+def _label(step: str, value: Any, locale: str) -> str:
+    if isinstance(value, dict) or value in (None, UNKNOWN):
+        return _text(value)
+    for option, label in BY_NAME[step].options:
+        if option == value:
+            return translate(locale, label)
+    return translate(locale, LABELS.get(value, str(value)))
+
+
+def record(case: Case, payload: dict[str, Any]) -> dict[str, Any]:
+    """The exported form of a case (see schemas/case-v1.json)."""
+    voices = {item.get("uid"): item for item in payload.get("attachments", [])}
+    return {
+        "$schema": SCHEMA,
+        "schema_version": 1,
+        "code": case.code,
+        "status": case.status.value,
+        "grade": case.grade,
+        "submitted_at": payload.get("submitted_at"),
+        "language": payload.get("locale"),
+        "testifier": payload.get("testifier", {}),
+        "detainees": payload.get("detainees", []),
+        "narrative": payload.get("narrative", []),
+        "evidence": payload.get("evidence", []),
+        "attachments": [
+            {
+                "uid": uid,
+                "kind": item.get("kind"),
+                "size": item.get("size"),
+                "sha256": item.get("sha256"),
+            }
+            for uid, item in voices.items()
+        ],
+        "consent": payload.get("consent", {}),
+    }
+
+
+def csv_rows(case: Case, payload: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per detainee; multi-values joined with `|`; labels in kk, ru and en."""
+    pieces = payload.get("narrative", [])
+    narrative = "|".join(_text(piece.get("text") or piece) for piece in pieces)
+    hashes = "|".join(str(a.get("sha256")) for a in payload.get("attachments", []))
+    rows = []
+    for number, person in enumerate(payload.get("detainees", []), start=1):
+        birth = person.get("birth_year") if isinstance(person.get("birth_year"), dict) else {}
+        detained = person.get("detained") if isinstance(person.get("detained"), dict) else {}
+        row = {
+            "title": _text(person.get("name")),
+            "case_code": case.code,
+            "submitted": str(payload.get("submitted_at", "")),
+            "case_language": str(payload.get("locale", "")),
+            "case_status": case.status.value,
+            "grade": case.grade,
+            "name_other_script": _text(person.get("name_alt")),
+            "birth_year": _text(birth.get("year") if birth else None),
+            "birth_year_precision": str((birth or {}).get("precision", "")),
+            "hometown_detail": _text(person.get("hometown_detail")),
+            "detained_year": _text((detained or {}).get("year")),
+            "detained_month": _text((detained or {}).get("month")),
+            "detained_day": _text((detained or {}).get("day")),
+            "held_at": _text(person.get("held_at")),
+            "last_contact": _text(person.get("last_contact")),
+            "occupation": _text(person.get("occupation")),
+            "reason": _text(person.get("reason")),
+            "narrative": narrative,
+            "attachments": hashes,
+            "consent_sharing": str(payload.get("consent", {}).get("sharing", "")),
+            "person_number": str(number),
+        }
+        sources = {
+            "relation": payload.get("testifier", {}).get("relation"),
+            "gender": person.get("gender"),
+            "hometown": person.get("hometown"),
+            "status": person.get("status"),
+        }
+        for name, value in sources.items():
+            for code in LOCALES:
+                row[f"{name}__{code}"] = _label(name, value, code)
+        rows.append(row)
+    return rows
+
+
+def allowed(payload: dict[str, Any], internal: bool) -> bool:
+    """A partner export never carries a case beyond what its consent allows."""
+    return internal or payload.get("consent", {}).get("sharing", "team") != "team"
+
+
+async def export(
+    reviewer: Reviewer,
+    out: Path,
+    fmt: str,
+    *,
+    statuses: tuple[CaseStatus, ...] = (CaseStatus.VERIFIED,),
+    grades: tuple[str, ...] = (),
+    since: datetime | None = None,
+    internal: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Write the export; returns what went out, what was left out and why."""
+    if fmt not in ("csv", "jsonl", "bundle"):
+        raise ExportError("the format is csv, jsonl or bundle")
+    report = Report()
+    try:
+        writer = _Writer(reviewer, fmt, out)
+    except FileExistsError:
+        raise ExportError(f"{out} exists already") from None
+    try:
+        async for case, payload in reviewer.each(statuses=statuses, grades=grades, since=since):
+            if payload is None:
+                report.unreadable += 1
+                continue
+            if not allowed(payload, internal):
+                report.excluded_by_consent += 1
+                report.excluded_codes.append(case.code)
+                continue
+            report.files += await writer.add(case, payload)
+            report.exported += 1
+            if progress is not None:
+                progress(report.exported)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    async with reviewer._sessionmaker() as session, session.begin():
+        await audit.record(
+            session,
+            actor=reviewer.key.key_id,
+            action="export",
+            target=fmt,
+            detail={
+                "exported": report.exported,
+                "files": report.files,
+                "excluded_by_consent": report.excluded_by_consent,
+                "unreadable": report.unreadable,
+            },
+        )
+    return report
+
+
+class _Writer:
+    def __init__(self, reviewer: Reviewer, fmt: str, out: Path) -> None:
+        self._reviewer = reviewer
+        self._fmt = fmt
+        self._out = out
+        self._zip: zipfile.ZipFile | None = None
+        self._manifest: list[dict[str, Any]] = []
+        if fmt == "csv":
+            # UTF-8 with a BOM, so that Excel opens Kazakh letters right.
+            self._file: TextIO = out.open("x", encoding="utf-8-sig", newline="")
+            self._csv = csv.DictWriter(self._file, fieldnames=CSV_FIELDS)
+            self._csv.writeheader()
+        elif fmt == "jsonl":
+            self._file = out.open("x", encoding="utf-8")
+        else:
+            self._zip = zipfile.ZipFile(out, "x", compression=zipfile.ZIP_DEFLATED)
+            self._lines = self._zip.open("cases.jsonl", "w", force_zip64=True)
+            self._jsonl_hash = hashlib.sha256()
+            self._jsonl_size = 0
+            self._seen: set[str] = set()
+
+    async def add(self, case: Case, payload: dict[str, Any]) -> int:
+        line = json.dumps(record(case, payload), ensure_ascii=False) + "\n"
+        if self._fmt == "csv":
+            for row in csv_rows(case, payload):
+                self._csv.writerow(row)
+            return 0
+        if self._fmt == "jsonl":
+            self._file.write(line)
+            return 0
+        data = line.encode()
+        self._lines.write(data)
+        self._jsonl_hash.update(data)
+        self._jsonl_size += len(data)
+        added = 0
+        assert self._zip is not None  # noqa: S101
+        for item in payload.get("attachments", []):
+            digest = str(item.get("sha256"))
+            if digest in self._seen:
+                continue
+            name = f"files/{digest}"
+            check = hashlib.sha256()
+            size = 0
+            with self._zip.open(name, "w", force_zip64=True) as target:
+                async for part in self._reviewer.attachment(str(item["uid"])).stream():
+                    target.write(part)
+                    check.update(part)
+                    size += len(part)
+            if check.hexdigest() != digest:
+                raise ExportError(f"attachment of {case.code} does not match its SHA-256")
+            self._seen.add(digest)
+            self._manifest.append({"path": name, "sha256": digest, "size": size})
+            added += 1
+        return added
+
+    def close(self) -> None:
+        if self._zip is None:
+            self._file.close()
+            return
+        self._lines.close()
+        files = [
+            {
+                "path": "cases.jsonl",
+                "sha256": self._jsonl_hash.hexdigest(),
+                "size": self._jsonl_size,
+            },
+            *self._manifest,
+        ]
+        manifest = json.dumps(
+            {
+                "format": "aigaq-bundle-v1",
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "signer": self._reviewer.key.signing_public_hex(),
+                "files": files,
+            },
+            ensure_ascii=False,
+            indent=2,
+        ).encode()
+        self._zip.writestr("manifest.json", manifest)
+        self._zip.writestr("manifest.sig", self._reviewer.key.signing_key().sign(manifest).hex())
+        self._zip.close()
+
+    def abort(self) -> None:
+        try:
+            if self._zip is not None:
+                self._zip.close()
+            else:
+                self._file.close()
+        finally:
+            self._out.unlink(missing_ok=True)
+
+
+def verify_bundle(path: Path, signer: str | None = None) -> int:
+    """Check a bundle's signature and every file's SHA-256; returns the number of files."""
+    try:
+        bundle = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile):
+        raise ExportError(f"{path} is not a zip file") from None
+    with bundle:
+        try:
+            manifest = bundle.read("manifest.json")
+            signature = bytes.fromhex(bundle.read("manifest.sig").decode())
+        except (KeyError, ValueError):
+            raise ExportError("the bundle has no valid manifest and signature") from None
+        body = json.loads(manifest)
+        if signer is not None and signer.lower() != body.get("signer"):
+            raise ExportError("the bundle was signed by another key than the one expected")
+        try:
+            Ed25519PublicKey.from_public_bytes(bytes.fromhex(body["signer"])).verify(
+                signature, manifest
+            )
+        except (InvalidSignature, ValueError, KeyError):
+            raise ExportError("the manifest's signature does not verify") from None
+        for entry in body["files"]:
+            digest = hashlib.sha256()
+            try:
+                with bundle.open(entry["path"]) as member:
+                    while chunk := member.read(1 << 16):
+                        digest.update(chunk)
+            except KeyError:
+                raise ExportError(f"{entry['path']} is listed but missing") from None
+            if digest.hexdigest() != entry["sha256"]:
+                raise ExportError(f"{entry['path']} does not match its SHA-256")
+        return len(body["files"])
