@@ -28,6 +28,7 @@ from bot.services.accounts import Accounts
 from bot.services.broadcasts import Broadcasts
 from bot.services.cases import CaseStore, sync_recipients
 from bot.services.flood import FloodGate
+from bot.services.notices import Notices
 from bot.services.outbox import Outbox, OutboxSender
 from bot.services.retention import Retention
 from bot.services.roles import Roles
@@ -53,6 +54,7 @@ class Services:
     broadcasts: Broadcasts
     outbox: Outbox
     retention: Retention
+    notices: Notices
     # Set when the handlers are registered (it needs the bot to send through).
     sender: OutboxSender | None = None
 
@@ -132,6 +134,7 @@ def build_application(
         roles=Roles(sessionmaker, server_key, accounts),
         broadcasts=Broadcasts(sessionmaker, server_key),
         outbox=Outbox(sessionmaker, server_key),
+        notices=Notices(sessionmaker, server_key),
         retention=Retention(
             sessionmaker,
             server_key,

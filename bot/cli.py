@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 from urllib.parse import urlsplit
@@ -21,8 +23,10 @@ from bot.crypto import (
     load_recipients,
 )
 from bot.crypto.keys import SUITE_NAMES
+from bot.export import ExportError, Report, export, verify_bundle
 from bot.logs import configure_logging
-from bot.models import Role
+from bot.models import CaseStatus, Role
+from bot.review import GRADES, OpenedCase, QueueItem, Reviewer, ReviewError
 from bot.services.audit import ChainReport, verify_chain
 from bot.services.broadcasts import Broadcasts, parse_when
 from bot.services.recipients import RecipientInfo, Recipients, UnknownKey
@@ -32,11 +36,19 @@ from bot.settings import Settings, SettingsError, load_settings
 app = typer.Typer(help="Aigaq: sealed testimony over Telegram.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="Reviewer keys and the server key.", no_args_is_help=True)
+review_app = typer.Typer(
+    help="Read and decide cases, on the reviewer's machine.", no_args_is_help=True
+)
+export_app = typer.Typer(
+    help="Export cases for partners, or check a bundle.", invoke_without_command=True
+)
 roles_app = typer.Typer(help="Reviewer and admin roles.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(roles_app, name="roles")
+app.add_typer(review_app, name="review")
+app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 
 
@@ -175,6 +187,9 @@ def keys_generate(
     if label:
         public = type(public)(suite=public.suite, public_bytes=public.public_bytes, label=label)
     typer.echo(f"private key written to {out} (keep it on this machine only)", err=True)
+    typer.echo(
+        f"your export-signing key (give it to partners): {key.signing_public_hex()}", err=True
+    )
     typer.echo("add this line to the bot's recipients file:", err=True)
     typer.echo(public.to_line())
 
@@ -463,6 +478,200 @@ def restore_command(
     except BackupError as exc:
         fail(str(exc))
     typer.echo(f"restored a {backend} backup; run `aigaq db upgrade` if the code is newer")
+
+
+KeyOption = Annotated[
+    Path, typer.Option("--key", envvar="AIGAQ_REVIEWER_KEY", help="Your private key file.")
+]
+PassOption = Annotated[Path | None, typer.Option(help="Read the passphrase from this file.")]
+
+
+def _reviewer(backend: _Backend, key: Path, passphrase_file: Path | None) -> Reviewer:
+    return Reviewer(backend.sessionmaker, _reviewer_key(key, passphrase_file))
+
+
+@review_app.command("list")
+def review_list(
+    key: KeyOption,
+    status: Annotated[str | None, typer.Option(help="received, in_review, verified, …")] = None,
+    passphrase_file: PassOption = None,
+) -> None:
+    """The queue: code, date, language, people, files, status, grade, duplicate flag."""
+    wanted = _status(status) if status else None
+
+    async def go() -> list[QueueItem]:
+        async with _Backend(settings_or_exit()) as backend:
+            return await _reviewer(backend, key, passphrase_file).queue(wanted)
+
+    for item in asyncio.run(go()):
+        flag = "  duplicate?" if item.duplicate else ""
+        typer.echo(
+            f"{item.code}  {item.created_at:%Y-%m-%d}  {item.locale}  "
+            f"people={item.detainees} files={item.attachments}  "
+            f"{item.status.value:<10} {item.grade}{flag}"
+        )
+
+
+def _status(name: str) -> CaseStatus:
+    try:
+        return CaseStatus(name)
+    except ValueError:
+        fail("the status is one of " + ", ".join(s.value for s in CaseStatus))
+
+
+@review_app.command("show")
+def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -> None:
+    """A case in the testimony's own words (JSON), with the team's notes."""
+
+    async def go() -> OpenedCase:
+        async with _Backend(settings_or_exit()) as backend:
+            return await _reviewer(backend, key, passphrase_file).show(code)
+
+    try:
+        case = asyncio.run(go())
+    except ReviewError as exc:
+        fail(str(exc))
+    typer.echo(
+        json.dumps(
+            {
+                "code": case.code,
+                "status": case.status.value,
+                "grade": case.grade,
+                "duplicate_of": case.duplicate_of,
+                "case": case.payload,
+                "notes": case.notes,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+
+
+@review_app.command("set")
+def review_set(
+    code: str,
+    status: Annotated[str, typer.Argument(help="in_review, verified, needs_info, rejected")],
+    key: KeyOption,
+    grade: Annotated[str | None, typer.Option(help=", ".join(GRADES))] = None,
+    note: Annotated[str, typer.Option(help="What backs the decision (sealed).")] = "",
+    passphrase_file: PassOption = None,
+) -> None:
+    """Decide a case; the relative is told if she agreed to contact."""
+    wanted = _status(status)
+
+    async def go() -> None:
+        async with _Backend(settings_or_exit()) as backend:
+            await _reviewer(backend, key, passphrase_file).set_status(
+                code, wanted, grade=grade, note=note
+            )
+
+    try:
+        asyncio.run(go())
+    except ReviewError as exc:
+        fail(str(exc))
+    typer.echo(f"{code.upper()}: {wanted.value}")
+
+
+@review_app.command("duplicates")
+def review_duplicates(key: KeyOption, passphrase_file: PassOption = None) -> None:
+    """Pairs of cases that may be about the same person."""
+
+    async def go() -> list[tuple[str, str, str]]:
+        async with _Backend(settings_or_exit()) as backend:
+            return await _reviewer(backend, key, passphrase_file).duplicates()
+
+    for first, second, why in asyncio.run(go()):
+        typer.echo(f"{first}  {second}  {why}")
+
+
+@review_app.command("link")
+def review_link(
+    code: str,
+    of: Annotated[str, typer.Option("--duplicate-of", help="The case it repeats.")],
+    key: KeyOption,
+    passphrase_file: PassOption = None,
+) -> None:
+    """Mark a case as a duplicate of another (both testimonies are kept)."""
+
+    async def go() -> None:
+        async with _Backend(settings_or_exit()) as backend:
+            await _reviewer(backend, key, passphrase_file).link(code, of)
+
+    try:
+        asyncio.run(go())
+    except ReviewError as exc:
+        fail(str(exc))
+    typer.echo(f"{code.upper()} duplicates {of.upper()}")
+
+
+@export_app.callback()
+def export_cases(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option(help="The file to write.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or bundle")] = "csv",
+    key: Annotated[Path | None, typer.Option(envvar="AIGAQ_REVIEWER_KEY")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="Default: verified.")] = None,
+    grade: Annotated[list[str] | None, typer.Option()] = None,
+    since: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    internal: Annotated[
+        bool, typer.Option(help="Include cases consented only for the team.")
+    ] = False,
+    passphrase_file: PassOption = None,
+) -> None:
+    """Export cases (verified by default) as CSV, JSON Lines or a signed bundle."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None or key is None:
+        fail("give --out FILE and --key YOUR.key")
+    statuses = tuple(_status(s) for s in (status or ["verified"]))
+    try:
+        start = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None
+    except ValueError:
+        fail("write --since as YYYY-MM-DD")
+
+    async def go() -> Report:
+        async with _Backend(settings_or_exit()) as backend:
+            reviewer = _reviewer(backend, key, passphrase_file)
+            with typer.progressbar(length=0, label="exporting", show_pos=True) as bar:
+                return await export(
+                    reviewer,
+                    out,
+                    fmt,
+                    statuses=statuses,
+                    grades=tuple(grade or ()),
+                    since=start,
+                    internal=internal,
+                    progress=lambda n: bar.update(1),
+                )
+
+    try:
+        report = asyncio.run(go())
+    except ExportError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"{report.exported} cases exported to {out}"
+        + (f", {report.files} files" if fmt == "bundle" else "")
+    )
+    if report.excluded_by_consent:
+        typer.echo(
+            f"{report.excluded_by_consent} left out: consented only for the team "
+            f"(use --internal for a team export): {', '.join(report.excluded_codes)}"
+        )
+    if report.unreadable:
+        typer.echo(f"{report.unreadable} could not be opened with this key (not a recipient)")
+
+
+@export_app.command("verify")
+def export_verify(
+    bundle: Path,
+    signer: Annotated[str | None, typer.Option(help="The exporter's signing key (hex).")] = None,
+) -> None:
+    """Check a bundle's signature and the SHA-256 of every file in it."""
+    try:
+        count = verify_bundle(bundle, signer)
+    except ExportError as exc:
+        fail(str(exc), code=1)
+    typer.echo(f"{bundle}: signature and {count} files verified")
 
 
 def main() -> None:

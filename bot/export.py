@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, TextIO
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bot.i18n import LOCALES, translate
 from bot.models import Case, CaseStatus
@@ -222,6 +224,28 @@ async def export(
     return report
 
 
+class _EphemeralSpool:
+    """Lines kept aside until the end of a bundle, encrypted under a key that only this
+    process ever holds: memory stays flat and no plaintext touches the disk."""
+
+    def __init__(self) -> None:
+        self._aead = AESGCM(AESGCM.generate_key(bit_length=256))
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in drain()
+        self._count = 0
+
+    def write(self, data: bytes) -> None:
+        sealed = self._aead.encrypt(self._count.to_bytes(12, "big"), data, None)
+        self._file.write(len(sealed).to_bytes(4, "big") + sealed)
+        self._count += 1
+
+    def drain(self) -> Iterator[bytes]:
+        self._file.seek(0)
+        for index in range(self._count):
+            size = int.from_bytes(self._file.read(4), "big")
+            yield self._aead.decrypt(index.to_bytes(12, "big"), self._file.read(size), None)
+        self._file.close()
+
+
 class _Writer:
     def __init__(self, reviewer: Reviewer, fmt: str, out: Path) -> None:
         self._reviewer = reviewer
@@ -238,7 +262,8 @@ class _Writer:
             self._file = out.open("x", encoding="utf-8")
         else:
             self._zip = zipfile.ZipFile(out, "x", compression=zipfile.ZIP_DEFLATED)
-            self._lines = self._zip.open("cases.jsonl", "w", force_zip64=True)
+            # A zip takes one entry at a time: the lines wait, encrypted, until the files are in.
+            self._lines = _EphemeralSpool()
             self._jsonl_hash = hashlib.sha256()
             self._jsonl_size = 0
             self._seen: set[str] = set()
@@ -281,7 +306,9 @@ class _Writer:
         if self._zip is None:
             self._file.close()
             return
-        self._lines.close()
+        with self._zip.open("cases.jsonl", "w", force_zip64=True) as target:
+            for line in self._lines.drain():
+                target.write(line)
         files = [
             {
                 "path": "cases.jsonl",

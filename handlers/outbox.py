@@ -118,10 +118,13 @@ async def drain(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The JobQueue job: send what is due for a little while, then yield to the next run."""
     application = context.application
     assert isinstance(application, AigaqApplication)  # noqa: S101 - wiring invariant
+    from handlers.cases import deliver_notices
+
     sender = application.services.sender
     if sender is None:
         return
     try:
+        await deliver_notices(application)
         await sender.drain(budget=5.0)
     except Exception as exc:
         log.error("outbox drain failed: %s", type(exc).__name__)

@@ -92,3 +92,23 @@ def test_keys_add_list_retire_and_backup_restore(tmp_path: Path) -> None:
         "restore", "db.backup", "--key", "r.key", "--passphrase-file", str(passphrase)
     )
     assert code == 0 and "restored" in output, output
+
+
+@pytest.mark.usefixtures("environment")
+def test_review_and_export_commands_without_cases(tmp_path: Path) -> None:
+    passphrase = tmp_path / "pass.txt"
+    passphrase.write_text("a long enough passphrase")
+    assert run("keys", "generate", "--out", "r.key", "--passphrase-file", str(passphrase))[0] == 0
+    key = ["--key", "r.key", "--passphrase-file", str(passphrase)]
+    assert run("review", "list", *key) == (0, "")
+    code, output = run("review", "show", "AAAA-BBBB", *key)
+    assert code == 2 and "no case AAAA-BBBB" in output
+    code, output = run("review", "set", "AAAA-BBBB", "finished", *key)
+    assert code == 2 and "verified" in output
+    code, output = run("export", "--format", "bundle", "--out", "b.zip", *key)
+    assert code == 0 and "0 cases exported" in output
+    code, output = run("export", "verify", "b.zip")
+    assert code == 0 and "1 files verified" in output
+    (tmp_path / "junk.zip").write_bytes(b"not a zip")
+    code, output = run("export", "verify", "junk.zip")
+    assert code == 1 and "not a zip" in output
