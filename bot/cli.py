@@ -572,6 +572,26 @@ def review_set(
     typer.echo(f"{code.upper()}: {wanted.value}")
 
 
+@review_app.command("serve")
+def review_serve(
+    key: KeyOption,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    idle_minutes: Annotated[float, typer.Option(help="Lock again after this long idle.")] = 15,
+) -> None:
+    """The review console in your browser, on this computer only (127.0.0.1)."""
+    import uvicorn
+
+    from bot.console.app import create_app
+
+    if not key.exists():
+        fail(f"the key file {key} does not exist")
+    settings = settings_or_exit()
+    engine = db.create_engine(settings.database_url)
+    console = create_app(db.make_sessionmaker(engine), key, idle_minutes=idle_minutes)
+    typer.echo(f"open http://127.0.0.1:{port}/ and unlock with your passphrase (Ctrl+C stops)")
+    uvicorn.run(console, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
 @review_app.command("duplicates")
 def review_duplicates(key: KeyOption, passphrase_file: PassOption = None) -> None:
     """Pairs of cases that may be about the same person."""

@@ -13,7 +13,7 @@ from bot.i18n import DOMAIN, LOCALES, LOCALES_DIR
 
 ROOT = LOCALES_DIR.parent
 POT = LOCALES_DIR / f"{DOMAIN}.pot"
-KEYWORDS = ["-k", "N_", "-k", "ngettext:1,2", "-k", "translate:2"]
+KEYWORDS = ["-k", "N_", "-k", "ngettext:1,2", "-k", "translate:2", "-k", "t"]
 PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 
 

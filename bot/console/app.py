@@ -1,0 +1,287 @@
+"""A small Starlette app: unlock with the key's passphrase, read, decide, export. No JS build.
+
+Bound to 127.0.0.1 by the command that serves it. The unlocked key lives in this process's
+memory only and is dropped after the idle time; attachments are decrypted chunk by chunk
+and streamed to the browser, never written to disk.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Route
+
+from bot.crypto import CryptoError, ReviewerKey
+from bot.export import ExportError, export
+from bot.i18n import LOCALE_NAMES, LOCALES, translate
+from bot.models import CaseStatus
+from bot.review import GRADES, Reviewer, ReviewError
+from bot.services import audit
+from bot.services.intake import BY_NAME, STEPS, UNKNOWN
+
+COOKIE = "aigaq_console"
+DECISIONS = (CaseStatus.IN_REVIEW, CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
+MAGIC = (
+    (b"%PDF", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG", "image/png"),
+    (b"GIF8", "image/gif"),
+    (b"RIFF", "image/webp"),
+    (b"OggS", "audio/ogg"),
+    (b"ID3", "audio/mpeg"),
+)
+
+
+def media_type(first: bytes, kind: str) -> str:
+    """What the browser should be told the file is, from its first bytes."""
+    for magic, name in MAGIC:
+        if first.startswith(magic):
+            return name
+    if first[4:8] == b"ftyp":
+        return "video/mp4"
+    return {"voice": "audio/ogg", "video": "video/mp4"}.get(kind, "application/octet-stream")
+
+
+@dataclass
+class ConsoleState:
+    key_path: Path
+    idle_seconds: float
+    reviewer: Reviewer | None = None
+    token: str = ""
+    last_seen: float = 0.0
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+
+def create_app(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    key_path: Path,
+    *,
+    idle_minutes: float = 15,
+) -> Starlette:
+    """The console, locked until the key's passphrase is given."""
+    state = ConsoleState(key_path=key_path, idle_seconds=idle_minutes * 60)
+    env = Environment(
+        loader=PackageLoader("bot.console", "templates"),
+        autoescape=select_autoescape(["html"]),
+    )
+
+    def page(request: Request, name: str, **values: Any) -> HTMLResponse:
+        lang = request.query_params.get("lang") or request.cookies.get("lang") or "en"
+        lang = lang if lang in LOCALES else "en"
+        values.update(
+            lang=lang,
+            languages=LOCALE_NAMES,
+            t=lambda text: translate(lang, text),
+            csrf=state.csrf,
+            unlocked=state.reviewer is not None,
+        )
+        response = HTMLResponse(env.get_template(name).render(**values))
+        response.set_cookie("lang", lang, httponly=True, samesite="strict")
+        return response
+
+    def reviewer_for(request: Request) -> Reviewer | None:
+        """The unlocked reviewer, if this browser unlocked it and it has not gone idle."""
+        if state.reviewer is None:
+            return None
+        if time.monotonic() - state.last_seen > state.idle_seconds:
+            state.reviewer, state.token = None, ""
+            return None
+        if not hmac.compare_digest(request.cookies.get(COOKIE, ""), state.token):
+            return None
+        state.last_seen = time.monotonic()
+        return state.reviewer
+
+    async def form(request: Request) -> dict[str, str]:
+        data = await request.form()
+        values = {k: str(v) for k, v in data.items()}
+        if not hmac.compare_digest(values.get("csrf", ""), state.csrf):
+            raise PermissionError("stale form")
+        return values
+
+    async def index(request: Request) -> Response:
+        reviewer = reviewer_for(request)
+        if reviewer is None:
+            return page(request, "unlock.html", error=request.query_params.get("error"))
+        status = request.query_params.get("status") or None
+        query = (request.query_params.get("q") or "").strip()
+        wanted = CaseStatus(status) if status in {s.value for s in CaseStatus} else None
+        items = await reviewer.queue(wanted)
+        if query:
+            found = set(await reviewer.search(query))
+            items = [item for item in items if item.code in found]
+        return page(
+            request,
+            "queue.html",
+            items=items,
+            status=status or "",
+            q=query,
+            statuses=[s.value for s in CaseStatus],
+        )
+
+    async def unlock(request: Request) -> Response:
+        try:
+            values = await form(request)
+            key = ReviewerKey.load(state.key_path, values.get("passphrase", ""))
+        except (CryptoError, PermissionError):
+            return RedirectResponse("/?error=1", status_code=303)
+        state.reviewer = Reviewer(sessionmaker, key)
+        state.token = secrets.token_urlsafe(32)
+        state.last_seen = time.monotonic()
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(COOKIE, state.token, httponly=True, samesite="strict")
+        return response
+
+    async def lock(request: Request) -> Response:
+        state.reviewer, state.token = None, ""
+        return RedirectResponse("/", status_code=303)
+
+    def labelled(lang: str, step: str, value: Any) -> str:
+        if value is None:
+            return "—"
+        if value == UNKNOWN:
+            return translate(lang, "I don't know")
+        if isinstance(value, dict):
+            if "voice" in value:
+                return ""
+            if "text" in value:
+                return str(value["text"])
+            if "precision" in value:
+                return str(value.get("text") or value.get("year") or "—")
+        for option, label in BY_NAME[step].options if step in BY_NAME else ():
+            if option == value:
+                return translate(lang, label)
+        return str(value)
+
+    async def case_view(request: Request) -> Response:
+        reviewer = reviewer_for(request)
+        if reviewer is None:
+            return RedirectResponse("/", status_code=303)
+        code = request.path_params["code"]
+        try:
+            opened = await reviewer.show(code)
+        except (ReviewError, CryptoError) as exc:
+            return page(request, "message.html", message=str(exc))
+        async with sessionmaker() as session, session.begin():
+            await audit.record(
+                session, actor=reviewer.key.key_id, action="case.viewed", target=opened.code
+            )
+        lang = request.query_params.get("lang") or request.cookies.get("lang") or "en"
+        kinds = {a["uid"]: a.get("kind") for a in opened.payload.get("attachments", [])}
+        pairs = [(a, b) for a, b, _why in await reviewer.duplicates() if opened.code in (a, b)]
+        return page(
+            request,
+            "case.html",
+            case=opened,
+            steps=STEPS,
+            label=lambda s, v: labelled(lang, s, v),
+            kinds=kinds,
+            decisions=[d.value for d in DECISIONS],
+            grades=GRADES,
+            duplicates=[b if a == opened.code else a for a, b in pairs],
+        )
+
+    async def attachment(request: Request) -> Response:
+        reviewer = reviewer_for(request)
+        if reviewer is None:
+            return Response(status_code=403)
+        reader = reviewer.attachment(request.path_params["uid"])
+        try:
+            meta = await reader.meta()
+            stream = reader.stream()
+            first = await anext(stream)
+        except (ReviewError, CryptoError):
+            return Response(status_code=404)
+
+        async def body() -> Any:
+            yield first
+            async for part in stream:
+                yield part
+
+        return StreamingResponse(
+            body(),
+            media_type=media_type(first, meta.kind),
+            headers={"Cache-Control": "no-store", "Content-Length": str(meta.size)},
+        )
+
+    async def decide(request: Request) -> Response:
+        reviewer = reviewer_for(request)
+        if reviewer is None:
+            return Response(status_code=403)
+        code = request.path_params["code"]
+        try:
+            values = await form(request)
+            await reviewer.set_status(
+                code,
+                CaseStatus(values.get("status", "")),
+                grade=values.get("grade") or None,
+                note=values.get("note", "").strip(),
+            )
+        except (ReviewError, ValueError, PermissionError) as exc:
+            return page(request, "message.html", message=str(exc))
+        return RedirectResponse(f"/case/{code}", status_code=303)
+
+    async def link(request: Request) -> Response:
+        reviewer = reviewer_for(request)
+        if reviewer is None:
+            return Response(status_code=403)
+        code = request.path_params["code"]
+        try:
+            values = await form(request)
+            await reviewer.link(code, values.get("original", ""))
+        except (ReviewError, PermissionError) as exc:
+            return page(request, "message.html", message=str(exc))
+        return RedirectResponse(f"/case/{code}", status_code=303)
+
+    async def download(request: Request) -> Response:
+        reviewer = reviewer_for(request)
+        if reviewer is None:
+            return Response(status_code=403)
+        fmt = request.query_params.get("format", "csv")
+        folder = Path(tempfile.mkdtemp(prefix="aigaq-export-"))
+        name = {"csv": "cases.csv", "jsonl": "cases.jsonl", "bundle": "evidence.zip"}.get(fmt)
+        if name is None:
+            return Response(status_code=400)
+        target = folder / name
+        try:
+            await export(
+                reviewer, target, fmt, internal=request.query_params.get("internal") == "1"
+            )
+        except ExportError as exc:
+            return page(request, "message.html", message=str(exc))
+
+        def cleanup() -> None:
+            target.unlink(missing_ok=True)
+            folder.rmdir()
+
+        return FileResponse(target, filename=name, background=BackgroundTask(cleanup))
+
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/unlock", unlock, methods=["POST"]),
+            Route("/lock", lock, methods=["POST"]),
+            Route("/case/{code}", case_view),
+            Route("/case/{code}/status", decide, methods=["POST"]),
+            Route("/case/{code}/link", link, methods=["POST"]),
+            Route("/file/{uid}", attachment),
+            Route("/export", download),
+        ]
+    )
