@@ -28,6 +28,7 @@ from bot.services.accounts import Accounts
 from bot.services.broadcasts import Broadcasts
 from bot.services.cases import CaseStore, sync_recipients
 from bot.services.flood import FloodGate
+from bot.services.followups import FollowUps
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox, OutboxSender
 from bot.services.retention import Retention
@@ -55,6 +56,7 @@ class Services:
     outbox: Outbox
     retention: Retention
     notices: Notices
+    followups: FollowUps
     # Set when the handlers are registered (it needs the bot to send through).
     sender: OutboxSender | None = None
 
@@ -135,6 +137,7 @@ def build_application(
         broadcasts=Broadcasts(sessionmaker, server_key),
         outbox=Outbox(sessionmaker, server_key),
         notices=Notices(sessionmaker, server_key),
+        followups=FollowUps(sessionmaker, server_key, accounts),
         retention=Retention(
             sessionmaker,
             server_key,
@@ -153,6 +156,7 @@ def build_application(
         added = await sync_recipients(sessionmaker, recipients)
         log.info("reviewer keys: %d in the recipients file, %d new", len(recipients), added)
         await services.roles.bootstrap_admins(settings.admins)
+        await services.followups.publish_inbox()
         from handlers.menus import set_commands_for, set_default_commands
 
         await set_default_commands(application.bot, settings.default_locale)

@@ -592,6 +592,23 @@ def review_serve(
     uvicorn.run(console, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
+@review_app.command("ask")
+def review_ask(
+    code: str, question: str, key: KeyOption, passphrase_file: PassOption = None
+) -> None:
+    """Ask the relative a follow-up question (only if she agreed); the bot delivers it."""
+
+    async def go() -> None:
+        async with _Backend(settings_or_exit()) as backend:
+            await _reviewer(backend, key, passphrase_file).ask(code, question)
+
+    try:
+        asyncio.run(go())
+    except ReviewError as exc:
+        fail(str(exc))
+    typer.echo(f"{code.upper()}: question queued; the case is now needs_info")
+
+
 @review_app.command("duplicates")
 def review_duplicates(key: KeyOption, passphrase_file: PassOption = None) -> None:
     """Pairs of cases that may be about the same person."""

@@ -164,6 +164,10 @@ class Attachment(Base):
         ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(16))
+    # Set for an answer to a follow-up question.
+    followup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("followups.id", ondelete="SET NULL"), index=True
+    )
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     header: Mapped[bytes] = mapped_column(LargeBinary)
@@ -328,3 +332,32 @@ class Notice(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FollowUp(Base):
+    """A reviewer's question to the relative, and whether she answered it."""
+
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    asked_by: Mapped[str] = mapped_column(String(32))
+    # The question, sealed to the reviewers and to the bot's inbox key (so it can be sent);
+    # the inbox's wrapped key is dropped once the question went out.
+    sealed_question: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped_keys: Mapped[str] = mapped_column(Text, default="{}")
+    # queued | sent | answered | failed
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Setting(Base):
+    """Small public values the bot publishes for reviewers (its inbox public key)."""
+
+    __tablename__ = "settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

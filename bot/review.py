@@ -35,8 +35,10 @@ from bot.models import (
     CaseKey,
     CaseNote,
     CaseStatus,
+    FollowUp,
     Notice,
     Recipient,
+    Setting,
 )
 from bot.services import audit
 from bot.services.answers import fold_name
@@ -224,6 +226,78 @@ class Reviewer:
                 target=case.code,
                 detail={"status": status.value, "grade": case.grade},
             )
+
+    async def ask(self, code: str, question: str) -> None:
+        """Queue a follow-up question; only where she agreed to be contacted."""
+        question = question.strip()
+        if not question:
+            raise ReviewError("the question is empty")
+        async with self._sessionmaker() as session, session.begin():
+            case = await self._case(session, code)
+            if case.status == CaseStatus.WITHDRAWN or not case.consent_contact:
+                raise ReviewError(
+                    f"case {case.code}: the relative did not agree to follow-up questions"
+                )
+            inbox = await session.get(Setting, "inbox_public")
+            if inbox is None:
+                raise ReviewError("the bot has not published its inbox key yet (start it once)")
+            keys = [RecipientPublicKey.from_line(inbox.value)] + [
+                RecipientPublicKey(suite=r.suite, public_bytes=r.public_key)
+                for r in await session.scalars(select(Recipient).where(Recipient.active.is_(True)))
+            ]
+            uid = secrets.token_hex(16)
+            sealed = seal(question.encode(), keys, object_id=uid, kind="question")
+            session.add(
+                FollowUp(
+                    case_id=case.id,
+                    uid=uid,
+                    asked_by=self.key.key_id,
+                    sealed_question=sealed.ciphertext,
+                    wrapped_keys=json.dumps(
+                        {k: base64.b64encode(v).decode() for k, v in sealed.wrapped_keys.items()}
+                    ),
+                )
+            )
+            case.status = CaseStatus.NEEDS_INFO
+            await audit.record(
+                session, actor=self.key.key_id, action="followup.asked", target=case.code
+            )
+
+    async def followups(self, code: str) -> list[dict[str, Any]]:
+        """Questions asked about a case, and her answers (attachment uids and kinds)."""
+        async with self._sessionmaker() as session:
+            case = await self._case(session, code)
+            found = []
+            for followup in await session.scalars(
+                select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.id)
+            ):
+                wrapped = json.loads(followup.wrapped_keys).get(self.key.key_id)
+                question = ""
+                if wrapped:
+                    question = open_sealed(
+                        followup.sealed_question,
+                        base64.b64decode(wrapped),
+                        self.key,
+                        object_id=followup.uid,
+                        kind="question",
+                    ).decode()
+                answers = [
+                    {"uid": uid, "kind": kind}
+                    for uid, kind in await session.execute(
+                        select(Attachment.uid, Attachment.kind)
+                        .where(Attachment.followup_id == followup.id)
+                        .order_by(Attachment.id)
+                    )
+                ]
+                found.append(
+                    {
+                        "question": question,
+                        "state": followup.state,
+                        "asked_at": followup.created_at.isoformat(),
+                        "answers": answers,
+                    }
+                )
+            return found
 
     async def link(self, code: str, original: str) -> None:
         """Mark a case as a duplicate of another; both testimonies are kept."""

@@ -10,10 +10,11 @@ if TYPE_CHECKING:
 
 def register_all(application: AigaqApplication) -> None:
     """Add every handler to the application, in the order they must be tried."""
-    from handlers import admin, broadcast, cases, common, intake, outbox, retention
+    from handlers import admin, broadcast, cases, common, followup, intake, outbox, retention
 
     # An admin in the middle of writing a broadcast is heard by that dialogue first.
     broadcast.register(application)
+    followup.register(application)
     intake.register(application)
     common.register(application)
     cases.register(application)

@@ -262,7 +262,7 @@ async def on_file(update: Update, context: AigaqContext) -> str | None:
             context,
             _("You can send photos and documents a little later, at the step «Evidence»."),
         )
-    media, kind = _evidence_of(message)
+    media, kind = evidence_of(message)
     if media is not None and (media.file_size or 0) > MAX_FILE:
         await _say(update, context, _too_big_text())
         return INTAKE
@@ -275,7 +275,7 @@ async def on_file(update: Update, context: AigaqContext) -> str | None:
     return await _acknowledge_file(update, context, kind, count)
 
 
-def _evidence_of(message: Message) -> tuple[Any, str | None]:
+def evidence_of(message: Message) -> tuple[Any, str | None]:
     """The file to keep and its kind, or (None, None) for what cannot be kept."""
     if message.photo:
         return message.photo[-1], "photo"

@@ -119,12 +119,14 @@ async def drain(context: ContextTypes.DEFAULT_TYPE) -> None:
     application = context.application
     assert isinstance(application, AigaqApplication)  # noqa: S101 - wiring invariant
     from handlers.cases import deliver_notices
+    from handlers.followup import deliver_questions
 
     sender = application.services.sender
     if sender is None:
         return
     try:
         await deliver_notices(application)
+        await deliver_questions(application)
         await sender.drain(budget=5.0)
     except Exception as exc:
         log.error("outbox drain failed: %s", type(exc).__name__)

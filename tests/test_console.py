@@ -222,3 +222,18 @@ async def test_in_a_real_browser_unlock_open_see_verify_export(
         server.server.should_exit = True
         server.join(timeout=10)
         await engine.dispose()
+
+
+async def test_ask_a_follow_up_from_the_console(harness: Harness, tmp_path: Path) -> None:
+    code, key_file = await a_case(harness, tmp_path)
+    app = create_app(harness.services.sessionmaker, key_file)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/")).text)
+        assert csrf is not None
+        await client.post("/unlock", data={"csrf": csrf.group(1), "passphrase": PASSPHRASE})
+        await client.post(
+            f"/case/{code}/ask", data={"csrf": csrf.group(1), "question": "Where was he taken?"}
+        )
+        page = await client.get(f"/case/{code}")
+        assert "Where was he taken?" in page.text and "(queued)" in page.text

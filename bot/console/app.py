@@ -57,7 +57,11 @@ def media_type(first: bytes, kind: str) -> str:
             return name
     if first[4:8] == b"ftyp":
         return "video/mp4"
-    return {"voice": "audio/ogg", "video": "video/mp4"}.get(kind, "application/octet-stream")
+    return {
+        "voice": "audio/ogg",
+        "video": "video/mp4",
+        "text": "text/plain; charset=utf-8",
+    }.get(kind, "application/octet-stream")
 
 
 @dataclass
@@ -186,10 +190,12 @@ def create_app(
         lang = request.query_params.get("lang") or request.cookies.get("lang") or "en"
         kinds = {a["uid"]: a.get("kind") for a in opened.payload.get("attachments", [])}
         pairs = [(a, b) for a, b, _why in await reviewer.duplicates() if opened.code in (a, b)]
+        followups = await reviewer.followups(opened.code)
         return page(
             request,
             "case.html",
             case=opened,
+            followups=followups,
             steps=STEPS,
             label=lambda s, v: labelled(lang, s, v),
             kinds=kinds,
@@ -238,6 +244,18 @@ def create_app(
             return page(request, "message.html", message=str(exc))
         return RedirectResponse(f"/case/{code}", status_code=303)
 
+    async def ask(request: Request) -> Response:
+        reviewer = reviewer_for(request)
+        if reviewer is None:
+            return Response(status_code=403)
+        code = request.path_params["code"]
+        try:
+            values = await form(request)
+            await reviewer.ask(code, values.get("question", ""))
+        except (ReviewError, PermissionError) as exc:
+            return page(request, "message.html", message=str(exc))
+        return RedirectResponse(f"/case/{code}", status_code=303)
+
     async def link(request: Request) -> Response:
         reviewer = reviewer_for(request)
         if reviewer is None:
@@ -281,6 +299,7 @@ def create_app(
             Route("/case/{code}", case_view),
             Route("/case/{code}/status", decide, methods=["POST"]),
             Route("/case/{code}/link", link, methods=["POST"]),
+            Route("/case/{code}/ask", ask, methods=["POST"]),
             Route("/file/{uid}", attachment),
             Route("/export", download),
         ]

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from bot.crypto.errors import KeyFileError, TamperedError, UnsupportedFormatError
+from bot.crypto.keys import SUITE_X25519, ReviewerKey
 
 KEY_SIZE = 32
 TOKEN_VERSION = 1
@@ -38,6 +39,7 @@ class ServerKey:
         self._encrypt = AESGCM(_subkey(master, b"aigaq server encrypt v1"))
         self._mac = _subkey(master, b"aigaq server pseudonym v1")
         self._blind = _subkey(master, b"aigaq server blind index v1")
+        self._inbox = _subkey(master, b"aigaq server inbox v1")
 
     @classmethod
     def from_bytes(cls, master: bytes) -> ServerKey:
@@ -103,6 +105,10 @@ class ServerKey:
         """A stable keyed hash of a value (a Telegram id, say) for one purpose."""
         message = purpose.encode() + b"\x00" + str(value).encode()
         return hmac.new(self._mac, message, hashlib.sha256).hexdigest()
+
+    def inbox(self) -> ReviewerKey:
+        """The bot's own X25519 key, for what reviewers send it (follow-up questions)."""
+        return ReviewerKey(SUITE_X25519, self._inbox)
 
     def blind_index(self, value: str) -> str:
         """A keyed hash of a normalised name, for finding duplicates without decrypting."""

@@ -122,8 +122,17 @@ class CaseStore:
     async def _account(self, session: AsyncSession, user_id: int) -> Account:
         return await self._accounts.get_or_create(session, user_id)
 
-    async def seal_attachment(self, user_id: int, kind: str, data: bytes) -> str:
-        """Seal one file of her draft at once, chunk by chunk; returns its uid."""
+    async def seal_attachment(
+        self,
+        user_id: int,
+        kind: str,
+        data: bytes,
+        *,
+        case_id: int | None = None,
+        followup_id: int | None = None,
+    ) -> str:
+        """Seal one file at once, chunk by chunk: of her draft, or (an answer to a follow-up
+        question) of a submitted case. Returns its uid."""
         uid = secrets.token_hex(16)
         async with self._sessionmaker() as session, session.begin():
             account = await self._account(session, user_id)
@@ -132,7 +141,14 @@ class CaseStore:
                 [key for _id, key in recipients], object_id=uid, kind="attachment"
             )
             attachment = Attachment(
-                uid=uid, account_id=account.id, kind=kind, size=0, sha256="", header=sealer.header()
+                uid=uid,
+                account_id=None if case_id else account.id,
+                case_id=case_id,
+                followup_id=followup_id,
+                kind=kind,
+                size=0,
+                sha256="",
+                header=sealer.header(),
             )
             session.add(attachment)
             await session.flush()

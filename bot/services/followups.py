@@ -1,0 +1,134 @@
+"""Follow-up questions, the bot's side: deliver a reviewer's question, take her answer."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.crypto import CryptoError, ServerKey, open_sealed
+from bot.models import Account, Case, CaseStatus, FollowUp, Setting, utcnow
+from bot.services import audit
+from bot.services.accounts import Accounts
+
+INBOX = "inbox_public"
+QUEUED, SENT, ANSWERED, FAILED = "queued", "sent", "answered", "failed"
+
+
+@dataclass(frozen=True)
+class Question:
+    followup_id: int
+    chat_id: int | None
+    locale: str | None
+    code: str
+    text: str
+
+
+class FollowUps:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        server_key: ServerKey,
+        accounts: Accounts,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._key = server_key
+        self._inbox = server_key.inbox()
+        self._accounts = accounts
+
+    async def publish_inbox(self) -> None:
+        """Put the bot's inbox public key where reviewers' tools find it."""
+        line = self._inbox.public().to_line()
+        async with self._sessionmaker() as session, session.begin():
+            row = await session.get(Setting, INBOX)
+            if row is None:
+                session.add(Setting(name=INBOX, value=line))
+            else:
+                row.value = line
+
+    async def due(self, limit: int = 20) -> list[Question]:
+        """Queued questions, opened with the inbox key, for relatives who can be reached."""
+        found = []
+        async with self._sessionmaker() as session:
+            rows = await session.execute(
+                select(FollowUp, Case.code, Account.chat_ref, Account.locale)
+                .join(Case, Case.id == FollowUp.case_id)
+                .outerjoin(Account, Account.id == Case.account_id)
+                .where(FollowUp.state == QUEUED)
+                .order_by(FollowUp.id)
+                .limit(limit)
+            )
+            for followup, code, chat_ref, locale in rows:
+                wrapped = json.loads(followup.wrapped_keys).get(self._inbox.key_id)
+                try:
+                    text = open_sealed(
+                        followup.sealed_question,
+                        base64.b64decode(wrapped or ""),
+                        self._inbox,
+                        object_id=followup.uid,
+                        kind="question",
+                    ).decode()
+                except CryptoError:
+                    text = ""
+                chat = int(self._key.decrypt(chat_ref, context="chat")) if chat_ref else None
+                found.append(Question(followup.id, chat, locale, code, text))
+        return found
+
+    async def mark(self, followup_id: int, *, sent: bool) -> None:
+        """Sent (the inbox's copy of the key is dropped, so the server can't read it again)."""
+        async with self._sessionmaker() as session, session.begin():
+            followup = await session.get(FollowUp, followup_id)
+            if followup is None:
+                return
+            keys = json.loads(followup.wrapped_keys)
+            keys.pop(self._inbox.key_id, None)
+            followup.wrapped_keys = json.dumps(keys)
+            followup.state = SENT if sent else FAILED
+            followup.sent_at = utcnow()
+
+    async def _hers(
+        self, session: AsyncSession, user_id: int, followup_id: int
+    ) -> tuple[FollowUp, Case] | None:
+        account = await self._accounts.find_row(session, user_id)
+        if account is None:
+            return None
+        row = (
+            await session.execute(
+                select(FollowUp, Case)
+                .join(Case, Case.id == FollowUp.case_id)
+                .where(
+                    FollowUp.id == followup_id,
+                    Case.account_id == account.id,
+                    FollowUp.state == SENT,
+                )
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def open_for(self, user_id: int, followup_id: int) -> tuple[int, str] | None:
+        """(case id, code) if this question was sent to her and is still open."""
+        async with self._sessionmaker() as session:
+            found = await self._hers(session, user_id, followup_id)
+            return (found[1].id, found[1].code) if found else None
+
+    async def finish(self, user_id: int, followup_id: int) -> str | None:
+        """She is done: the case goes back to the reviewers' queue. Returns its code."""
+        async with self._sessionmaker() as session, session.begin():
+            found = await self._hers(session, user_id, followup_id)
+            if found is None:
+                return None
+            followup, case = found
+            followup.state = ANSWERED
+            followup.answered_at = utcnow()
+            if case.status == CaseStatus.NEEDS_INFO:
+                case.status = CaseStatus.IN_REVIEW
+            await audit.record(
+                session,
+                actor=self._accounts.pseudonym(user_id),
+                action="followup.answered",
+                target=case.code,
+            )
+            return case.code
