@@ -291,7 +291,7 @@ class _Writer:
             check = hashlib.sha256()
             size = 0
             # Photos, audio and video are compressed already: stored as they are, faster.
-            entry = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            entry = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
             entry.compress_type = zipfile.ZIP_STORED
             with self._zip.open(entry, "w", force_zip64=True) as target:
                 async for part in self._reviewer.attachment(str(item["uid"])).stream():

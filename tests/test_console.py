@@ -237,3 +237,23 @@ async def test_ask_a_follow_up_from_the_console(harness: Harness, tmp_path: Path
         )
         page = await client.get(f"/case/{code}")
         assert "Where was he taken?" in page.text and "(queued)" in page.text
+
+
+async def test_possible_duplicates_side_by_side(harness: Harness, tmp_path: Path) -> None:
+    from tests.test_intake_dialogue import walk_intake
+
+    code, key_file = await a_case(harness, tmp_path)
+    sister = harness.user(user_id=8001, language_code="en")
+    other = await walk_intake(sister, locale="en", persons=PERSONS[:1])
+    app = create_app(harness.services.sessionmaker, key_file)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/")).text)
+        assert csrf is not None
+        await client.post("/unlock", data={"csrf": csrf.group(1), "passphrase": PASSPHRASE})
+        case_page = await client.get(f"/case/{code}")
+        assert f"/compare/{code}/{other}" in case_page.text
+        both = await client.get(f"/compare/{code}/{other}")
+        assert both.text.count("Ерлан Нұрғалиұлы") == 2 and "Қазақстанға барғаны үшін" in both.text
+        await client.post(f"/case/{other}/link", data={"csrf": csrf.group(1), "original": code})
+        assert f"/case/{code}" in (await client.get(f"/case/{other}")).text

@@ -204,6 +204,25 @@ def create_app(
             duplicates=[b if a == opened.code else a for a, b in pairs],
         )
 
+    async def compare(request: Request) -> Response:
+        """Two possible duplicates side by side, each in its own words."""
+        reviewer = reviewer_for(request)
+        if reviewer is None:
+            return RedirectResponse("/", status_code=303)
+        lang = request.query_params.get("lang") or request.cookies.get("lang") or "en"
+        try:
+            first = await reviewer.show(request.path_params["first"])
+            second = await reviewer.show(request.path_params["second"])
+        except (ReviewError, CryptoError) as exc:
+            return page(request, "message.html", message=str(exc))
+        return page(
+            request,
+            "compare.html",
+            cases=[first, second],
+            steps=STEPS,
+            label=lambda s, v: labelled(lang, s, v),
+        )
+
     async def attachment(request: Request) -> Response:
         reviewer = reviewer_for(request)
         if reviewer is None:
@@ -301,6 +320,7 @@ def create_app(
             Route("/case/{code}/link", link, methods=["POST"]),
             Route("/case/{code}/ask", ask, methods=["POST"]),
             Route("/file/{uid}", attachment),
+            Route("/compare/{first}/{second}", compare),
             Route("/export", download),
         ]
     )
