@@ -31,6 +31,7 @@ from bot.services.audit import ChainReport, verify_chain
 from bot.services.broadcasts import Broadcasts, parse_when
 from bot.services.recipients import RecipientInfo, Recipients, UnknownKey
 from bot.services.roles import CLI, Roles, TeamMember
+from bot.services.rotation import Rotated
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Aigaq: sealed testimony over Telegram.", no_args_is_help=True)
@@ -199,8 +200,14 @@ def keys_server(
     out: Annotated[
         Path | None, typer.Option(help="Default: AIGAQ_SECRET_KEY_FILE (var/server.key).")
     ] = None,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Replace the key and rewrite what it protects.")
+    ] = False,
 ) -> None:
     """Make the server key that encrypts drafts and pseudonymises accounts."""
+    if rotate:
+        _rotate_server_key()
+        return
     path = out or settings_or_exit().secret_key_file
     if path.exists():
         fail(f"{path} exists already; a new key would orphan every draft and account")
@@ -340,6 +347,26 @@ def _reviewer_key(path: Path, passphrase_file: Path | None) -> ReviewerKey:
         return ReviewerKey.load(path, passphrase)
     except CryptoError as exc:
         fail(str(exc))
+
+
+def _rotate_server_key() -> None:
+    from bot.services.rotation import rotate
+
+    settings = settings_or_exit()
+
+    async def go() -> tuple[Rotated, ServerKey]:
+        async with _Backend(settings) as backend:
+            new = backend.server_key.rotated()
+            done = await rotate(backend.sessionmaker, backend.server_key, new)
+            return done, new
+
+    done, new = asyncio.run(go())
+    new.save(settings.secret_key_file)
+    typer.echo(
+        f"server key rotated ({settings.secret_key_file}): {done.drafts} drafts, "
+        f"{done.accounts} accounts, {done.chat_refs} chat ids rewritten; the old key stays "
+        "behind the new one in the file. Restart the bot."
+    )
 
 
 @keys_app.command("add")

@@ -112,3 +112,11 @@ def test_review_and_export_commands_without_cases(tmp_path: Path) -> None:
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     code, output = run("export", "verify", "junk.zip")
     assert code == 1 and "not a zip" in output
+
+
+@pytest.mark.usefixtures("environment")
+def test_keys_server_rotate_from_the_command_line(tmp_path: Path) -> None:
+    code, output = run("keys", "server", "--rotate")
+    assert code == 0 and "server key rotated" in output
+    key = ServerKey.load(tmp_path / "server.key")
+    assert len(key.masters) == 2

@@ -176,3 +176,44 @@ async def wipe(url: str) -> None:
                 path.unlink()
     finally:
         await engine.dispose()
+
+
+async def test_server_key_rotation_keeps_drafts_accounts_and_subscriptions(
+    harness: Harness,
+) -> None:
+    from bot.crypto import ServerKey
+    from bot.services.rotation import rotate
+
+    drafting = harness.user(user_id=6300, language_code="en")
+    await drafting.send_command("start")
+    await drafting.press("lang:en")
+    await drafting.press("i:safety:_continue")
+    await drafting.press("i:relation:wife")
+    subscriber = harness.user(user_id=6301, language_code="ru")
+    await subscriber.send_command("subscribe")
+    quiet = harness.user(user_id=6302, language_code="kk")
+    code = await walk_intake(quiet, locale="kk", persons=PERSONS[:1])
+    old = harness.services.server_key
+    await harness.stop()
+    new = old.rotated()
+    engine = db.create_engine(harness.settings.database_url)
+    try:
+        done = await rotate(db.make_sessionmaker(engine), old, new)
+    finally:
+        await engine.dispose()
+    assert done.drafts >= 2 and done.accounts == 2  # the subscriber and the relative
+    new.save(harness.settings.secret_key_file)
+    reloaded = ServerKey.load(harness.settings.secret_key_file)
+    assert len(reloaded.masters) == 2 and reloaded.masters[0] == new.masters[0]
+    await harness.start()
+    for user in harness.users:
+        user.application = harness.app
+    # Her draft is where she left it, under the new key.
+    await drafting.press("i:own_name:_skip")
+    draft = harness.app.user_data[6300]["draft"]  # type: ignore[union-attr]
+    assert draft["about"]["relation"] == "wife" and draft["step"] == "residence"
+    assert (await harness.services.broadcasts.audience()).total() == 1
+    await quiet.send_command("status", code)
+    assert code in quiet.last_text  # found by the old pseudonym, moved to the new one
+    async with harness.services.sessionmaker() as session:
+        assert (await verify_chain(session)).first_broken is None

@@ -12,6 +12,7 @@ import hmac
 import os
 import secrets
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -31,15 +32,35 @@ def _subkey(master: bytes, label: bytes) -> bytes:
 
 
 class ServerKey:
-    """Symmetric keys derived from one 256-bit master key."""
+    """Symmetric keys derived from a 256-bit master key, with the masters it replaced.
 
-    def __init__(self, master: bytes) -> None:
-        if len(master) != KEY_SIZE:
+    The key file holds one base64 line per master, the current one first. Everything new is
+    written under the current one; older ones still open what they wrote and still find an
+    account by its old pseudonym (`aigaq keys server --rotate` rewrites what it can at once).
+    """
+
+    def __init__(self, master: bytes, older: Sequence[bytes] = ()) -> None:
+        if len(master) != KEY_SIZE or any(len(m) != KEY_SIZE for m in older):
             raise KeyFileError(f"the server key must have {KEY_SIZE} bytes")
+        self.masters = [master, *older]
         self._encrypt = AESGCM(_subkey(master, b"aigaq server encrypt v1"))
         self._mac = _subkey(master, b"aigaq server pseudonym v1")
         self._blind = _subkey(master, b"aigaq server blind index v1")
         self._inbox = _subkey(master, b"aigaq server inbox v1")
+        self._older = [ServerKey(m) for m in older]
+
+    def rotated(self) -> ServerKey:
+        """A new current master, this key's masters kept behind it."""
+        return ServerKey(secrets.token_bytes(KEY_SIZE), self.masters)
+
+    def save(self, path: Path) -> None:
+        """Write every master (current first), mode 0600, replacing the file atomically."""
+        temporary = path.with_name(path.name + ".new")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            for master in self.masters:
+                handle.write(base64.b64encode(master).decode() + "\n")
+        os.replace(temporary, path)
 
     @classmethod
     def from_bytes(cls, master: bytes) -> ServerKey:
@@ -75,10 +96,12 @@ class ServerKey:
         if mode & 0o077:
             raise KeyFileError(f"the server key {path} is readable by others: chmod 600 {path}")
         try:
-            master = base64.b64decode(text, validate=True)
+            masters = [base64.b64decode(line, validate=True) for line in text.split()]
         except ValueError:
             raise KeyFileError(f"the server key {path} is not base64") from None
-        return cls(master)
+        if not masters:
+            raise KeyFileError(f"the server key {path} is empty")
+        return cls(masters[0], masters[1:])
 
     def encrypt(self, plaintext: bytes, *, context: str) -> bytes:
         """Version byte, 12-byte nonce, AES-256-GCM; the context is bound as associated data."""
@@ -90,6 +113,17 @@ class ServerKey:
         )
 
     def decrypt(self, token: bytes, *, context: str) -> bytes:
+        """Open a token written under the current master or an older one."""
+        for key in (self, *self._older):
+            try:
+                return key._decrypt_one(token, context=context)
+            except TamperedError:
+                continue
+        raise TamperedError(
+            "a server-encrypted value was altered, or belongs to another context or key"
+        )
+
+    def _decrypt_one(self, token: bytes, *, context: str) -> bytes:
         if not token:
             raise TamperedError("empty server-encrypted value")
         if token[0] != TOKEN_VERSION:
@@ -105,6 +139,14 @@ class ServerKey:
         """A stable keyed hash of a value (a Telegram id, say) for one purpose."""
         message = purpose.encode() + b"\x00" + str(value).encode()
         return hmac.new(self._mac, message, hashlib.sha256).hexdigest()
+
+    def pseudonyms(self, purpose: str, value: str | int) -> list[str]:
+        """The value's pseudonym under every master, current first (to find old rows)."""
+        return [key.pseudonym(purpose, value) for key in (self, *self._older)]
+
+    def inboxes(self) -> list[ReviewerKey]:
+        """The inbox key of every master, current first."""
+        return [key.inbox() for key in (self, *self._older)]
 
     def inbox(self) -> ReviewerKey:
         """The bot's own X25519 key, for what reviewers send it (follow-up questions)."""

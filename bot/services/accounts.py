@@ -52,15 +52,22 @@ class Accounts:
         return self._key.pseudonym("account", user_id)
 
     async def find_row(self, session: AsyncSession, user_id: int) -> Account | None:
-        """The account row in the caller's session, or None."""
-        return await session.scalar(
-            select(Account).where(Account.pseudonym == self.pseudonym(user_id))
+        """The account row in the caller's session, or None; an account still known by an
+        older server key's pseudonym is found too, and moved to the current one."""
+        candidates = self._key.pseudonyms("account", user_id)
+        account = await session.scalar(
+            select(Account).where(Account.pseudonym.in_(candidates)).limit(1)
         )
+        if account is not None and account.pseudonym != candidates[0]:
+            account.pseudonym = candidates[0]
+            if session.in_transaction():
+                await session.flush()
+        return account
 
     async def get_or_create(self, session: AsyncSession, user_id: int) -> Account:
         """The account row in the caller's session, created on first contact."""
         pseudonym = self.pseudonym(user_id)
-        account = await session.scalar(select(Account).where(Account.pseudonym == pseudonym))
+        account = await self.find_row(session, user_id)
         if account is not None:
             return account
         role = Role.ADMIN if user_id in self._admins else Role.RELATIVE

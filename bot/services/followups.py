@@ -62,20 +62,29 @@ class FollowUps:
                 .limit(limit)
             )
             for followup, code, chat_ref, locale in rows:
-                wrapped = json.loads(followup.wrapped_keys).get(self._inbox.key_id)
-                try:
-                    text = open_sealed(
-                        followup.sealed_question,
-                        base64.b64decode(wrapped or ""),
-                        self._inbox,
-                        object_id=followup.uid,
-                        kind="question",
-                    ).decode()
-                except CryptoError:
-                    text = ""
+                text = self._open_question(followup)
                 chat = int(self._key.decrypt(chat_ref, context="chat")) if chat_ref else None
                 found.append(Question(followup.id, chat, locale, code, text))
         return found
+
+    def _open_question(self, followup: FollowUp) -> str:
+        """With the current inbox key, or an older one if the server key was rotated since."""
+        keys = json.loads(followup.wrapped_keys)
+        for inbox in self._key.inboxes():
+            wrapped = keys.get(inbox.key_id)
+            if wrapped is None:
+                continue
+            try:
+                return open_sealed(
+                    followup.sealed_question,
+                    base64.b64decode(wrapped),
+                    inbox,
+                    object_id=followup.uid,
+                    kind="question",
+                ).decode()
+            except CryptoError:
+                continue
+        return ""
 
     async def mark(self, followup_id: int, *, sent: bool) -> None:
         """Sent (the inbox's copy of the key is dropped, so the server can't read it again)."""
@@ -84,7 +93,8 @@ class FollowUps:
             if followup is None:
                 return
             keys = json.loads(followup.wrapped_keys)
-            keys.pop(self._inbox.key_id, None)
+            for inbox in self._key.inboxes():
+                keys.pop(inbox.key_id, None)
             followup.wrapped_keys = json.dumps(keys)
             followup.state = SENT if sent else FAILED
             followup.sent_at = utcnow()
