@@ -11,6 +11,7 @@ import hmac
 import secrets
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,46 +247,40 @@ def create_app(
             headers={"Cache-Control": "no-store", "Content-Length": str(meta.size)},
         )
 
-    async def decide(request: Request) -> Response:
+    async def case_form(
+        request: Request, act: Callable[[Reviewer, str, dict[str, str]], Awaitable[None]]
+    ) -> Response:
+        """A form about one case: check the session and the form, act, show the case."""
         reviewer = reviewer_for(request)
         if reviewer is None:
             return Response(status_code=403)
         code = request.path_params["code"]
         try:
-            values = await form(request)
-            await reviewer.set_status(
-                code,
-                CaseStatus(values.get("status", "")),
-                grade=values.get("grade") or None,
-                note=values.get("note", "").strip(),
-            )
+            await act(reviewer, code, await form(request))
         except (ReviewError, ValueError, PermissionError) as exc:
             return page(request, "message.html", message=str(exc))
         return RedirectResponse(f"/case/{code}", status_code=303)
 
+    async def decide(request: Request) -> Response:
+        return await case_form(
+            request,
+            lambda reviewer, code, values: reviewer.set_status(
+                code,
+                CaseStatus(values.get("status", "")),
+                grade=values.get("grade") or None,
+                note=values.get("note", "").strip(),
+            ),
+        )
+
     async def ask(request: Request) -> Response:
-        reviewer = reviewer_for(request)
-        if reviewer is None:
-            return Response(status_code=403)
-        code = request.path_params["code"]
-        try:
-            values = await form(request)
-            await reviewer.ask(code, values.get("question", ""))
-        except (ReviewError, PermissionError) as exc:
-            return page(request, "message.html", message=str(exc))
-        return RedirectResponse(f"/case/{code}", status_code=303)
+        return await case_form(
+            request, lambda reviewer, code, values: reviewer.ask(code, values.get("question", ""))
+        )
 
     async def link(request: Request) -> Response:
-        reviewer = reviewer_for(request)
-        if reviewer is None:
-            return Response(status_code=403)
-        code = request.path_params["code"]
-        try:
-            values = await form(request)
-            await reviewer.link(code, values.get("original", ""))
-        except (ReviewError, PermissionError) as exc:
-            return page(request, "message.html", message=str(exc))
-        return RedirectResponse(f"/case/{code}", status_code=303)
+        return await case_form(
+            request, lambda reviewer, code, values: reviewer.link(code, values.get("original", ""))
+        )
 
     async def download(request: Request) -> Response:
         reviewer = reviewer_for(request)
