@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.i18n import LOCALES, translate
+from bot.i18n import WRITTEN_LOCALES, translate
 from bot.models import Case, CaseStatus
 from bot.review import Reviewer
 from bot.services import audit
@@ -54,7 +54,7 @@ CSV_FIELDS_PLAIN = [
     "person_number",
 ]
 LABELLED = ["relation", "gender", "hometown", "status"]
-CSV_FIELDS = CSV_FIELDS_PLAIN + [f"{f}__{code}" for f in LABELLED for code in LOCALES]
+CSV_FIELDS = CSV_FIELDS_PLAIN + [f"{f}__{code}" for f in LABELLED for code in WRITTEN_LOCALES]
 
 
 class ExportError(Exception):
@@ -161,7 +161,7 @@ def csv_rows(case: Case, payload: dict[str, Any]) -> list[dict[str, str]]:
             "status": person.get("status"),
         }
         for name, value in sources.items():
-            for code in LOCALES:
+            for code in WRITTEN_LOCALES:
                 row[f"{name}__{code}"] = _label(name, value, code)
         rows.append(row)
     return rows

@@ -20,8 +20,15 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-LOCALES: tuple[str, ...] = ("kk", "ru", "en")
-LOCALE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+LOCALES: tuple[str, ...] = ("kk", "ru", "en", "kk_Arab")
+# What people write in (admins' broadcasts, reviewers): kk_Arab is derived from kk.
+WRITTEN_LOCALES: tuple[str, ...] = ("kk", "ru", "en")
+LOCALE_NAMES = {
+    "kk": "Қазақша",
+    "ru": "Русский",
+    "en": "English",
+    "kk_Arab": "قازاقشا (تٴوتە جازۋ)",
+}
 DOMAIN = "messages"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
-from bot.i18n import DOMAIN, LOCALES, LOCALES_DIR
+from bot.i18n import DOMAIN, LOCALES, LOCALES_DIR, WRITTEN_LOCALES
 
 ROOT = LOCALES_DIR.parent
 POT = LOCALES_DIR / f"{DOMAIN}.pot"
@@ -40,9 +40,12 @@ def extract(output: Path = POT) -> None:
 
 
 def update() -> None:
-    """Extract, then merge the template into every catalog, keeping translations."""
+    """Extract, merge the template into kk, ru and en keeping translations, then derive
+    the Arabic-script Kazakh catalog from the Kazakh one."""
+    from bot.tote import generate
+
     extract()
-    for locale in LOCALES:
+    for locale in WRITTEN_LOCALES:
         po = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
         if po.exists():
             _pybabel(
@@ -72,6 +75,7 @@ def update() -> None:
                 locale,
                 "--no-wrap",
             )
+    generate(LOCALES_DIR)
 
 
 def compile_all() -> None:

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/aigaq.db"
-SUPPORTED_LOCALES = ("kk", "ru", "en")
+SUPPORTED_LOCALES = ("kk", "ru", "en", "kk_Arab")
 
 
 class SettingsError(Exception):

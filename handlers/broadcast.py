@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.app import AigaqApplication, AigaqContext
-from bot.i18n import LOCALE_NAMES, LOCALES, current_locale
+from bot.i18n import LOCALE_NAMES, WRITTEN_LOCALES, current_locale
 from bot.i18n import gettext as _
 from bot.models import utcnow
 from bot.services.broadcasts import ALMATY, fallback_order, parse_when
@@ -44,7 +44,7 @@ def _chat_id(update: Update) -> int:
 
 def _draft(context: AigaqContext) -> dict[str, Any]:
     assert context.user_data is not None  # noqa: S101 - private chats always have user data
-    return context.user_data.setdefault("broadcast", {"texts": {}, "language": LOCALES[0]})
+    return context.user_data.setdefault("broadcast", {"texts": {}, "language": WRITTEN_LOCALES[0]})
 
 
 async def _ask_text(update: Update, context: AigaqContext) -> str:
@@ -67,16 +67,16 @@ async def start(update: Update, context: AigaqContext) -> str | int:
     if not await allowed(update, context, ADMINS, "broadcast"):
         return ConversationHandler.END
     if context.user_data is not None:
-        context.user_data["broadcast"] = {"texts": {}, "language": LOCALES[0]}
+        context.user_data["broadcast"] = {"texts": {}, "language": WRITTEN_LOCALES[0]}
     return await _ask_text(update, context)
 
 
 def _next_language(draft: dict[str, Any]) -> bool:
     """Move to the next language; False when all three were asked."""
-    index = LOCALES.index(draft["language"]) + 1
-    if index >= len(LOCALES):
+    index = WRITTEN_LOCALES.index(draft["language"]) + 1
+    if index >= len(WRITTEN_LOCALES):
         return False
-    draft["language"] = LOCALES[index]
+    draft["language"] = WRITTEN_LOCALES[index]
     return True
 
 
@@ -107,7 +107,7 @@ async def _ask_photo(update: Update, context: AigaqContext) -> str:
             _chat_id(update),
             _("A broadcast needs a text in at least one language."),
         )
-        _draft(context)["language"] = LOCALES[0]
+        _draft(context)["language"] = WRITTEN_LOCALES[0]
         return await _ask_text(update, context)
     await context.bot.send_message(
         _chat_id(update),
@@ -143,7 +143,7 @@ async def _preview(update: Update, context: AigaqContext) -> str:
     order = fallback_order(texts)
     summary = [_("Subscribers who will get each text:")]
     summary += [f"{LOCALE_NAMES[code]}: {counts.get(code, 0)}" for code in order]
-    missing = [code for code in LOCALES if code not in texts]
+    missing = [code for code in WRITTEN_LOCALES if code not in texts]
     if missing:
         summary.append(
             _("Subscribers who read {missing} get the text in: {order}.").format(

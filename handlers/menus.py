@@ -7,7 +7,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from bot.i18n import LOCALES, N_, translate
+from bot.i18n import N_, WRITTEN_LOCALES, translate
 from bot.models import Role
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,9 @@ def _commands(table: dict[str, str], locale: str) -> list[BotCommand]:
 
 async def set_default_commands(bot: Bot, default_locale: str) -> None:
     """The relative's menu, in each language Telegram clients may ask for."""
-    for locale in LOCALES:
+    # Telegram knows two-letter language codes; kk_Arab readers see their own menu via
+    # the per-chat scope only when staff, so the Cyrillic kk menu serves them here.
+    for locale in WRITTEN_LOCALES:
         await bot.set_my_commands(_commands(RELATIVE, locale), language_code=locale)
     await bot.set_my_commands(_commands(RELATIVE, default_locale))
 

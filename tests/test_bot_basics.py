@@ -17,7 +17,12 @@ async def test_start_offers_three_languages_with_telegrams_preselected(harness: 
     user = harness.user(user_id=1, language_code="ru")
     await user.send_command("start")
     labels = [label for label, _data in user.buttons()]
-    assert [data for _label, data in user.buttons()] == ["lang:kk", "lang:ru", "lang:en"]
+    assert [data for _label, data in user.buttons()] == [
+        "lang:kk",
+        "lang:ru",
+        "lang:en",
+        "lang:kk_Arab",
+    ]
     assert labels[1].startswith("✓") and "Русский" in labels[1]
     assert "Қазақша" in labels[0] and "English" in labels[2]
 

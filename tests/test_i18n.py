@@ -43,7 +43,7 @@ def test_the_template_is_up_to_date_with_the_code(tmp_path: Path) -> None:
     assert ids == template_ids(), "run `make i18n`"
 
 
-@pytest.mark.parametrize("locale", ["kk", "ru", "en"])
+@pytest.mark.parametrize("locale", i18n.LOCALES)
 def test_every_message_is_translated_with_the_same_placeholders(locale: str) -> None:
     found = {}
     for message in catalog(locale):
@@ -139,7 +139,7 @@ def test_a_fresh_clone_compiles_its_catalogs(tmp_path: Path) -> None:
     for mo in copy.rglob("*.mo"):
         mo.unlink()
     Catalogs.load(copy)
-    assert len(list(copy.rglob("*.mo"))) == 3
+    assert len(list(copy.rglob("*.mo"))) == len(i18n.LOCALES)
 
 
 def test_dates_and_numbers_follow_the_locale() -> None:

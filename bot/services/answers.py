@@ -10,6 +10,7 @@ from typing import Any
 from anyascii import anyascii
 
 from bot.i18n import N_
+from bot.tote import to_cyrillic
 
 EARLIEST_BIRTH_YEAR = 1900
 EARLIEST_DETENTION_YEAR = 1990
@@ -196,7 +197,8 @@ _FOLDS = (
 
 def fold_name(name: str) -> str:
     """One key for one name across scripts: Latin letters, case and common spellings folded."""
-    latin = anyascii(unicodedata.normalize("NFKC", name)).casefold()
+    # Arabic-script Kazakh goes through Cyrillic first: anyascii reads it as Arabic.
+    latin = anyascii(to_cyrillic(unicodedata.normalize("NFKC", name))).casefold()
     letters = re.sub(r"[^a-z]+", " ", latin).split()
     folded = []
     for word in letters:

@@ -12,9 +12,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import ServerKey
-from bot.i18n import LOCALES
+from bot.i18n import LOCALES, WRITTEN_LOCALES
 from bot.models import Account, Broadcast, Delivery, DeliveryState, utcnow
 from bot.services import audit
+from bot.tote import to_arabic
 
 SENDING, SCHEDULED, DONE, CANCELLED = "sending", "scheduled", "done", "cancelled"
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -32,7 +33,12 @@ def parse_when(text: str) -> datetime | None:
 
 
 def text_for(locale: str, texts: dict[str, str], fallback: list[str]) -> tuple[str, str] | None:
-    """(language used, text) for a subscriber: her own language, else the fallback order."""
+    """(language used, text) for a subscriber: her own language, else the fallback order.
+
+    Who reads Arabic-script Kazakh gets the Kazakh text in her script.
+    """
+    if locale == "kk_Arab" and not texts.get(locale) and texts.get("kk"):
+        return locale, to_arabic(texts["kk"])
     for candidate in [locale, *fallback]:
         if texts.get(candidate):
             return candidate, texts[candidate]
@@ -41,7 +47,7 @@ def text_for(locale: str, texts: dict[str, str], fallback: list[str]) -> tuple[s
 
 def fallback_order(texts: dict[str, str]) -> list[str]:
     """Languages that have a text, Kazakh first: what a subscriber without her own gets."""
-    return [code for code in LOCALES if texts.get(code)]
+    return [code for code in WRITTEN_LOCALES if texts.get(code)]
 
 
 @dataclass(frozen=True)

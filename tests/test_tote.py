@@ -1,0 +1,114 @@
+"""Arabic-script Kazakh: the letter table, isolates, the whole dialogue, names across scripts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.i18n import LOCALES_DIR
+from bot.services.answers import fold_name
+from bot.tote import HAMZA, LRI, PDI, to_arabic, word_to_arabic
+from tests.harness import Harness
+from tests.test_intake_dialogue import LONG_STORY, PDF, PERSONS, PHOTO_1, PHOTO_2, walk_intake
+
+# Checked against the table of the Arabic-script Kazakh alphabet used in Xinjiang
+# (docs/kk-arab.md gives the source): the hamza marks a front-vowel word that has no
+# е, к, г of its own.
+WORDS = {
+    "қазақ": "قازاق",
+    "тіл": "ٴتىل",
+    "әке": "اكە",
+    "білім": "ٴبىلىم",
+    "өмір": "ٴومىر",
+    "үй": "ٴۇي",
+    "кітап": "كىتاپ",
+    "сөз": "ٴسوز",
+    "жер": "جەر",
+    "бала": "بالا",
+    "ұлы": "ۇلى",
+    "айғақ": "ايعاق",
+    "туысқан": "تۋىسقان",
+    "Шыңжаң": "شىڭجاڭ",
+    "Құлжа": "قۇلجا",
+    "дәлел": "دالەل",
+}
+CYRILLIC = re.compile(r"[а-яёәғқңөұүһі]", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(("cyrillic", "arabic"), sorted(WORDS.items()))
+def test_letter_table(cyrillic: str, arabic: str) -> None:
+    assert word_to_arabic(cyrillic) == arabic
+
+
+def test_codes_numbers_commands_and_placeholders_keep_their_order() -> None:
+    text = to_arabic("Іс коды: {code}. Күйін /status {code} арқылы, 2018 жылы?")
+    assert f"{LRI}{{code}}{PDI}" in text and f"{LRI}/status{PDI}" in text
+    assert f"{LRI}2018{PDI}" in text and text.endswith("؟")
+    assert not CYRILLIC.search(text)
+    code = to_arabic("{code}").format(code="K7QF-M2XD")
+    assert code == f"{LRI}K7QF-M2XD{PDI}"
+
+
+def test_the_catalog_is_complete_and_has_no_cyrillic() -> None:
+    with (LOCALES_DIR / "kk_Arab" / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        catalog = read_po(source, locale="kk_Arab")
+    assert catalog.num_plurals == 2
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings), message.id
+        for string in strings:
+            assert not CYRILLIC.search(string), string
+
+
+def test_one_name_in_three_scripts_folds_to_one_key() -> None:
+    keys = {fold_name(n) for n in ("Ерлан Нұрғалиұлы", "Erlan Nurgaliuly", "ەرلان نۇرعاليۇلى")}
+    assert len(keys) == 1
+    assert fold_name("ٴبىلىم") == fold_name("Білім")
+
+
+async def test_the_whole_dialogue_status_and_withdrawal_without_a_cyrillic_word(
+    harness: Harness,
+) -> None:
+    user = harness.user(user_id=9500, language_code="kk")
+    person = dict(PERSONS[0], name="ەرلان نۇرعاليۇلى", alt="Ерлан Нұрғалиұлы")
+    code = await walk_intake(user, locale="kk_Arab", persons=[person])
+    start = next(
+        i
+        for i, m in enumerate(user.messages)
+        if HAMZA in (m.text or "") or "تاڭداڭىز" in (m.text or "")
+    )
+    # Her own answers are shown back as she wrote them (here, in Cyrillic); the bot's words
+    # around them must all be in Arabic script.
+    hers = [v for v in person.values() if isinstance(v, str)] + [
+        LONG_STORY,
+        "Гүлбаһрам",
+        "Алматы, Қазақстан",
+        "Мен консулдыққа хат жаздым.",
+    ]
+    her_words = {w.lower() for answer in hers for w in re.findall(r"\w+", answer)}
+    for message in user.messages[start + 1 :]:
+        text = " ".join(
+            w for w in re.findall(r"\w+", message.text or "") if w.lower() not in her_words
+        )
+        assert not CYRILLIC.search(text), text
+        for label, _data in message.buttons():
+            assert not CYRILLIC.search(label) or label in ("Қазақша", "Русский"), label
+    case = await harness.open_case(code)
+    assert case["detainees"][0]["name"] == "ەرلان نۇرعاليۇلى"  # stored as she wrote it
+    assert [await harness.open_attachment(e["uid"]) for e in case["evidence"]] == [
+        PHOTO_1,
+        PHOTO_2,
+        PDF,
+    ]
+    await user.send_command("status", code)
+    assert f"{LRI}{code}{PDI}" in user.last_text and not CYRILLIC.search(user.last_text)
+    await user.send_command("mycases")
+    assert code in user.last_text and not CYRILLIC.search(user.last_text)
+    await user.send_command("withdraw", code)
+    assert not CYRILLIC.search(user.last_text)
+    await user.press(f"withdraw:{code}")
+    assert code in user.last_text and not CYRILLIC.search(user.last_text)
