@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck i18n ci clean
+.PHONY: run test try lint typecheck i18n ci clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(VENV)/.installed
 	$(BIN)/python -m bot.i18n_tools compile
 	$(BIN)/aigaq db upgrade
 	$(BIN)/aigaq run --no-migrate
+
+# No token yet? The real bot on a local chat page, with nothing sent anywhere.
+try: $(VENV)/.installed
+	$(BIN)/python -m bot.i18n_tools compile
+	$(BIN)/aigaq try
 
 # The whole suite. Set AIGAQ_TEST_DATABASE_URL to run it against PostgreSQL instead of SQLite.
 test: $(VENV)/.installed-dev

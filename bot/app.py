@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from telegram.ext import (
     ExtBot,
 )
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from bot import db
 from bot.crypto import RecipientPublicKey, ServerKey, load_recipients
@@ -115,6 +117,8 @@ def build_application(
     """Build the bot: services, persistence, rate limiter and every handler. Starts nothing."""
     from handlers import register_all  # the Telegram layer sits on top of bot/
 
+    # Our conversations are per chat and user on purpose (their buttons carry the step).
+    warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
     token = settings.require_token()
     server_key = ServerKey.load(settings.secret_key_file)
     recipients = load_recipients(settings.recipients)

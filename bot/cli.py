@@ -474,6 +474,26 @@ def doctor(
         raise typer.Exit(1)
 
 
+@app.command("try")
+def try_command(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8080,
+    keep: Annotated[
+        Path | None, typer.Option(help="Keep the database and demo keys in this folder.")
+    ] = None,
+) -> None:
+    """Try the real bot without Telegram: a chat page on this computer, nothing sent."""
+    from bot.trial import serve
+
+    typer.echo(
+        f"local trial: open http://127.0.0.1:{port}/ (nothing reaches Telegram; "
+        f"{'kept in ' + str(keep) if keep else 'everything is deleted when it stops'})"
+    )
+    try:
+        asyncio.run(serve(port, keep))
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
 @app.command("backup")
 def backup_command(
     out: Annotated[Path, typer.Option(help="The backup file to write.")],

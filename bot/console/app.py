@@ -51,6 +51,11 @@ MAGIC = (
 )
 
 
+def _to(request: Request, path: str) -> str:
+    """A path inside the console, wherever it is mounted."""
+    return str(request.scope.get("root_path", "")) + path
+
+
 def media_type(first: bytes, kind: str) -> str:
     """What the browser should be told the file is, from its first bytes."""
     for magic, name in MAGIC:
@@ -92,6 +97,7 @@ def create_app(
         lang = request.query_params.get("lang") or request.cookies.get("lang") or "en"
         lang = lang if lang in LOCALES else "en"
         values.update(
+            root=request.scope.get("root_path", ""),
             lang=lang,
             languages=LOCALE_NAMES,
             t=lambda text: translate(lang, text),
@@ -146,17 +152,17 @@ def create_app(
             values = await form(request)
             key = ReviewerKey.load(state.key_path, values.get("passphrase", ""))
         except (CryptoError, PermissionError):
-            return RedirectResponse("/?error=1", status_code=303)
+            return RedirectResponse(_to(request, "/?error=1"), status_code=303)
         state.reviewer = Reviewer(sessionmaker, key)
         state.token = secrets.token_urlsafe(32)
         state.last_seen = time.monotonic()
-        response = RedirectResponse("/", status_code=303)
+        response = RedirectResponse(_to(request, "/"), status_code=303)
         response.set_cookie(COOKIE, state.token, httponly=True, samesite="strict")
         return response
 
     async def lock(request: Request) -> Response:
         state.reviewer, state.token = None, ""
-        return RedirectResponse("/", status_code=303)
+        return RedirectResponse(_to(request, "/"), status_code=303)
 
     def labelled(lang: str, step: str, value: Any) -> str:
         if value is None:
@@ -178,7 +184,7 @@ def create_app(
     async def case_view(request: Request) -> Response:
         reviewer = reviewer_for(request)
         if reviewer is None:
-            return RedirectResponse("/", status_code=303)
+            return RedirectResponse(_to(request, "/"), status_code=303)
         code = request.path_params["code"]
         try:
             opened = await reviewer.show(code)
@@ -209,7 +215,7 @@ def create_app(
         """Two possible duplicates side by side, each in its own words."""
         reviewer = reviewer_for(request)
         if reviewer is None:
-            return RedirectResponse("/", status_code=303)
+            return RedirectResponse(_to(request, "/"), status_code=303)
         lang = request.query_params.get("lang") or request.cookies.get("lang") or "en"
         try:
             first = await reviewer.show(request.path_params["first"])
@@ -259,7 +265,7 @@ def create_app(
             await act(reviewer, code, await form(request))
         except (ReviewError, ValueError, PermissionError) as exc:
             return page(request, "message.html", message=str(exc))
-        return RedirectResponse(f"/case/{code}", status_code=303)
+        return RedirectResponse(_to(request, f"/case/{code}"), status_code=303)
 
     async def decide(request: Request) -> Response:
         return await case_form(

@@ -1,0 +1,233 @@
+"""`aigaq try`: the real bot on the in-process Bot API, and a chat page on 127.0.0.1.
+
+The same Application, handlers, catalogs, database code and sealing as in production; only
+Telegram is played by `bot.localapi`. A throw-away SQLite database and freshly made demo
+keys live in a temporary folder that is deleted when the trial stops (unless --keep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from bot import db
+from bot.app import AigaqApplication, build_application
+from bot.console.app import create_app as create_console
+from bot.crypto import ReviewerKey, ServerKey
+from bot.i18n import LOCALE_NAMES, LOCALES, translate
+from bot.localapi import FakeUser, LocalBotApi
+from bot.models import Role
+from bot.settings import Settings
+
+ADMIN_ID = 1001
+REVIEWER_ID = 1002
+DEMO_PASSPHRASE = "demo passphrase, local trial only"  # noqa: S105 - shown on the page
+
+
+@contextmanager
+def trial_folder(keep: Path | None) -> Iterator[Path]:
+    """The folder for the database and keys: kept if asked, else deleted at the end."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    folder = Path(tempfile.mkdtemp(prefix="aigaq-try-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def prepare(folder: Path) -> Settings:
+    """Demo keys and settings in the folder (made once; reused with --keep)."""
+    server_key = folder / "server.key"
+    if not server_key.exists():
+        ServerKey.generate_file(server_key)
+    reviewer = folder / "demo-reviewer.key"
+    recipients = folder / "recipients.txt"
+    if not reviewer.exists():
+        key = ReviewerKey.generate()
+        key.save(reviewer, DEMO_PASSPHRASE, scrypt_n=2**14)
+        recipients.write_text(key.public().to_line() + " demo\n", encoding="utf-8")
+    return Settings(
+        bot_token="123456:LOCAL-TRIAL",  # noqa: S106 - the fake Bot API accepts any token
+        database_url=f"sqlite+aiosqlite:///{folder / 'trial.db'}",
+        recipients=recipients,
+        secret_key_file=server_key,
+        admins=[ADMIN_ID],
+        max_messages_per_minute=1000,
+        _env_file=None,
+    )
+
+
+class Trial:
+    """The bot, its fake Telegram, and the people using it from browser tabs."""
+
+    def __init__(self, application: AigaqApplication, api: LocalBotApi, folder: Path) -> None:
+        self.application = application
+        self.api = api
+        self.folder = folder
+        self.users: dict[int, FakeUser] = {}
+        self.lock = asyncio.Lock()
+
+    def user(self, user_id: int, language: str) -> FakeUser:
+        user = self.users.get(user_id)
+        if user is None:
+            user = self.api.user(
+                user_id=user_id, language_code=language.split("_")[0], first_name="Trial"
+            )
+            user.application = self.application
+            self.users[user_id] = user
+        return user
+
+    def messages(self, user_id: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": m.message_id,
+                "from_bot": m.from_bot,
+                "text": m.text or m.caption or "",
+                "buttons": [[{"text": t, "data": d}] for t, d in m.buttons()],
+                "protected": m.protect_content,
+                "deleted": m.deleted,
+                "edits": m.edits,
+                "media": m.media,
+            }
+            for m in self.api.chats.get(user_id, [])
+        ]
+
+
+def _uid(request: Request) -> int:
+    raw = request.query_params.get("uid", "")
+    if not raw.isdigit() or not 1000 <= int(raw) < 10**12:
+        raise ValueError("bad uid")
+    return int(raw)
+
+
+def create_page(trial: Trial, review_key: Path) -> Starlette:
+    """The chat page, its small JSON API, and the review console under /review."""
+    env = Environment(
+        loader=PackageLoader("bot", "console/templates"), autoescape=select_autoescape(["html"])
+    )
+    sessionmaker = trial.application.services.sessionmaker
+
+    async def page(request: Request) -> Response:
+        lang = request.query_params.get("lang", "kk")
+        lang = lang if lang in LOCALES else "kk"
+        html = env.get_template("trial.html").render(
+            lang=lang,
+            languages=LOCALE_NAMES,
+            t=lambda text: translate(lang, text),
+            admin=ADMIN_ID,
+            reviewer=REVIEWER_ID,
+            passphrase=DEMO_PASSPHRASE,
+            rtl=lang == "kk_Arab",
+        )
+        return HTMLResponse(html)
+
+    async def messages(request: Request) -> Response:
+        try:
+            user_id = _uid(request)
+        except ValueError:
+            return JSONResponse({"error": "uid"}, status_code=400)
+        return JSONResponse(trial.messages(user_id))
+
+    async def send(request: Request) -> Response:
+        data = await request.json()
+        try:
+            user_id = int(data["uid"])
+            user = trial.user(user_id, str(data.get("lang", "kk")))
+            text = str(data.get("text", ""))[:4096]
+        except (KeyError, ValueError, TypeError):
+            return JSONResponse({"error": "bad request"}, status_code=400)
+        async with trial.lock:
+            if text.startswith("/") and len(text) > 1:
+                command, _sep, args = text[1:].partition(" ")
+                await user.send_command(command.split("@")[0], args)
+            elif text.strip():
+                await user.send_text(text)
+        return JSONResponse(trial.messages(user_id))
+
+    async def press(request: Request) -> Response:
+        data = await request.json()
+        try:
+            user_id = int(data["uid"])
+            user = trial.user(user_id, str(data.get("lang", "kk")))
+            callback, message_id = str(data["data"]), int(data["message_id"])
+        except (KeyError, ValueError, TypeError):
+            return JSONResponse({"error": "bad request"}, status_code=400)
+        async with trial.lock:
+            await user.press(callback, message_id=message_id)
+        return JSONResponse(trial.messages(user_id))
+
+    async def upload(request: Request) -> Response:
+        form = await request.form()
+        try:
+            user_id = int(str(form["uid"]))
+            user = trial.user(user_id, str(form.get("lang", "kk")))
+            kind = str(form.get("kind", "document"))
+            upload = form["file"]
+            content = await upload.read()  # type: ignore[union-attr]
+            name = str(getattr(upload, "filename", "file") or "file")
+            mime = str(getattr(upload, "content_type", "") or "application/octet-stream")
+        except (KeyError, ValueError, TypeError, AttributeError):
+            return JSONResponse({"error": "bad request"}, status_code=400)
+        async with trial.lock:
+            if kind == "photo":
+                await user.send_photo(content)
+            elif kind == "voice":
+                await user.send_voice(content)
+            else:
+                await user.send_document(content, file_name=name, mime_type=mime)
+        return JSONResponse(trial.messages(user_id))
+
+    return Starlette(
+        routes=[
+            Route("/", page),
+            Route("/api/messages", messages),
+            Route("/api/send", send, methods=["POST"]),
+            Route("/api/press", press, methods=["POST"]),
+            Route("/api/upload", upload, methods=["POST"]),
+            Mount("/review", app=create_console(sessionmaker, review_key)),
+        ]
+    )
+
+
+async def serve(port: int, keep: Path | None, ready: asyncio.Event | None = None) -> None:
+    """Run the trial until interrupted; the folder goes with it unless kept."""
+    import uvicorn
+
+    with trial_folder(keep) as folder:
+        settings = prepare(folder)
+        await db.upgrade(settings.database_url)
+        api = LocalBotApi()
+        application = build_application(settings, request=api, rate_limit=False)
+        await application.initialize()
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        await application.services.roles.grant("system", REVIEWER_ID, Role.REVIEWER)
+        trial = Trial(application, api, folder)
+        site = create_page(trial, folder / "demo-reviewer.key")
+        server = uvicorn.Server(
+            uvicorn.Config(site, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        )
+        if ready is not None:
+            asyncio.get_running_loop().call_later(0.5, ready.set)
+        try:
+            await server.serve()
+        finally:
+            await application.stop()
+            await application.shutdown()
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
