@@ -67,7 +67,10 @@ async def relative(user: Any) -> None:
     await user.send_text(person["detail"])
     await user.send_text(person["detained"])
     await user.press("i:status:camp")
-    for step in ("held_at", "last_contact", "occupation", "reason"):
+    for step in ("held_at", "last_contact", "occupation", "reason", "detained_place"):
+        await user.send_text(person[step])
+    await user.press("i:perpetrators:police")
+    for step in ("id_number", "steps_taken"):
         await user.send_text(person[step])
     await user.press("i:another:no")
     await user.send_text("Менің ұлым 2018 жылы ұсталды. " * 20)
@@ -76,6 +79,7 @@ async def relative(user: Any) -> None:
     await user.press("i:evidence:_done")
     await user.press("i:consent_contact:yes")
     await user.press("i:consent_sharing:team")
+    await user.press("i:consent_un:no")
     await user.press("i:subscribe:no")
     await user.press("i:summary:submit")
 

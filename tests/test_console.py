@@ -62,7 +62,10 @@ async def a_case(harness: Harness, tmp_path: Path) -> tuple[str, Path]:
     await user.press("i:hometown_detail:_skip")
     await user.send_text("2018")
     await user.press("i:status:camp")
-    for step in ("held_at", "last_contact", "occupation", "reason"):
+    for step in ("held_at", "last_contact", "occupation", "reason", "detained_place"):
+        await user.press(f"i:{step}:_skip")
+    await user.press("i:perpetrators:_unknown")
+    for step in ("id_number", "steps_taken"):
         await user.press(f"i:{step}:_skip")
     await user.press("i:another:no")
     await user.send_voice(b"OggS" + b"voice" * 100)
@@ -71,6 +74,7 @@ async def a_case(harness: Harness, tmp_path: Path) -> tuple[str, Path]:
     await user.press("i:evidence:_done")
     await user.press("i:consent_contact:yes")
     await user.press("i:consent_sharing:organisations")
+    await user.press("i:consent_un:no")
     await user.press("i:subscribe:no")
     await user.press("i:summary:submit")
     code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", user.messages[-2].text or "")

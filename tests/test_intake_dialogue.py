@@ -32,6 +32,10 @@ PERSONS = [
         "last_contact": "2018 жылы WeChat арқылы",
         "occupation": "мұғалім",
         "reason": "Қазақстанға барғаны үшін",
+        "detained_place": "Құлжа қаласы, өз үйінен",
+        "perpetrators": "police",
+        "id_number": "654321198501011234",
+        "steps_taken": "Консулдыққа хат жаздым, жауап келмеді.",
     },
     {
         "name": "Erlan's father Nurgali",
@@ -46,6 +50,10 @@ PERSONS = [
         "last_contact": None,
         "occupation": None,
         "reason": None,
+        "detained_place": None,
+        "perpetrators": "_unknown",
+        "id_number": None,
+        "steps_taken": None,
     },
 ]
 
@@ -79,7 +87,10 @@ async def walk_intake(
         await answer_or_skip(user, "hometown_detail", person["detail"])
         await user.send_text(person["detained"])
         await user.press(f"i:status:{person['status']}")
-        for step in ("held_at", "last_contact", "occupation", "reason"):
+        for step in ("held_at", "last_contact", "occupation", "reason", "detained_place"):
+            await answer_or_skip(user, step, person[step])
+        await user.press(f"i:perpetrators:{person['perpetrators']}")
+        for step in ("id_number", "steps_taken"):
             await answer_or_skip(user, step, person[step])
         await user.press("i:another:" + ("yes" if index < len(persons) - 1 else "no"))
     await user.send_text(LONG_STORY)
@@ -93,6 +104,8 @@ async def walk_intake(
     await user.press("i:evidence:_done")
     await user.press("i:consent_contact:yes")
     await user.press("i:consent_sharing:organisations")
+    await user.press("i:consent_un:yes")
+    await user.press("i:consent_un_name:no")
     await user.press("i:subscribe:no")
     await user.press("i:summary:submit")
     found = [CODE.search(m.text or "") for m in user.messages]
@@ -127,7 +140,15 @@ async def test_one_person_by_text_in_each_language(harness: Harness, locale: str
         LONG_STORY,
         "Мен консулдыққа хат жаздым.",
     ]
-    assert case["consent"] == {"contact": True, "sharing": "organisations", "subscribe": False}
+    assert case["consent"] == {
+        "contact": True,
+        "sharing": "organisations",
+        "subscribe": False,
+        "un_submission": True,
+        "un_name_disclosed": False,
+    }
+    assert person["perpetrators"] == "police"
+    assert person["steps_taken"] == "Консулдыққа хат жаздым, жауап келмеді."
     evidence = {item["kind"]: 0 for item in case["evidence"]}
     for item in case["evidence"]:
         evidence[item["kind"]] += 1

@@ -39,7 +39,10 @@ async def to_step(user, step: str) -> None:
         return
     await user.send_text("2017")
     await user.press("i:status:unknown")
-    for name in ("held_at", "last_contact", "occupation", "reason"):
+    for name in ("held_at", "last_contact", "occupation", "reason", "detained_place"):
+        await user.press(f"i:{name}:_skip")
+    await user.press("i:perpetrators:_unknown")
+    for name in ("id_number", "steps_taken"):
         await user.press(f"i:{name}:_skip")
     await user.press("i:another:no")
     if step == "narrative":

@@ -96,7 +96,10 @@ async def test_walk_the_intake_in_kazakh_on_the_page_then_review_it(tmp_path: Pa
             await press("i:hometown_detail:_skip")
             await say("05.2018")
             await press("i:status:camp")
-            for step in ("held_at", "last_contact", "occupation", "reason"):
+            for step in ("held_at", "last_contact", "occupation", "reason", "detained_place"):
+                await press(f"i:{step}:_skip")
+            await press("i:perpetrators:_unknown")
+            for step in ("id_number", "steps_taken"):
                 await press(f"i:{step}:_skip")
             await press("i:another:no")
             await say("Ұлымды 2018 жылы алып кетті.")
@@ -107,6 +110,7 @@ async def test_walk_the_intake_in_kazakh_on_the_page_then_review_it(tmp_path: Pa
             await press("i:evidence:_done")
             await press("i:consent_contact:yes")
             await press("i:consent_sharing:organisations")
+            await press("i:consent_un:no")
             await press("i:subscribe:no")
             await press("i:summary:submit")
             found = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", await page.inner_text("#chat"))

@@ -364,6 +364,8 @@ def _payload(
             "contact": consent.get("consent_contact") == "yes",
             "sharing": consent.get("consent_sharing") or "team",
             "subscribe": consent.get("subscribe") == "yes",
+            "un_submission": consent.get("consent_un") == "yes",
+            "un_name_disclosed": consent.get("consent_un_name") == "yes",
         },
     }
 

@@ -91,6 +91,12 @@ STATUSES = (
     ("died", N_("Died")),
     ("unknown", N_("Unknown")),
 )
+PERPETRATORS = (
+    ("police", N_("Police")),
+    ("state_security", N_("State security")),
+    ("camp_staff", N_("Camp staff")),
+    ("plain_clothes", N_("People in plain clothes")),
+)
 SHARING = (
     ("team", N_("Only the reviewing team")),
     ("organisations", N_("Shared with human-rights organisations")),
@@ -194,6 +200,39 @@ STEPS: tuple[Step, ...] = (
         "person",
         skip=True,
     ),
+    Step(
+        "detained_place",
+        N_("Where was this person taken, or last seen? Town, street, building."),
+        "text",
+        "person",
+        skip=True,
+    ),
+    Step(
+        "perpetrators",
+        N_("Who took this person, as far as you know?"),
+        "choice",
+        "person",
+        PERPETRATORS,
+        unknown=True,
+        free=True,
+    ),
+    Step(
+        "id_number",
+        N_("Do you know this person's ID card number (in China, 18 digits)?"),
+        "text",
+        "person",
+        skip=True,
+    ),
+    Step(
+        "steps_taken",
+        N_(
+            "What have you or others done to find this person (letters, the consulate, "
+            "the ministry, UN bodies), and what answer came? Or why could nothing be done?"
+        ),
+        "text",
+        "person",
+        skip=True,
+    ),
     Step("another", N_("Is another family member detained?"), "yesno", "person", YES_NO),
     Step(
         "narrative",
@@ -222,6 +261,23 @@ STEPS: tuple[Step, ...] = (
     ),
     Step("consent_sharing", N_("How may your testimony be used?"), "choice", "consent", SHARING),
     Step(
+        "consent_un",
+        N_(
+            "May the reviewing team send this case to the UN Working Group on Enforced "
+            "Disappearances on your behalf?"
+        ),
+        "yesno",
+        "consent",
+        YES_NO,
+    ),
+    Step(
+        "consent_un_name",
+        N_("May your name be given to the Working Group? If not, it is kept confidential."),
+        "yesno",
+        "consent",
+        YES_NO,
+    ),
+    Step(
         "subscribe",
         N_("Would you like to receive news about protests from this bot?"),
         "yesno",
@@ -241,7 +297,7 @@ PART_FIRST = {
 }
 PART_LAST = {
     "about": "residence",
-    "person": "reason",
+    "person": "steps_taken",
     "narrative": "narrative",
     "evidence": "evidence",
     "consent": "subscribe",
@@ -382,6 +438,9 @@ def _advance(draft: dict[str, Any], step: Step, value: Any) -> None:
         return
     if step.name == "hometown" and (value in (None, UNKNOWN) or isinstance(value, dict)):
         next_name = "detained"
+    elif step.name == "consent_un" and value != YES:
+        draft["consent"]["consent_un_name"] = NO
+        next_name = "subscribe"
     elif step.name == "another":
         if value == YES:
             draft["detainees"].append({})
@@ -507,7 +566,13 @@ def summary(draft: dict[str, Any]) -> str:
         counts[item["kind"]] = counts.get(item["kind"], 0) + 1
     lines.append(evidence_counts(counts))
     lines += ["", "— " + _("Consent")]
-    for name in ("consent_contact", "consent_sharing", "subscribe"):
+    for name in (
+        "consent_contact",
+        "consent_sharing",
+        "consent_un",
+        "consent_un_name",
+        "subscribe",
+    ):
         lines.append(f"{_(BY_NAME[name].question)} {_label(name, draft['consent'].get(name))}")
     return "\n".join(lines)
 
