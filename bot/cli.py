@@ -541,6 +541,7 @@ def _reviewer(backend: _Backend, key: Path, passphrase_file: Path | None) -> Rev
 def review_list(
     key: KeyOption,
     status: Annotated[str | None, typer.Option(help="received, in_review, verified, …")] = None,
+    wgeid: Annotated[bool, typer.Option("--wgeid", help="Only cases ready for the UN.")] = False,
     passphrase_file: PassOption = None,
 ) -> None:
     """The queue: code, date, language, people, files, status, grade, duplicate flag."""
@@ -548,10 +549,15 @@ def review_list(
 
     async def go() -> list[QueueItem]:
         async with _Backend(settings_or_exit()) as backend:
-            return await _reviewer(backend, key, passphrase_file).queue(wanted)
+            reviewer = _reviewer(backend, key, passphrase_file)
+            items = await reviewer.queue(wanted)
+            if wgeid:
+                ready = await reviewer.ready_for_wgeid()
+                items = [item for item in items if item.code in ready]
+            return items
 
     for item in asyncio.run(go()):
-        flag = "  duplicate?" if item.duplicate else ""
+        flag = ("  URGENT" if item.urgent else "") + ("  duplicate?" if item.duplicate else "")
         typer.echo(
             f"{item.code}  {item.created_at:%Y-%m-%d}  {item.locale}  "
             f"people={item.detainees} files={item.attachments}  "
@@ -574,6 +580,8 @@ def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -
         async with _Backend(settings_or_exit()) as backend:
             return await _reviewer(backend, key, passphrase_file).show(code)
 
+    from bot.un import readiness
+
     try:
         case = asyncio.run(go())
     except ReviewError as exc:
@@ -587,6 +595,10 @@ def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -
                 "duplicate_of": case.duplicate_of,
                 "case": case.payload,
                 "notes": case.notes,
+                "wgeid": [
+                    {"person": r.person, "ready": r.ready, "elements": r.elements}
+                    for r in readiness(case.payload)
+                ],
             },
             ensure_ascii=False,
             indent=2,
@@ -656,6 +668,30 @@ def review_ask(
     typer.echo(f"{code.upper()}: question queued; the case is now needs_info")
 
 
+@review_app.command("ask-missing")
+def review_ask_missing(
+    code: str,
+    key: KeyOption,
+    person: Annotated[int, typer.Option(help="Which detained person (1, 2, ...).")] = 1,
+    passphrase_file: PassOption = None,
+) -> None:
+    """Ask her, in her language, for the UN elements this person still lacks."""
+
+    async def go() -> list[str]:
+        async with _Backend(settings_or_exit()) as backend:
+            return await _reviewer(backend, key, passphrase_file).ask_missing(code, person)
+
+    try:
+        missing = asyncio.run(go())
+    except ReviewError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"{code.upper()}: asked for {', '.join(missing)}"
+        if missing
+        else f"{code.upper()}: person {person} has all six elements"
+    )
+
+
 @review_app.command("duplicates")
 def review_duplicates(key: KeyOption, passphrase_file: PassOption = None) -> None:
     """Pairs of cases that may be about the same person."""
@@ -700,13 +736,24 @@ def export_cases(
     internal: Annotated[
         bool, typer.Option(help="Include cases consented only for the team.")
     ] = False,
+    case: Annotated[str | None, typer.Option("--case", help="wgeid: the case code.")] = None,
+    person: Annotated[int, typer.Option(help="wgeid: which detained person.")] = 1,
+    summary_file: Annotated[
+        Path | None, typer.Option(help="wgeid: the narrative summary you translated.")
+    ] = None,
     passphrase_file: PassOption = None,
 ) -> None:
-    """Export cases (verified by default) as CSV, JSON Lines or a signed bundle."""
+    """Export cases (verified by default) as CSV, JSON Lines or a signed bundle; or, with
+    --format wgeid --case CODE, draft a UN Working Group submission (.odt) for one person."""
     if ctx.invoked_subcommand is not None:
         return
     if out is None or key is None:
         fail("give --out FILE and --key YOUR.key")
+    if fmt == "wgeid":
+        if case is None:
+            fail("--format wgeid needs --case CODE")
+        _wgeid_draft(out, key, passphrase_file, case, person, summary_file)
+        return
     statuses = tuple(_status(s) for s in (status or ["verified"]))
     try:
         start = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None
@@ -743,6 +790,43 @@ def export_cases(
         )
     if report.unreadable:
         typer.echo(f"{report.unreadable} could not be opened with this key (not a recipient)")
+
+
+def _wgeid_draft(
+    out: Path,
+    key: Path,
+    passphrase_file: Path | None,
+    code: str,
+    person: int,
+    summary_file: Path | None,
+) -> None:
+    from bot.services import audit
+    from bot.un import write_draft
+
+    summary = summary_file.read_text(encoding="utf-8") if summary_file else ""
+
+    async def go() -> None:
+        async with _Backend(settings_or_exit()) as backend:
+            reviewer = _reviewer(backend, key, passphrase_file)
+            opened = await reviewer.show(code)
+            received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
+            write_draft(
+                out, opened.payload, person, code=opened.code, summary=summary, received=received
+            )
+            async with backend.sessionmaker() as session, session.begin():
+                await audit.record(
+                    session,
+                    actor=reviewer.key.key_id,
+                    action="wgeid.draft",
+                    target=opened.code,
+                    detail={"person": person},
+                )
+
+    try:
+        asyncio.run(go())
+    except (ReviewError, PermissionError, ValueError) as exc:
+        fail(str(exc))
+    typer.echo(f"{out}: draft for case {code.upper()}, person {person}. Nothing was sent.")
 
 
 @export_app.command("verify")

@@ -131,6 +131,8 @@ class Case(Base):
     consent_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_sharing: Mapped[str] = mapped_column(String(24), default="team")
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    # A disappearance less than three months before the report (the UN urgent procedure).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # The verification ladder: reported, partially_verified, corroborated, documented.
     grade: Mapped[str] = mapped_column(String(24), default="reported", server_default="reported")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -63,6 +63,7 @@ class QueueItem:
     status: CaseStatus
     grade: str
     duplicate: bool
+    urgent: bool = False
 
 
 @dataclass
@@ -112,6 +113,7 @@ class Reviewer:
                 row.status,
                 row.grade,
                 row.duplicate_of is not None or row.id in shared,
+                row.urgent,
             )
             for row in rows
         ]
@@ -262,6 +264,33 @@ class Reviewer:
             await audit.record(
                 session, actor=self.key.key_id, action="followup.asked", target=case.code
             )
+
+    async def ready_for_wgeid(self) -> set[str]:
+        """Codes of cases where every person has all six elements (decrypted here)."""
+        from bot.un import readiness
+
+        return {
+            case.code
+            for case, payload in await self.readable()
+            if (found := readiness(payload)) and all(item.ready for item in found)
+        }
+
+    async def ask_missing(self, code: str, person: int = 1) -> list[str]:
+        """One follow-up question, in her language, for the elements a person still lacks."""
+        from bot.i18n import translate
+        from bot.un import QUESTIONS, readiness
+
+        opened = await self.show(code)
+        items = readiness(opened.payload)
+        if not 1 <= person <= len(items):
+            raise ReviewError(f"case {code} has {len(items)} detained person(s)")
+        missing = items[person - 1].missing
+        if not missing:
+            return []
+        locale = str(opened.payload.get("locale") or "kk")
+        question = "\n".join(translate(locale, QUESTIONS[name]) for name in missing)
+        await self.ask(code, question)
+        return missing
 
     async def followups(self, code: str) -> list[dict[str, Any]]:
         """Questions asked about a case, and her answers (attachment uids and kinds)."""

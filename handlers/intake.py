@@ -425,7 +425,7 @@ async def _submit(update: Update, context: AigaqContext, draft: dict[str, Any]) 
         await _say(update, context, _not_ready_text())
         return INTAKE
     context.user_data.pop("draft", None)
-    await _notify_reviewers(context, done.code, done.detainees, done.attachments)
+    await _notify_reviewers(context, done.code, done.detainees, done.attachments, done.urgent)
     await _say(
         update,
         context,
@@ -445,15 +445,20 @@ async def _submit(update: Update, context: AigaqContext, draft: dict[str, Any]) 
     return SUBMITTED
 
 
-async def _notify_reviewers(context: AigaqContext, code: str, people: int, files: int) -> None:
-    """Code and counts only, never content."""
+async def _notify_reviewers(
+    context: AigaqContext, code: str, people: int, files: int, urgent: bool
+) -> None:
+    """Code and counts only, never content; and whether the UN urgent procedure applies."""
+    text = _("New case {code}. People: {people}. Files: {files}.").format(
+        code=code, people=people, files=files
+    )
+    if urgent:
+        text += "\n" + _("Urgent: the disappearance was less than three months ago.")
     for chat_id in await context.services.cases.staff_chats():
         try:
             await context.bot.send_message(
                 chat_id,
-                _("New case {code}. People: {people}. Files: {files}.").format(
-                    code=code, people=people, files=files
-                ),
+                text,
                 protect_content=True,
             )
         except TelegramError as exc:

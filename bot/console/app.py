@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from bot.models import CaseStatus
 from bot.review import GRADES, Reviewer, ReviewError
 from bot.services import audit
 from bot.services.intake import BY_NAME, STEPS, UNKNOWN
+from bot.un import ELEMENT_LABELS, readiness, write_draft
 
 COOKIE = "aigaq_console"
 DECISIONS = (CaseStatus.IN_REVIEW, CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
@@ -135,6 +138,9 @@ def create_app(
         query = (request.query_params.get("q") or "").strip()
         wanted = CaseStatus(status) if status in {s.value for s in CaseStatus} else None
         items = await reviewer.queue(wanted)
+        if request.query_params.get("wgeid") == "1":
+            ready = await reviewer.ready_for_wgeid()
+            items = [item for item in items if item.code in ready]
         if query:
             found = set(await reviewer.search(query))
             items = [item for item in items if item.code in found]
@@ -198,11 +204,14 @@ def create_app(
         kinds = {a["uid"]: a.get("kind") for a in opened.payload.get("attachments", [])}
         pairs = [(a, b) for a, b, _why in await reviewer.duplicates() if opened.code in (a, b)]
         followups = await reviewer.followups(opened.code)
+        wgeid = readiness(opened.payload)
         return page(
             request,
             "case.html",
             case=opened,
             followups=followups,
+            wgeid=wgeid,
+            element_labels=ELEMENT_LABELS,
             steps=STEPS,
             label=lambda s, v: labelled(lang, s, v),
             kinds=kinds,
@@ -283,6 +292,42 @@ def create_app(
             request, lambda reviewer, code, values: reviewer.ask(code, values.get("question", ""))
         )
 
+    async def ask_missing(request: Request) -> Response:
+        async def act(reviewer: Reviewer, code: str, values: dict[str, str]) -> None:
+            await reviewer.ask_missing(code, int(values.get("person", "1") or 1))
+
+        return await case_form(request, act)
+
+    async def draft(request: Request) -> Response:
+        """The UN Working Group draft (.odt) for one person, made here, nothing sent."""
+        reviewer = reviewer_for(request)
+        if reviewer is None:
+            return Response(status_code=403)
+        code = request.path_params["code"]
+        person = int(request.query_params.get("person", "1") or 1)
+        folder = Path(tempfile.mkdtemp(prefix="aigaq-wgeid-"))
+        target = folder / f"wgeid-{code}-{person}.odt"
+        try:
+            opened = await reviewer.show(code)
+            received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
+            write_draft(
+                target, opened.payload, person, code=opened.code, summary="", received=received
+            )
+        except (ReviewError, PermissionError, ValueError) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            return page(request, "message.html", message=str(exc))
+        async with sessionmaker() as session, session.begin():
+            await audit.record(
+                session,
+                actor=reviewer.key.key_id,
+                action="wgeid.draft",
+                target=opened.code,
+                detail={"person": person},
+            )
+        return FileResponse(
+            target, filename=target.name, background=BackgroundTask(shutil.rmtree, folder, True)
+        )
+
     async def link(request: Request) -> Response:
         return await case_form(
             request, lambda reviewer, code, values: reviewer.link(code, values.get("original", ""))
@@ -320,6 +365,8 @@ def create_app(
             Route("/case/{code}/status", decide, methods=["POST"]),
             Route("/case/{code}/link", link, methods=["POST"]),
             Route("/case/{code}/ask", ask, methods=["POST"]),
+            Route("/case/{code}/ask-missing", ask_missing, methods=["POST"]),
+            Route("/case/{code}/wgeid", draft),
             Route("/file/{uid}", attachment),
             Route("/compare/{first}/{second}", compare),
             Route("/export", download),

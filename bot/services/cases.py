@@ -30,6 +30,7 @@ from bot.services import audit
 from bot.services.accounts import Accounts
 from bot.services.answers import fold_name
 from bot.services.retention import shred_case
+from bot.services.urgency import urgent_case
 
 SCHEMA_VERSION = 1
 # No 0/O, 1/I/L, 5/S or 2/Z: a code read aloud over the phone survives.
@@ -57,6 +58,7 @@ class Submitted:
     code: str
     detainees: int
     attachments: int
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,13 @@ class CaseStore:
             account.subscribed = account.subscribed or subscribe
             if contact or account.subscribed:
                 account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
-            return Submitted(code=case.code, detainees=case.detainee_count, attachments=len(files))
+            case.urgent = urgent_case({"detainees": draft["detainees"]}, utcnow().date())
+            return Submitted(
+                code=case.code,
+                detainees=case.detainee_count,
+                attachments=len(files),
+                urgent=case.urgent,
+            )
 
     async def _insert_case(
         self,
