@@ -33,6 +33,7 @@ from bot.services.recipients import RecipientInfo, Recipients, UnknownKey
 from bot.services.roles import CLI, Roles, TeamMember
 from bot.services.rotation import Rotated
 from bot.settings import Settings, SettingsError, load_settings
+from bot.un import Readiness
 
 app = typer.Typer(help="Aigaq: sealed testimony over Telegram.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -576,14 +577,15 @@ def _status(name: str) -> CaseStatus:
 def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -> None:
     """A case in the testimony's own words (JSON), with the team's notes."""
 
-    async def go() -> OpenedCase:
+    async def go() -> tuple[OpenedCase, list[Readiness]]:
         async with _Backend(settings_or_exit()) as backend:
-            return await _reviewer(backend, key, passphrase_file).show(code)
-
-    from bot.un import readiness
+            reviewer = _reviewer(backend, key, passphrase_file)
+            opened = await reviewer.show(code)
+            items, _answers = await reviewer.readiness(code)
+            return opened, items
 
     try:
-        case = asyncio.run(go())
+        case, wgeid = asyncio.run(go())
     except ReviewError as exc:
         fail(str(exc))
     typer.echo(
@@ -596,8 +598,7 @@ def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -
                 "case": case.payload,
                 "notes": case.notes,
                 "wgeid": [
-                    {"person": r.person, "ready": r.ready, "elements": r.elements}
-                    for r in readiness(case.payload)
+                    {"person": r.person, "ready": r.ready, "elements": r.elements} for r in wgeid
                 ],
             },
             ensure_ascii=False,
@@ -810,8 +811,15 @@ def _wgeid_draft(
             reviewer = _reviewer(backend, key, passphrase_file)
             opened = await reviewer.show(code)
             received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
+            _items, answers = await reviewer.readiness(opened.code)
             write_draft(
-                out, opened.payload, person, code=opened.code, summary=summary, received=received
+                out,
+                opened.payload,
+                person,
+                code=opened.code,
+                summary=summary,
+                received=received,
+                answers=answers,
             )
             async with backend.sessionmaker() as session, session.begin():
                 await audit.record(

@@ -345,6 +345,8 @@ class FollowUp(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     asked_by: Mapped[str] = mapped_column(String(32))
+    # The UN elements the question asks for (comma-separated), if it was made for them.
+    elements: Mapped[str] = mapped_column(String(128), default="", server_default="")
     # The question, sealed to the reviewers and to the bot's inbox key (so it can be sent);
     # the inbox's wrapped key is dropped once the question went out.
     sealed_question: Mapped[bytes] = mapped_column(LargeBinary)

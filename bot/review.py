@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
@@ -42,6 +42,9 @@ from bot.models import (
 )
 from bot.services import audit
 from bot.services.answers import fold_name
+
+if TYPE_CHECKING:
+    from bot.un import Readiness
 
 GRADES = ("reported", "partially_verified", "corroborated", "documented")
 # A relative who agreed to contact hears of these changes (code and status only).
@@ -229,7 +232,7 @@ class Reviewer:
                 detail={"status": status.value, "grade": case.grade},
             )
 
-    async def ask(self, code: str, question: str) -> None:
+    async def ask(self, code: str, question: str, *, elements: tuple[str, ...] = ()) -> None:
         """Queue a follow-up question; only where she agreed to be contacted."""
         question = question.strip()
         if not question:
@@ -254,6 +257,7 @@ class Reviewer:
                     case_id=case.id,
                     uid=uid,
                     asked_by=self.key.key_id,
+                    elements=",".join(elements),
                     sealed_question=sealed.ciphertext,
                     wrapped_keys=json.dumps(
                         {k: base64.b64encode(v).decode() for k, v in sealed.wrapped_keys.items()}
@@ -267,13 +271,12 @@ class Reviewer:
 
     async def ready_for_wgeid(self) -> set[str]:
         """Codes of cases where every person has all six elements (decrypted here)."""
-        from bot.un import readiness
-
-        return {
-            case.code
-            for case, payload in await self.readable()
-            if (found := readiness(payload)) and all(item.ready for item in found)
-        }
+        ready = set()
+        for case, _payload in await self.readable():
+            items, _texts = await self.readiness(case.code)
+            if items and all(item.ready for item in items):
+                ready.add(case.code)
+        return ready
 
     async def ask_missing(self, code: str, person: int = 1) -> list[str]:
         """One follow-up question, in her language, for the elements a person still lacks."""
@@ -289,8 +292,47 @@ class Reviewer:
             return []
         locale = str(opened.payload.get("locale") or "kk")
         question = "\n".join(translate(locale, QUESTIONS[name]) for name in missing)
-        await self.ask(code, question)
+        await self.ask(code, question, elements=tuple(missing))
         return missing
+
+    async def readiness(self, code: str) -> tuple[list[Readiness], list[str]]:
+        """The six elements per person — an element she answered in a follow-up counts as
+        given — and the text of her written answers, for the draft."""
+        from bot.un import PRESENT, readiness
+
+        opened = await self.show(code)
+        items = readiness(opened.payload)
+        answered: set[str] = set()
+        texts = []
+        async with self._sessionmaker() as session:
+            case = await self._case(session, code)
+            followups = list(
+                await session.scalars(
+                    select(FollowUp).where(
+                        FollowUp.case_id == case.id, FollowUp.state == "answered"
+                    )
+                )
+            )
+            answers = (
+                list(
+                    await session.execute(
+                        select(Attachment.uid, Attachment.kind).where(
+                            Attachment.followup_id.in_([f.id for f in followups])
+                        )
+                    )
+                )
+                if followups
+                else []
+            )
+        for followup in followups:
+            answered.update(filter(None, followup.elements.split(",")))
+        for uid, kind in answers:
+            if kind == "text":
+                texts.append((await self.attachment(uid).read()).decode())
+        for item in items:
+            for name in answered & set(item.elements):
+                item.elements[name] = PRESENT
+        return items, texts
 
     async def followups(self, code: str) -> list[dict[str, Any]]:
         """Questions asked about a case, and her answers (attachment uids and kinds)."""

@@ -54,7 +54,7 @@ QUESTIONS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class Readiness:
     person: int
     name: str
@@ -143,6 +143,7 @@ def write_draft(
     code: str,
     summary: str,
     received: datetime,
+    answers: list[str] | None = None,
 ) -> None:
     """The submission draft, in English, following the Working Group's sections."""
     consent = case.get("consent", {})
@@ -211,6 +212,10 @@ def write_draft(
     else:
         line("Name of the source", "The source requests confidentiality.")
     line("Consent", "The relative agreed that the team submits this case on her behalf.")
+    if answers:
+        heading("Her answers to the team's follow-up questions (her words)")
+        for answer in answers:
+            document.text.addElement(P(text=answer))
     heading("Narrative summary (translated by the reviewer)")
     document.text.addElement(P(text=summary or "[to be written by the reviewer]"))
     heading("Evidence (copies; listed by SHA-256)")

@@ -120,3 +120,17 @@ def test_keys_server_rotate_from_the_command_line(tmp_path: Path) -> None:
     assert code == 0 and "server key rotated" in output
     key = ServerKey.load(tmp_path / "server.key")
     assert len(key.masters) == 2
+
+
+@pytest.mark.usefixtures("environment")
+def test_wgeid_draft_and_ask_missing_commands_explain_themselves(tmp_path: Path) -> None:
+    passphrase = tmp_path / "pass.txt"
+    passphrase.write_text("a long enough passphrase")
+    assert run("keys", "generate", "--out", "r.key", "--passphrase-file", str(passphrase))[0] == 0
+    key = ["--key", "r.key", "--passphrase-file", str(passphrase)]
+    code, output = run("export", "--format", "wgeid", "--out", "d.odt", *key)
+    assert code == 2 and "--case" in output
+    code, output = run("export", "--format", "wgeid", "--case", "AAAA-BBBB", "--out", "d.odt", *key)
+    assert code == 2 and "no case AAAA-BBBB" in output
+    code, output = run("review", "ask-missing", "AAAA-BBBB", *key)
+    assert code == 2 and "no case" in output

@@ -39,7 +39,7 @@ from bot.models import CaseStatus
 from bot.review import GRADES, Reviewer, ReviewError
 from bot.services import audit
 from bot.services.intake import BY_NAME, STEPS, UNKNOWN
-from bot.un import ELEMENT_LABELS, readiness, write_draft
+from bot.un import ELEMENT_LABELS, write_draft
 
 COOKIE = "aigaq_console"
 DECISIONS = (CaseStatus.IN_REVIEW, CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
@@ -204,7 +204,7 @@ def create_app(
         kinds = {a["uid"]: a.get("kind") for a in opened.payload.get("attachments", [])}
         pairs = [(a, b) for a, b, _why in await reviewer.duplicates() if opened.code in (a, b)]
         followups = await reviewer.followups(opened.code)
-        wgeid = readiness(opened.payload)
+        wgeid, _answers = await reviewer.readiness(opened.code)
         return page(
             request,
             "case.html",
@@ -310,8 +310,15 @@ def create_app(
         try:
             opened = await reviewer.show(code)
             received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
+            _items, answers = await reviewer.readiness(code)
             write_draft(
-                target, opened.payload, person, code=opened.code, summary="", received=received
+                target,
+                opened.payload,
+                person,
+                code=opened.code,
+                summary="",
+                received=received,
+                answers=answers,
             )
         except (ReviewError, PermissionError, ValueError) as exc:
             shutil.rmtree(folder, ignore_errors=True)

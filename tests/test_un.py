@@ -1,0 +1,183 @@
+"""UN-ready cases: the six elements, the urgent flag, filling gaps, and the .odt draft."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from odf import teletype
+from odf.opendocument import load
+from odf.text import H, P
+
+from bot.review import Reviewer
+from bot.services.urgency import is_urgent
+from bot.un import MISSING, PARTIAL, PRESENT, readiness, write_draft
+from handlers.followup import deliver_questions
+from tests.harness import Harness
+from tests.test_intake_dialogue import PERSONS, walk_intake
+
+FULL: dict[str, Any] = {
+    "name": "Ерлан Нұрғалиұлы",
+    "id_number": "654321198501011234",
+    "detained": {"year": 2018, "month": 5, "day": 12, "precision": "day"},
+    "detained_place": "Құлжа, өз үйі",
+    "perpetrators": "police",
+    "steps_taken": "Консулдыққа хат жаздым.",
+}
+
+
+def payload(person: dict[str, Any], *, un: bool = True, name_ok: bool = False) -> dict[str, Any]:
+    return {
+        "detainees": [person],
+        "testifier": {"relation": "mother", "own_name": "Гүлбаһрам"},
+        "evidence": [],
+        "attachments": [{"uid": "u1", "kind": "photo", "sha256": "ab" * 32, "size": 10}],
+        "consent": {"un_submission": un, "un_name_disclosed": name_ok},
+        "narrative": [{"text": "Олар түнде келді."}],
+    }
+
+
+def test_readiness_complete_partial_and_empty() -> None:
+    complete = readiness(payload(FULL))[0]
+    assert complete.ready and set(complete.elements.values()) == {PRESENT}
+    partial = readiness(
+        payload(
+            {
+                "name": "Серік",
+                "detained": {"year": 2017, "precision": "year"},
+                "held_at": "лагерь",
+            },
+            un=False,
+        )
+    )[0]
+    assert partial.elements == {
+        "identity": PARTIAL,
+        "date": PARTIAL,
+        "place": PARTIAL,
+        "forces": MISSING,
+        "steps": MISSING,
+        "source": MISSING,
+    }
+    empty = readiness(payload({}, un=False))[0]
+    assert set(empty.elements.values()) == {MISSING}
+    assert (
+        readiness(payload({"name": "Серік", "perpetrators": "_unknown"}))[0].elements["forces"]
+        == MISSING
+    )
+
+
+@pytest.mark.parametrize(("days", "urgent"), [(89, True), (91, False)])
+def test_urgent_at_89_and_91_days(days: int, urgent: bool) -> None:
+    taken = date(2026, 6, 1)
+    person = {
+        "detained": {"year": taken.year, "month": taken.month, "day": taken.day, "precision": "day"}
+    }
+    assert is_urgent(person, taken + timedelta(days=days)) is urgent
+
+
+def text_of(path: Path) -> tuple[list[str], str]:
+    document = load(str(path))
+    headings = [teletype.extractText(h) for h in document.getElementsByType(H)]
+    body = "\n".join(teletype.extractText(p) for p in document.getElementsByType(P))
+    return headings, body
+
+
+def test_the_odt_draft_has_the_sections_and_keeps_her_name_confidential(tmp_path: Path) -> None:
+    out = tmp_path / "draft.odt"
+    write_draft(
+        out,
+        payload(FULL),
+        1,
+        code="K7QF-M2XD",
+        summary="He was taken at night.",
+        received=datetime(2018, 6, 1),
+    )
+    headings, body = text_of(out)
+    for section in ("1. Identity", "2. Date", "3. Place", "4. Forces", "5. Steps", "6. Source"):
+        assert any(h.startswith(section) for h in headings), section
+    assert "Ерлан Нұрғалиұлы" in body and "Erlan Nurghaliuly" in body
+    assert "The source requests confidentiality." in body and "Гүлбаһрам" not in body
+    assert "Urgent procedure: yes" in body and "He was taken at night." in body
+    assert "ab" * 32 in body
+    named = tmp_path / "named.odt"
+    write_draft(
+        named,
+        payload(FULL, name_ok=True),
+        1,
+        code="K7QF-M2XD",
+        summary="",
+        received=datetime(2019, 1, 1),
+    )
+    assert "Гүлбаһрам" in text_of(named)[1]
+    with pytest.raises(PermissionError, match="did not agree"):
+        write_draft(
+            tmp_path / "no.odt",
+            payload(FULL, un=False),
+            1,
+            code="K7QF-M2XD",
+            summary="",
+            received=datetime(2019, 1, 1),
+        )
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None and shutil.which("libreoffice") is None,
+    reason="LibreOffice is not installed",
+)
+def test_libreoffice_converts_the_draft_to_pdf(tmp_path: Path) -> None:
+    out = tmp_path / "draft.odt"
+    write_draft(out, payload(FULL), 1, code="K7QF-M2XD", summary="", received=datetime(2019, 1, 1))
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    subprocess.run(  # noqa: S603
+        [str(office), "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert (tmp_path / "draft.pdf").read_bytes().startswith(b"%PDF")
+
+
+async def test_a_missing_element_becomes_a_question_in_her_language_and_her_answer_fills_it(
+    harness: Harness,
+) -> None:
+    user = harness.user(user_id=9700, language_code="ru")
+    person = dict(PERSONS[0], steps_taken=None, perpetrators="_unknown")
+    code = await walk_intake(user, locale="ru", persons=[person])
+    reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    opened = await reviewer.show(code)
+    before = readiness(opened.payload)[0]
+    assert before.missing == ["date", "forces", "steps"]  # 05.2018 is month precision
+    asked = await reviewer.ask_missing(code)
+    assert asked == before.missing
+    await deliver_questions(harness.app)  # type: ignore[arg-type]
+    assert "Для ООН: кто забрал человека" in user.last_text
+    followup = (await reviewer.followups(code))[0]
+    assert "Для ООН: знаете ли вы точную дату" in followup["question"]
+    button = user.buttons()[0][1]
+    await user.press(button)
+    await user.send_text("12 мая 2018, забрала полиция; писала в МИД, ответа не было.")
+    await user.press(button.replace("fu:", "fudone:"))
+    answers = (await reviewer.followups(code))[0]["answers"]
+    text = await reviewer.attachment(answers[0]["uid"]).read()
+    assert "забрала полиция" in text.decode()
+    items, answers = await reviewer.readiness(code)
+    assert items[0].ready and answers == [text.decode()]
+    assert code in await reviewer.ready_for_wgeid()
+
+
+async def test_urgent_cases_are_flagged_to_reviewers_and_in_the_queue(harness: Harness) -> None:
+    from bot.models import Role
+
+    await harness.services.roles.grant("cli", 9801, Role.REVIEWER)
+    reviewer_chat = harness.user(user_id=9801, language_code="en")
+    user = harness.user(user_id=9800, language_code="en")
+    recent = date.today() - timedelta(days=20)
+    person = dict(PERSONS[0], detained=recent.strftime("%d.%m.%Y"))
+    code = await walk_intake(user, locale="en", persons=[person])
+    assert "Urgent" in reviewer_chat.last_text and code in reviewer_chat.last_text
+    reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    assert [item.urgent for item in await reviewer.queue() if item.code == code] == [True]
