@@ -214,7 +214,7 @@ async def on_error(update: object, context: AigaqContext) -> None:
     # locations it passed through are logged.
     frames = traceback.extract_tb(error.__traceback__) if error is not None else []
     where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
-    log.error("update failed: %s (incident %s) at %s", type(error).__name__, incident, where)
+    log.error("handler failed: %s (incident %s) at %s", type(error).__name__, incident, where)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await context.bot.send_message(
