@@ -125,11 +125,16 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             for ref, (kind, name, plain, _digest) in pending.items()
             if plain is not None
         ]
-        async with self._engine.begin() as connection:
-            if drops:
-                await connection.execute(delete(Draft).where(Draft.ref.in_(drops)))
-            if rows:
-                await connection.execute(self._upsert, rows)
+        try:
+            async with self._engine.begin() as connection:
+                if drops:
+                    await connection.execute(delete(Draft).where(Draft.ref.in_(drops)))
+                if rows:
+                    await connection.execute(self._upsert, rows)
+        except Exception:
+            # Nothing was written: keep it staged (newer changes win) for the next commit.
+            self._pending = pending | self._pending
+            raise
         for ref, (_kind, _name, _plain, digest) in pending.items():
             if digest is None:
                 self._written.pop(ref, None)

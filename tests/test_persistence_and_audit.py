@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from bot import db
@@ -86,3 +88,24 @@ async def test_audit_chain_verifies_and_names_the_first_broken_row(
     async with sessions() as session:
         report = await audit.verify_chain(session)
     assert report.first_broken == 3
+
+
+async def test_a_failed_commit_keeps_the_changes_for_the_next_one(
+    database: TestDatabase, monkeypatch: Any
+) -> None:
+    sessions = db.make_sessionmaker(database.engine)
+    persistence = DatabasePersistence(sessions, KEY)
+    await persistence.update_user_data(5, {"draft": {"step": "name"}})
+
+    class Broken:
+        def begin(self) -> Any:
+            raise ConnectionError("database went away")
+
+    real = persistence._engine
+    persistence._engine = Broken()  # type: ignore[assignment]
+    with pytest.raises(ConnectionError):
+        await persistence.commit()
+    persistence._engine = real
+    await persistence.commit()
+    again = DatabasePersistence(sessions, KEY)
+    assert await again.get_user_data() == {5: {"draft": {"step": "name"}}}
