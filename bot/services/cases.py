@@ -6,7 +6,7 @@ import io
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -377,5 +377,3 @@ def _payload(
         },
     }
 
-
-DAY = timedelta(days=1)
