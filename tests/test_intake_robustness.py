@@ -13,7 +13,6 @@ from bot.models import Attachment, Base, Case, CaseKey, CaseStatus
 from tests.harness import Harness
 from tests.test_intake_dialogue import PDF, PERSONS, PHOTO_1, PHOTO_2, walk_intake
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 async def to_step(user, step: str) -> None:
