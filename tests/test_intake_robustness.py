@@ -14,7 +14,6 @@ from tests.harness import Harness
 from tests.test_intake_dialogue import PDF, PERSONS, PHOTO_1, PHOTO_2, walk_intake
 
 
-
 async def to_step(user, step: str) -> None:
     """Walk a fresh user up to the given step, in English."""
     await user.send_command("start")
