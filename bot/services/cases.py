@@ -376,4 +376,3 @@ def _payload(
             "un_name_disclosed": consent.get("consent_un_name") == "yes",
         },
     }
-
