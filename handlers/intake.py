@@ -101,6 +101,11 @@ async def _ask(update: Update, context: AigaqContext, prefix: str | None = None)
     return INTAKE
 
 
+async def _reask(update: Update, context: AigaqContext, error: intake.IntakeError) -> str:
+    """The same question again, after a short word on what did not fit."""
+    return await _ask(update, context, _(error.message).format(**error.values))
+
+
 async def _welcome(update: Update, context: AigaqContext) -> str:
     user_id, _chat_id = _ids(update)
     await context.services.accounts.ensure(user_id)
@@ -179,7 +184,7 @@ async def on_button(update: Update, context: AigaqContext) -> str | None:
     try:
         intake.answer(draft, intake.Answer(button=value))
     except intake.IntakeError as exc:
-        return await _ask(update, context, _(exc.message).format(**exc.values))
+        return await _reask(update, context, exc)
     return await _ask(update, context)
 
 
@@ -193,7 +198,7 @@ async def _summary_button(
     try:
         intake.edit(draft, value.removeprefix("edit:"))
     except intake.IntakeError as exc:
-        return await _ask(update, context, _(exc.message).format(**exc.values))
+        return await _reask(update, context, exc)
     return await _ask(update, context)
 
 
@@ -226,7 +231,7 @@ async def _take(
             return await _acknowledge_file(update, context, "voice", count)
         intake.answer(draft, given)
     except intake.IntakeError as exc:
-        return await _ask(update, context, _(exc.message).format(**exc.values))
+        return await _reask(update, context, exc)
     return await _ask(update, context)
 
 
