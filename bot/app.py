@@ -120,6 +120,7 @@ def build_application(
     # Our conversations are per chat and user on purpose (their buttons carry the step).
     warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
     token = settings.require_token()
+    settings.require_organisation()
     server_key = ServerKey.load(settings.secret_key_file)
     recipients = load_recipients(settings.recipients)
     catalogs = Catalogs.load()

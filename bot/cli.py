@@ -81,6 +81,7 @@ def run(
     settings = settings_or_exit()
     try:
         settings.require_token()
+        settings.require_organisation()
     except SettingsError as exc:
         fail(str(exc))
     if webhook and settings.webhook_secret is None:

@@ -119,6 +119,14 @@ def _server_key(settings: Settings) -> Check:
     return Check("server key", True, f"{path}, mode {mode:o}")
 
 
+def _organisation(settings: Settings) -> Check:
+    try:
+        name = settings.require_organisation()
+    except SettingsError as exc:
+        return Check("organisation", False, str(exc))
+    return Check("organisation", True, f"relatives are told the bot is run by {name}")
+
+
 async def run_checks(
     settings: Settings, *, request: BaseRequest | None = None, webhook_url: str | None = None
 ) -> list[Check]:
@@ -126,6 +134,7 @@ async def run_checks(
     database, clock = await _database(settings)
     return [
         await _token(settings, request),
+        _organisation(settings),
         database,
         _recipients(settings),
         _server_key(settings),

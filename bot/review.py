@@ -280,8 +280,7 @@ class Reviewer:
 
     async def ask_missing(self, code: str, person: int = 1) -> list[str]:
         """One follow-up question, in her language, for the elements a person still lacks."""
-        from bot.i18n import translate
-        from bot.un import QUESTIONS, readiness
+        from bot.un import missing_question, readiness
 
         opened = await self.show(code)
         items = readiness(opened.payload)
@@ -291,7 +290,7 @@ class Reviewer:
         if not missing:
             return []
         locale = str(opened.payload.get("locale") or "kk")
-        question = "\n".join(translate(locale, QUESTIONS[name]) for name in missing)
+        question = missing_question(locale, missing, person, len(items))
         await self.ask(code, question, elements=tuple(missing))
         return missing
 

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     secret_key_file: Path = Path("var/server.key")
     admins: Annotated[list[int], NoDecode] = Field(default_factory=list)
     default_locale: str = "kk"
+    # Who runs this bot, as relatives read it in the welcome, /help and /privacy.
+    organisation: str | None = Field(default=None, max_length=120)
+    # On a reviewer's machine: the fingerprint of the bot's inbox key, as `aigaq keys inbox`
+    # prints it on the server. Follow-up questions are sealed to no other inbox key.
+    inbox_fingerprint: str | None = None
 
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
@@ -60,6 +65,15 @@ class Settings(BaseSettings):
             return [value]
         return value
 
+    @field_validator("organisation")
+    @classmethod
+    def _organisation_name(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if any(not char.isprintable() for char in value):
+            raise ValueError("must be a plain name on one line")
+        return value.strip()
+
     @field_validator("default_locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:
@@ -85,6 +99,16 @@ class Settings(BaseSettings):
                 "or in the environment."
             )
         return self.bot_token.get_secret_value().strip()
+
+    def require_organisation(self) -> str:
+        """Return who runs the bot, or raise: relatives are told it before they say a word."""
+        if self.organisation is None:
+            raise SettingsError(
+                "AIGAQ_ORGANISATION is not set. Relatives are told who runs this bot before "
+                "they answer anything: put AIGAQ_ORGANISATION=<your organisation's name> in "
+                "the .env file or in the environment."
+            )
+        return self.organisation
 
 
 def load_settings(**overrides: object) -> Settings:

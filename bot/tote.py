@@ -67,6 +67,22 @@ def to_arabic(text: str) -> str:
     return "".join(out)
 
 
+# Abbreviations a reader of Arabic-script Kazakh would not recognise letter by letter: the
+# catalog spells them out (glossary: "spell out Біріккен Ұлттар Ұйымы").
+SPELLED_OUT = re.compile(r"\bБҰҰ(-ның|-ға|-на)?(?![А-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі])")
+SPELLED_OUT_FORMS = {
+    None: "Біріккен Ұлттар Ұйымы",
+    "-ның": "Біріккен Ұлттар Ұйымының",
+    "-ға": "Біріккен Ұлттар Ұйымына",
+    "-на": "Біріккен Ұлттар Ұйымына",
+}
+
+
+def spell_out(text: str) -> str:
+    """«БҰҰ» (the UN) written in full, with its case ending."""
+    return SPELLED_OUT.sub(lambda match: SPELLED_OUT_FORMS[match.group(1)], text)
+
+
 def _punctuate(gap: str) -> str:
     return "".join(PUNCTUATION.get(ch, ch) for ch in gap)
 
@@ -117,9 +133,9 @@ def generate(locales: Path) -> int:
             given = overrides[key]
             message.string = tuple(given) if isinstance(given, list) else str(given)
         elif isinstance(message.string, tuple):
-            message.string = tuple(to_arabic(s) for s in message.string)
+            message.string = tuple(to_arabic(spell_out(s)) for s in message.string)
         else:
-            message.string = to_arabic(str(message.string))
+            message.string = to_arabic(spell_out(str(message.string)))
         count += 1
     target = locales / "kk_Arab" / "LC_MESSAGES" / "messages.po"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,8 @@ from bot.settings import Settings
 
 ADMIN_ID = 1001
 REVIEWER_ID = 1002
+# The trial says plainly that no real organisation stands behind it.
+TRIAL_ORGANISATION = "the Aigaq local trial (a demonstration, not a real organisation)"
 DEMO_PASSPHRASE = "demo passphrase, local trial only"  # noqa: S105 - shown on the page
 
 
@@ -66,6 +68,7 @@ def prepare(folder: Path) -> Settings:
         recipients=recipients,
         secret_key_file=server_key,
         admins=[ADMIN_ID],
+        organisation=TRIAL_ORGANISATION,
         max_messages_per_minute=1000,
         _env_file=None,
     )

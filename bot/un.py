@@ -16,8 +16,8 @@ from anyascii import anyascii
 from odf.opendocument import OpenDocumentText
 from odf.text import H, P
 
-from bot.i18n import N_
-from bot.services.intake import BY_NAME
+from bot.i18n import N_, translate
+from bot.services.intake import BY_NAME, UN_TRANSMISSION
 from bot.services.urgency import is_urgent
 from bot.tote import to_cyrillic
 
@@ -32,26 +32,41 @@ ELEMENTS = (
     ("source", "Who submits, with the relative's consent, and confidentiality"),
 )
 
-# The follow-up question for a missing element, asked in her language.
+# The follow-up question for a missing element, asked in her language under one heading
+# that says what it is for: the team asks, not the UN, and nothing is submitted yet.
+QUESTIONS_HEADING = N_("For a possible UN submission:")
 QUESTIONS = {
     "identity": N_(
-        "For the UN: do you know his or her ID card number, or can you send a photo of the person?"
+        "Do you know his or her ID card number, or can you send a photo of the person?"
     ),
-    "date": N_("For the UN: do you know the exact day of the detention (day, month, year)?"),
-    "place": N_("For the UN: where exactly was the person taken, or last seen?"),
+    "date": N_("Do you know the exact day of the detention (day, month, year)?"),
+    "place": N_("Where exactly was the person taken, or last seen?"),
     "forces": N_(
-        "For the UN: who took the person: police, state security, camp staff, "
-        "people in plain clothes?"
+        "Who took the person — police, state security, camp staff, or people in plain clothes?"
     ),
     "steps": N_(
-        "For the UN: what have you done to find the person (letters, the consulate, the "
-        "ministry), and what answer did you get? If nothing could be done, why?"
+        "What have you done to find the person (letters, the consulate, the ministry), and "
+        "what answer did you get? If nothing could be done, why?"
     ),
     "source": N_(
-        "For the UN: may the team send your case to the UN Working Group on Enforced "
+        "May the team send your case to the UN Working Group on Enforced or Involuntary "
         "Disappearances? And may your name be given, or should it stay confidential?"
     ),
 }
+# Said after the question that asks for her consent, as in the intake.
+QUESTION_NOTES = {"source": UN_TRANSMISSION}
+
+
+def missing_question(locale: str, missing: list[str], person: int, persons: int) -> str:
+    """The follow-up for one person's missing elements, in her language."""
+    lines = [translate(locale, QUESTIONS_HEADING)]
+    if persons > 1:
+        lines.append(translate(locale, "Person {number}.").format(number=person))
+    for name in missing:
+        lines.append(translate(locale, QUESTIONS[name]))
+        if name in QUESTION_NOTES:
+            lines.append(translate(locale, QUESTION_NOTES[name]))
+    return "\n".join(lines)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from bot.i18n import N_, format_date, translate
 from bot.i18n import gettext as _
 from bot.models import CaseStatus
 from bot.services.cases import normalise_code
+from handlers.common import withdrawal_remains
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +85,11 @@ async def withdraw(update: Update, context: AigaqContext) -> None:
         return
     await message.reply_text(
         _(
-            "Withdraw case {code}? Your testimony and files will be destroyed and cannot be "
-            "restored, also not by the reviewing team."
-        ).format(code=code),
+            "Withdraw case {code}? Its testimony, its files, and the team's notes and questions "
+            "about it will be deleted from the server."
+        ).format(code=code)
+        + " "
+        + withdrawal_remains(),
         reply_markup=InlineKeyboardMarkup(
             [
                 [
@@ -114,10 +117,12 @@ async def withdraw_answered(update: Update, context: AigaqContext) -> None:
         return
     await query.edit_message_text(
         _(
-            "Case {code} was withdrawn. Its sealed testimony, its files ({files}) and every "
-            "key that could open them were deleted from the server. Only the code, the date "
-            "and the word «withdrawn» remain."
+            "Case {code} was withdrawn. Its sealed testimony, its files ({files}), the team's "
+            "notes and questions about it, and every key on the server that could open them "
+            "were deleted."
         ).format(code=done.code, files=done.attachments)
+        + " "
+        + withdrawal_remains()
     )
 
 

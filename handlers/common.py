@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.app import AigaqApplication, AigaqContext
-from bot.i18n import LOCALE_NAMES, LOCALES, current_locale, use_locale
+from bot.i18n import LOCALE_NAMES, LOCALES, current_locale, ngettext, use_locale
 from bot.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,30 @@ async def language_chosen(update: Update, context: AigaqContext) -> None:
         )
 
 
+def who_runs_it(context: AigaqContext) -> str:
+    """Who runs the bot, and that it is neither the UN nor a government."""
+    return _("Aigaq is run by {organisation}. It is not the UN or any government.").format(
+        organisation=context.services.settings.require_organisation()
+    )
+
+
+def when_sealed() -> str:
+    """What is sealed when: files and voice at once, written answers at Submit."""
+    return _(
+        "Your files and voice messages are sealed as soon as they arrive, and your written "
+        "answers when you press Submit. After that, only the reviewing team can read them."
+    )
+
+
+def withdrawal_remains() -> str:
+    """What a withdrawal leaves behind today (docs/data.md lists the same)."""
+    return _(
+        "What remains: the code, the date, the word «withdrawn», the link between your "
+        "Telegram account and the code, and a line in the team's log. Copies in backups made "
+        "earlier are not deleted."
+    )
+
+
 async def help_command(update: Update, context: AigaqContext) -> None:
     """/help: what the bot does, in plain words."""
     if update.effective_message is None:
@@ -143,6 +167,8 @@ async def help_command(update: Update, context: AigaqContext) -> None:
             "Aigaq records testimony about people detained in Xinjiang, so that the "
             "reviewing team can check it and bring it to human-rights organisations."
         )
+        + " "
+        + who_runs_it(context)
         + "\n\n"
         + _(
             "/start: begin or continue\n"
@@ -160,29 +186,49 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
     """/privacy: what is collected, who reads it, what Telegram sees, how to delete."""
     if update.effective_message is None:
         return
+    days = context.services.settings.draft_ttl_days
     await update.effective_message.reply_text(
         "\n\n".join(
             [
+                who_runs_it(context),
                 _(
-                    "What we keep: your answers, photos, documents and voice messages. They "
-                    "are sealed the moment they arrive. Only the reviewing team, with keys "
-                    "kept on their own computers, can open them. The bot itself cannot read "
-                    "them back."
+                    "What we keep: your answers, photos, documents and voice messages. Files "
+                    "and voice messages are sealed as soon as they arrive. Written answers are "
+                    "kept encrypted with the bot's own key until you press Submit, and are "
+                    "sealed then; until that moment, whoever controls the server could read "
+                    "them. Sealed testimony can be opened only by the reviewing team, with keys "
+                    "kept on their own computers; the bot cannot read it back."
                 ),
                 _(
-                    "We do not keep your Telegram number or name. Your account is stored "
-                    "only as a code that cannot be turned back into your identity."
+                    "We do not keep your Telegram phone number or name. Your account is stored "
+                    "as a code made with the bot's own key; if you agreed to follow-up "
+                    "questions or to news, your chat number is kept too, encrypted with that "
+                    "key. Whoever takes over the server together with that key could find out "
+                    "which cases you sent, and check whether a case is about a person whose "
+                    "name they already know."
                 ),
                 _(
-                    "Telegram sees that your account wrote to this bot, and when. To lower "
-                    "the risk, use a Telegram account that is not tied to your everyday "
-                    "phone number, and delete this chat when you have finished."
+                    "Like every Telegram chat, this one, with what you write in it, is kept on "
+                    "Telegram's servers until you delete it, and Telegram sees when you write "
+                    "to this bot. To lower the risk, use a Telegram account that is not tied "
+                    "to your everyday phone number, and delete this chat when you have "
+                    "finished. If you travel to China, delete this chat before you go."
                 ),
-                _(
-                    "To delete: answers you have not yet sent are wiped after 7 days, or at "
-                    "once with /cancel. After you send them, you can withdraw your case "
-                    "with its case code, and the bot will offer to delete this conversation."
-                ),
+                ngettext(
+                    "To delete: answers you have not yet sent are wiped after {days} day, or "
+                    "at once with /cancel.",
+                    "To delete: answers you have not yet sent are wiped after {days} days, or "
+                    "at once with /cancel.",
+                    days,
+                ).format(days=days)
+                + " "
+                + _(
+                    "After you send them, you can withdraw your case with its case code: its "
+                    "testimony, its files, and the team's notes and questions about it are "
+                    "deleted from the server."
+                )
+                + " "
+                + withdrawal_remains(),
             ]
         ),
         protect_content=True,

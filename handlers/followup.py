@@ -18,7 +18,7 @@ from telegram.ext import (
 from bot.app import AigaqApplication, AigaqContext
 from bot.i18n import gettext as _
 from bot.i18n import translate
-from bot.services.cases import NoRecipients
+from bot.services.cases import FollowUpClosed, NoRecipients
 from handlers.intake import MAX_FILE, evidence_of
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,12 @@ async def _seal(update: Update, context: AigaqContext, kind: str, data: bytes) -
         await context.services.cases.seal_attachment(
             user.id, kind, data, case_id=state["case"], followup_id=state["id"]
         )
+    except FollowUpClosed:
+        (context.user_data or {}).pop("followup", None)
+        await update.effective_message.reply_text(
+            _("This question is closed, so this answer was not kept.")
+        )
+        return ConversationHandler.END
     except NoRecipients:
         await update.effective_message.reply_text(
             _(

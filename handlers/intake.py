@@ -30,6 +30,8 @@ from handlers.common import (
     help_command,
     language_buttons,
     privacy_command,
+    when_sealed,
+    who_runs_it,
 )
 
 log = logging.getLogger(__name__)
@@ -112,10 +114,11 @@ async def _welcome(update: Update, context: AigaqContext) -> str:
     await _say(
         update,
         context,
-        _(
-            "Welcome. Aigaq collects testimony about relatives detained in Xinjiang. "
-            "What you tell me is sealed at once: only the reviewing team can read it."
-        )
+        _("Welcome. Aigaq collects testimony about relatives detained in Xinjiang.")
+        + " "
+        + who_runs_it(context)
+        + "\n"
+        + when_sealed()
         + "\n\n"
         + _("Choose your language:"),
         language_buttons(current_locale()),

@@ -16,6 +16,7 @@ from bot.models import Attachment, AttachmentChunk, Case, CaseKey, Recipient
 from bot.settings import Settings
 
 TOKEN = "123456:TEST-token"
+ORGANISATION = "Test Witness Project"
 
 
 @dataclass
@@ -125,6 +126,7 @@ def make_settings(
         "recipients": recipients,
         "secret_key_file": server_key,
         "default_locale": "kk",
+        "organisation": ORGANISATION,
         "max_messages_per_minute": 10_000,
         "_env_file": None,
     }

@@ -154,9 +154,12 @@ async def test_a_missing_element_becomes_a_question_in_her_language_and_her_answ
     asked = await reviewer.ask_missing(code)
     assert asked == before.missing
     await deliver_questions(harness.app)  # type: ignore[arg-type]
-    assert "Для ООН: кто забрал человека" in user.last_text
+    # The team asks "for a possible UN submission", once, never "for the UN" as if the UN asked.
+    assert "\nДля возможного обращения в ООН:\nЗнаете ли вы точную дату" in user.last_text
+    assert "Кто забрал человека" in user.last_text
+    assert "Для ООН:" not in user.last_text and user.last_text.count("ООН") == 1
     followup = (await reviewer.followups(code))[0]
-    assert "Для ООН: знаете ли вы точную дату" in followup["question"]
+    assert "Знаете ли вы точную дату" in followup["question"]
     button = user.buttons()[0][1]
     await user.press(button)
     await user.send_text("12 мая 2018, забрала полиция; писала в МИД, ответа не было.")

@@ -22,6 +22,7 @@ from bot.models import (
     Case,
     CaseKey,
     CaseStatus,
+    FollowUp,
     Recipient,
     Role,
     utcnow,
@@ -66,6 +67,10 @@ class CaseSummary:
     code: str
     status: CaseStatus
     created_at: datetime
+
+
+class FollowUpClosed(Exception):
+    """The question was answered, withdrawn with its case, or never hers: nothing is kept."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,8 @@ class CaseStore:
         uid = secrets.token_hex(16)
         async with self._sessionmaker() as session, session.begin():
             account = await self._account(session, user_id)
+            if followup_id is not None:
+                await _still_open(session, account.id, case_id, followup_id)
             recipients = await _active_recipients(session)
             sealer = StreamSealer(
                 [key for _id, key in recipients], object_id=uid, kind="attachment"
@@ -349,6 +356,25 @@ class CaseStore:
                 detail={"attachments": files, "keys": key_count},
             )
             return Withdrawn(code=code, attachments=files, keys=key_count)
+
+
+async def _still_open(
+    session: AsyncSession, account_id: int, case_id: int | None, followup_id: int
+) -> None:
+    """An answer is kept only while its question is open and its case not withdrawn."""
+    found = await session.scalar(
+        select(FollowUp.id)
+        .join(Case, Case.id == FollowUp.case_id)
+        .where(
+            FollowUp.id == followup_id,
+            FollowUp.case_id == case_id,
+            FollowUp.state == "sent",
+            Case.account_id == account_id,
+            Case.status != CaseStatus.WITHDRAWN,
+        )
+    )
+    if found is None:
+        raise FollowUpClosed(followup_id)
 
 
 def _payload(

@@ -59,6 +59,8 @@ class Step:
     unknown: bool = False
     # Typed text (or voice) is taken as the answer to a button question.
     free: bool = False
+    # What she must know before she answers; shown under the question, not in the summary.
+    note: str = ""
 
 
 RELATIONS = (
@@ -104,16 +106,24 @@ SHARING = (
     ("publish_named", N_("May be published with names")),
 )
 YES_NO = ((YES, LABELS[YES]), (NO, LABELS[NO]))
+# What the Working Group does with a case; said wherever she is asked to agree to it.
+UN_TRANSMISSION = N_(
+    "The Working Group sends the case to the Chinese government and asks where the person is "
+    "and what has happened to them. It cannot order a release or protect anyone. Your own "
+    "name is not given unless you agree."
+)
 
 STEPS: tuple[Step, ...] = (
     Step(
         "safety",
         N_(
             "Before we begin.\n\n"
-            "I will ask about you, about the detained person, and what happened. "
-            "It takes about 10 minutes.\n"
-            "Your answers are sealed at once: only the reviewing team can read them.\n"
-            "You can stop at any time with /cancel, and go back with /back.\n"
+            "I will ask about you, the detained person, and what happened. It takes about "
+            "10 to 20 minutes. You can take a break at any time and continue later with "
+            "/start.\n"
+            "Your files and voice messages are sealed as soon as they arrive, and your written "
+            "answers when you press Submit. After that, only the reviewing team can read them.\n"
+            "/back goes one step back. /cancel deletes all your answers and stops.\n"
             "You can answer any question with a voice message.\n"
             "Who can see what: /privacy"
         ),
@@ -259,16 +269,27 @@ STEPS: tuple[Step, ...] = (
         "consent",
         YES_NO,
     ),
-    Step("consent_sharing", N_("How may your testimony be used?"), "choice", "consent", SHARING),
+    Step(
+        "consent_sharing",
+        N_("How may your testimony be used?"),
+        "choice",
+        "consent",
+        SHARING,
+        note=N_(
+            "If names are published, the authorities in China may learn who spoke. "
+            "Think of family members who are still there."
+        ),
+    ),
     Step(
         "consent_un",
         N_(
-            "May the reviewing team send this case to the UN Working Group on Enforced "
-            "Disappearances on your behalf?"
+            "May the reviewing team send this case to the UN Working Group on Enforced or "
+            "Involuntary Disappearances on your behalf?"
         ),
         "yesno",
         "consent",
         YES_NO,
+        note=UN_TRANSMISSION,
     ),
     Step(
         "consent_un_name",
@@ -487,6 +508,8 @@ def prompt(draft: dict[str, Any]) -> Prompt:
         return Prompt(summary(draft), summary_buttons(draft))
     step = BY_NAME[name]
     text = _(step.question)
+    if step.note:
+        text += "\n\n" + _(step.note)
     if step.part == "person" and len(draft["detainees"]) > 1 and name != "another":
         text = _("Person {number}.").format(number=draft["person"] + 1) + " " + text
     rows: list[list[tuple[str, str]]] = []

@@ -17,10 +17,13 @@ from bot.models import (
     Broadcast,
     Case,
     CaseKey,
+    CaseNote,
     CaseStatus,
     Delivery,
     DeliveryState,
     Draft,
+    FollowUp,
+    Notice,
     utcnow,
 )
 from bot.services import audit
@@ -45,13 +48,18 @@ class Reminder:
 
 
 async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> int:
-    """Delete a case's wrapped keys, ciphertext, files and blind indexes; keep code and date."""
+    """Delete a case's wrapped keys, ciphertext, files (her follow-up answers included), blind
+    indexes, the reviewers' sealed notes, follow-up questions and pending notices; keep the
+    code, the date, the status and the account link (what the relative is told remains)."""
     files = list(await session.scalars(select(Attachment.id).where(Attachment.case_id == case.id)))
     await session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
     if files:
         await session.execute(delete(CaseKey).where(CaseKey.attachment_id.in_(files)))
         await session.execute(delete(Attachment).where(Attachment.id.in_(files)))
     await session.execute(delete(BlindIndex).where(BlindIndex.case_id == case.id))
+    await session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
+    await session.execute(delete(FollowUp).where(FollowUp.case_id == case.id))
+    await session.execute(delete(Notice).where(Notice.case_id == case.id))
     case.payload = None
     case.status = status
     case.attachment_count = 0
