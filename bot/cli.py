@@ -220,6 +220,22 @@ def keys_server(
     typer.echo(f"server key written to {path} (mode 0600)")
 
 
+@keys_app.command("inbox")
+def keys_inbox() -> None:
+    """Print the fingerprint of the bot's inbox key, for reviewers to pin."""
+    settings = settings_or_exit()
+    try:
+        server_key = ServerKey.load(settings.secret_key_file)
+    except CryptoError as exc:
+        fail(str(exc))
+    fingerprint = server_key.inbox().public().fingerprint
+    typer.echo(f"inbox key fingerprint: {fingerprint}")
+    typer.echo(
+        "Give it to each reviewer by a channel you trust; they set "
+        f"AIGAQ_INBOX_FINGERPRINT={fingerprint} on their own machine."
+    )
+
+
 class _Backend:
     """The database and server key, for commands that run beside the bot."""
 
@@ -230,6 +246,7 @@ class _Backend:
             self.server_key = ServerKey.load(settings.secret_key_file)
         except CryptoError as exc:
             fail(str(exc))
+        self.settings = settings
         self.engine = db.create_engine(settings.database_url)
         self.sessionmaker = db.make_sessionmaker(self.engine)
         self.accounts = Accounts(self.sessionmaker, self.server_key)
@@ -536,7 +553,11 @@ PassOption = Annotated[Path | None, typer.Option(help="Read the passphrase from 
 
 
 def _reviewer(backend: _Backend, key: Path, passphrase_file: Path | None) -> Reviewer:
-    return Reviewer(backend.sessionmaker, _reviewer_key(key, passphrase_file))
+    return Reviewer(
+        backend.sessionmaker,
+        _reviewer_key(key, passphrase_file),
+        inbox_fingerprint=backend.settings.inbox_fingerprint,
+    )
 
 
 @review_app.command("list")

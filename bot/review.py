@@ -24,6 +24,7 @@ from bot.crypto import (
     RecipientPublicKey,
     ReviewerKey,
     StreamOpener,
+    normalise_fingerprint,
     open_sealed,
     seal,
 )
@@ -92,9 +93,18 @@ def names_of(payload: dict[str, Any]) -> list[str]:
 class Reviewer:
     """Everything a reviewer does, with her key unlocked in memory."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], key: ReviewerKey) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        key: ReviewerKey,
+        *,
+        inbox_fingerprint: str | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self.key = key
+        # The bot's inbox key as the reviewer pinned it (AIGAQ_INBOX_FINGERPRINT); questions
+        # are sealed to no other, whatever the database says.
+        self._inbox_pin = normalise_fingerprint(inbox_fingerprint) if inbox_fingerprint else None
 
     async def _recipient_id(self, session: AsyncSession) -> int | None:
         return await session.scalar(select(Recipient.id).where(Recipient.key_id == self.key.key_id))
@@ -243,10 +253,8 @@ class Reviewer:
                 raise ReviewError(
                     f"case {case.code}: the relative did not agree to follow-up questions"
                 )
-            inbox = await session.get(Setting, "inbox_public")
-            if inbox is None:
-                raise ReviewError("the bot has not published its inbox key yet (start it once)")
-            keys = [RecipientPublicKey.from_line(inbox.value)] + [
+            inbox = await self._pinned_inbox(session)
+            keys = [inbox] + [
                 RecipientPublicKey(suite=r.suite, public_bytes=r.public_key)
                 for r in await session.scalars(select(Recipient).where(Recipient.active.is_(True)))
             ]
@@ -267,6 +275,43 @@ class Reviewer:
             case.status = CaseStatus.NEEDS_INFO
             await audit.record(
                 session, actor=self.key.key_id, action="followup.asked", target=case.code
+            )
+
+    async def _pinned_inbox(self, session: AsyncSession) -> RecipientPublicKey:
+        """The bot's inbox key from the database, if it is the one this reviewer pinned."""
+        if self._inbox_pin is None:
+            raise ReviewError(
+                "no pinned inbox key: set AIGAQ_INBOX_FINGERPRINT to the fingerprint that "
+                "`aigaq keys inbox` prints on the bot's server (compare it in person or by a "
+                "channel you trust)"
+            )
+        row = await session.get(Setting, "inbox_public")
+        if row is None:
+            raise ReviewError("the bot has not published its inbox key yet (start it once)")
+        try:
+            inbox = RecipientPublicKey.from_line(row.value)
+        except CryptoError:
+            inbox = None
+        if inbox is None or inbox.fingerprint != self._inbox_pin:
+            await self._inbox_refused(inbox.fingerprint if inbox else "unreadable")
+            raise ReviewError(
+                "the bot's inbox key in the database is not the one you pinned "
+                f"(database {inbox.fingerprint if inbox else 'unreadable'}, pinned "
+                f"{self._inbox_pin}); no question was sealed to it. If the server key was "
+                "rotated, ask for the new fingerprint (`aigaq keys inbox` on the server); "
+                "otherwise someone changed the database"
+            )
+        return inbox
+
+    async def _inbox_refused(self, found: str) -> None:
+        """Leave a trace in the audit log, apart from the refused question's transaction."""
+        async with self._sessionmaker() as session, session.begin():
+            await audit.record(
+                session,
+                actor=self.key.key_id,
+                action="followup.inbox_refused",
+                target=None,
+                detail={"found": found[:16], "pinned": (self._inbox_pin or "")[:16]},
             )
 
     async def ready_for_wgeid(self) -> set[str]:

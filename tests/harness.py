@@ -13,6 +13,7 @@ from bot.app import AigaqApplication, build_application
 from bot.crypto import ReviewerKey, ServerKey, StreamOpener, open_sealed
 from bot.localapi import FakeUser, LocalBotApi
 from bot.models import Attachment, AttachmentChunk, Case, CaseKey, Recipient
+from bot.review import Reviewer
 from bot.settings import Settings
 
 TOKEN = "123456:TEST-token"
@@ -66,6 +67,17 @@ class Harness:
     def services(self) -> Any:
         assert self.app is not None
         return self.app.services
+
+    @property
+    def inbox_fingerprint(self) -> str:
+        """What `aigaq keys inbox` prints for this bot, and a reviewer pins."""
+        return ServerKey.load(self.settings.secret_key_file).inbox().public().fingerprint
+
+    def reviewer_tool(self) -> Reviewer:
+        """The reviewer's tools with the test key and the bot's inbox key pinned."""
+        return Reviewer(
+            self.services.sessionmaker, self.reviewer, inbox_fingerprint=self.inbox_fingerprint
+        )
 
     async def open_case(self, code: str) -> dict[str, Any]:
         """What the reviewer will read: the sealed payload, opened with the test key."""

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import CaseStatus, FollowUp
-from bot.review import Reviewer, ReviewError
+from bot.review import ReviewError
 from handlers.followup import deliver_questions
 from tests.harness import Harness
 from tests.test_intake_dialogue import PERSONS, PHOTO_1, walk_intake
@@ -17,7 +17,7 @@ from tests.test_intake_dialogue import PERSONS, PHOTO_1, walk_intake
 async def test_question_answer_and_back_to_the_queue(harness: Harness) -> None:
     user = harness.user(user_id=9000, language_code="kk")
     code = await walk_intake(user, locale="kk", persons=PERSONS[:1])
-    reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    reviewer = harness.reviewer_tool()
     await reviewer.ask(code, "Ерланның жеке куәлік нөмірін білесіз бе?")
     assert (await reviewer.show(code)).status == CaseStatus.NEEDS_INFO
     assert await deliver_questions(harness.app) == 1  # type: ignore[arg-type]
@@ -57,6 +57,6 @@ async def test_no_question_without_consent(harness: Harness) -> None:
 
     user.press = press  # type: ignore[method-assign]
     code = await walk_intake(user, locale="en", persons=PERSONS[:1])
-    reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    reviewer = harness.reviewer_tool()
     with pytest.raises(ReviewError, match="did not agree"):
         await reviewer.ask(code, "Anything else?")

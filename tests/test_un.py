@@ -13,7 +13,6 @@ from odf import teletype
 from odf.opendocument import load
 from odf.text import H, P
 
-from bot.review import Reviewer
 from bot.services.urgency import is_urgent
 from bot.un import MISSING, PARTIAL, PRESENT, readiness, write_draft
 from handlers.followup import deliver_questions
@@ -147,7 +146,7 @@ async def test_a_missing_element_becomes_a_question_in_her_language_and_her_answ
     user = harness.user(user_id=9700, language_code="ru")
     person = dict(PERSONS[0], steps_taken=None, perpetrators="_unknown")
     code = await walk_intake(user, locale="ru", persons=[person])
-    reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    reviewer = harness.reviewer_tool()
     opened = await reviewer.show(code)
     before = readiness(opened.payload)[0]
     assert before.missing == ["date", "forces", "steps"]  # 05.2018 is month precision
@@ -182,5 +181,5 @@ async def test_urgent_cases_are_flagged_to_reviewers_and_in_the_queue(harness: H
     person = dict(PERSONS[0], detained=recent.strftime("%d.%m.%Y"))
     code = await walk_intake(user, locale="en", persons=[person])
     assert "Urgent" in reviewer_chat.last_text and code in reviewer_chat.last_text
-    reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    reviewer = harness.reviewer_tool()
     assert [item.urgent for item in await reviewer.queue() if item.code == code] == [True]

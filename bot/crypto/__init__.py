@@ -19,6 +19,7 @@ from bot.crypto.keys import (
     RecipientPublicKey,
     ReviewerKey,
     load_recipients,
+    normalise_fingerprint,
 )
 from bot.crypto.server import ServerKey
 from bot.crypto.stream import StreamOpener, StreamResult, StreamSealer, open_file, seal_file
@@ -41,6 +42,7 @@ __all__ = [
     "WrongObjectError",
     "WrongPassphraseError",
     "load_recipients",
+    "normalise_fingerprint",
     "open_file",
     "open_sealed",
     "seal",

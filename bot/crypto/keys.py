@@ -62,7 +62,12 @@ class RecipientPublicKey:
 
     @property
     def key_id(self) -> str:
-        return hashlib.sha256(bytes([self.suite]) + self.public_bytes).hexdigest()[:16]
+        return self.fingerprint[:16]
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the suite and the public key, in hex: what a person compares and pins."""
+        return hashlib.sha256(bytes([self.suite]) + self.public_bytes).hexdigest()
 
     def hpke_public(self) -> Any:
         if self.suite == SUITE_MLKEM768_X25519:
@@ -98,6 +103,11 @@ class RecipientPublicKey:
         except ValueError:
             raise KeyFileError("the key bytes are not a valid public key") from None
         return key
+
+
+def normalise_fingerprint(text: str) -> str:
+    """A fingerprint as typed or pasted (spaces, colons, capitals) in its one plain form."""
+    return "".join(ch for ch in text.lower() if ch in "0123456789abcdef")
 
 
 def load_recipients(path: Path) -> list[RecipientPublicKey]:

@@ -1,0 +1,341 @@
+"""What Aigaq tells a relative about itself, pinned by what it does (issue 13).
+
+Each test names the sentence it backs. If one fails, either the code broke a promise or it
+now keeps a better one: then change the sentence, in every language, with the test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import func, select, text
+
+from bot.crypto import CryptoError, ReviewerKey, open_sealed
+from bot.i18n import translate
+from bot.models import (
+    Account,
+    Attachment,
+    AuditEntry,
+    BlindIndex,
+    Case,
+    CaseKey,
+    CaseNote,
+    CaseStatus,
+    Draft,
+    FollowUp,
+    Notice,
+)
+from bot.review import ReviewError
+from bot.services.intake import BY_NAME, UN_TRANSMISSION
+from bot.un import QUESTIONS, QUESTIONS_HEADING, missing_question
+from handlers.followup import deliver_questions
+from tests.harness import ORGANISATION, Harness
+from tests.test_intake_dialogue import PERSONS, VOICE, walk_intake
+
+LOCALES = ("kk", "ru", "en", "kk_Arab")
+RUN_BY = "Aigaq is run by {organisation}. It is not the UN or any government."
+SEALED_WHEN = (
+    "Your files and voice messages are sealed as soon as they arrive, and your written "
+    "answers when you press Submit. After that, only the reviewing team can read them."
+)
+REMAINS = (
+    "What remains: the code, the date, the word «withdrawn», the link between your Telegram "
+    "account and the code, and a line in the team's log. Copies in backups made earlier are "
+    "not deleted."
+)
+PUBLICATION_WARNING = BY_NAME["consent_sharing"].note
+# The Working Group's full name, as the glossary gives it, in each language.
+WORKING_GROUP = {
+    "en": "UN Working Group on Enforced or Involuntary Disappearances",
+    "ru": "Рабочую группу ООН по насильственным или недобровольным исчезновениям",
+    "kk": "БҰҰ-ның Күштеп немесе еріксіз жоғалту жөніндегі жұмыс тобына",
+    "kk_Arab": "بىرىككەن ۇلتتار ۇيىمىنىڭ",
+}
+
+
+def run_by(locale: str) -> str:
+    return translate(locale, RUN_BY).format(organisation=ORGANISATION)
+
+
+def shown(user: object) -> list[str]:
+    return [m.shown_text for m in user.all_messages if m.from_bot]  # type: ignore[attr-defined]
+
+
+# -- who runs it, in the welcome, /help and /privacy --------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["kk", "ru", "en"])
+async def test_the_welcome_says_who_runs_aigaq_and_what_is_sealed_when(
+    harness: Harness, locale: str
+) -> None:
+    user = harness.user(user_id=3100, language_code=locale)
+    await user.send_command("start")
+    assert run_by(locale) in user.last_text
+    assert ORGANISATION in user.last_text
+    assert translate(locale, SEALED_WHEN) in user.last_text
+    assert "sealed at once" not in user.last_text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_help_and_privacy_say_who_runs_it_in_every_language(
+    harness: Harness, locale: str
+) -> None:
+    user = harness.user(user_id=3200, language_code="en")
+    await user.send_command("start")
+    await user.press(f"lang:{locale}")
+    await user.send_command("help")
+    assert run_by(locale) in user.last_text
+    await user.send_command("privacy")
+    privacy = user.last_text
+    assert privacy.startswith(run_by(locale))
+    # The Telegram paragraph: what Telegram keeps, not only "that you wrote".
+    assert (
+        translate(
+            locale,
+            "Like every Telegram chat, this one, with what you write in it, is kept on "
+            "Telegram's servers until you delete it, and Telegram sees when you write to this "
+            "bot. To lower the risk, use a Telegram account that is not tied to your everyday "
+            "phone number, and delete this chat when you have finished. If you travel to "
+            "China, delete this chat before you go.",
+        )
+        in privacy
+    )
+    assert translate(locale, REMAINS) in privacy
+    # The number of days is the one the bot is configured with.
+    assert str(harness.settings.draft_ttl_days) in privacy
+
+
+async def test_the_bot_does_not_start_without_saying_who_runs_it(harness: Harness) -> None:
+    from bot.app import build_application
+    from bot.settings import SettingsError
+
+    nameless = harness.settings.model_copy(update={"organisation": None})
+    with pytest.raises(SettingsError, match="AIGAQ_ORGANISATION"):
+        build_application(nameless, request=harness.api)
+
+
+# -- what is sealed when -----------------------------------------------------------------
+
+
+async def test_files_and_voice_are_sealed_at_once_written_answers_at_submit(
+    harness: Harness,
+) -> None:
+    """/privacy: files and voice at once; written answers under the bot's own key until
+    Submit, readable then by whoever holds the server and its key; sealed at Submit."""
+    user = harness.user(user_id=3300, language_code="en")
+    await user.send_command("start")
+    await user.press("lang:en")
+    await user.press("i:safety:_continue")
+    await user.press("i:relation:mother")
+    await user.send_text("Gulbahram Testkyzy")
+    await user.send_voice(VOICE)  # her residence, said aloud
+    key = harness.services.server_key
+    async with harness.services.sessionmaker() as session:
+        voice = (await session.scalars(select(Attachment))).one()
+        drafts = list(await session.scalars(select(Draft)))
+    # The voice message is sealed already: it opens with the reviewer's key, and its
+    # ciphertext does not hold it.
+    assert await harness.open_attachment(voice.uid) == VOICE
+    # The typed name waits in a draft that the server key opens (the sentence says so).
+    opened = [key.decrypt(d.data, context=f"draft:{d.kind}:{d.name}") for d in drafts]
+    assert any(b"Gulbahram Testkyzy" in plain for plain in opened)
+    assert all(b"Gulbahram Testkyzy" not in d.data for d in drafts)
+
+
+async def test_after_submit_only_reviewers_can_open_it_not_the_bot(harness: Harness) -> None:
+    user = harness.user(user_id=3400, language_code="kk")
+    code = await walk_intake(user, locale="kk", persons=PERSONS[:1])
+    payload = await harness.open_case(code)
+    assert payload["testifier"]["own_name"] == "Гүлбаһрам"
+    key = harness.services.server_key
+    async with harness.services.sessionmaker() as session:
+        case = (await session.scalars(select(Case).where(Case.code == code))).one()
+        drafts = list(await session.scalars(select(Draft)))
+        wrapped = list(await session.scalars(select(CaseKey).where(CaseKey.case_id == case.id)))
+    # No draft holds her answers any more.
+    for draft in drafts:
+        plain = key.decrypt(draft.data, context=f"draft:{draft.kind}:{draft.name}")
+        assert "Гүлбаһрам".encode() not in plain and "Ерлан".encode() not in plain
+    # The bot's only private key (its inbox key) cannot open the case.
+    assert len(wrapped) == 1
+    assert case.payload is not None
+    with pytest.raises(CryptoError):
+        open_sealed(
+            case.payload, wrapped[0].wrapped_key, key.inbox(), object_id=case.uid, kind="case"
+        )
+    with pytest.raises(CryptoError):
+        open_sealed(
+            case.payload,
+            wrapped[0].wrapped_key,
+            ReviewerKey.generate(),
+            object_id=case.uid,
+            kind="case",
+        )
+
+
+async def test_what_privacy_admits_a_seized_server_with_its_key_can_link(
+    harness: Harness,
+) -> None:
+    """/privacy: the account is a code made with the bot's key, the chat number is kept
+    when she agreed to contact, and the server with its key links her to her cases."""
+    user = harness.user(user_id=3500, language_code="ru")
+    code = await walk_intake(user, locale="ru", persons=PERSONS[:1])  # contact: yes
+    key = harness.services.server_key
+    async with harness.services.sessionmaker() as session:
+        pseudonym = harness.services.accounts.pseudonym(3500)
+        account = (
+            await session.scalars(select(Account).where(Account.pseudonym == pseudonym))
+        ).one()
+        assert "3500" not in account.pseudonym
+        assert account.chat_ref is not None
+        assert key.decrypt(account.chat_ref, context="chat") == str(user.chat_id).encode()
+        linked = await session.scalar(select(Case.code).where(Case.account_id == account.id))
+    assert linked == code
+
+
+# -- withdrawal ---------------------------------------------------------------------------
+
+
+async def test_withdrawal_deletes_and_leaves_exactly_what_she_is_told(harness: Harness) -> None:
+    user = harness.user(user_id=3600, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    reviewer = harness.reviewer_tool()
+    await reviewer.set_status(code, CaseStatus.VERIFIED, note="On the Ili list, row 88.")
+    await reviewer.ask(code, "Is his ID 654321198501011234?")
+    await deliver_questions(harness.app)  # type: ignore[arg-type]
+    async with harness.services.sessionmaker() as session:
+        followup_id = (await session.scalars(select(FollowUp.id))).one()
+    await user.press(f"fu:{followup_id}")  # she starts answering ...
+    await user.send_command("withdraw", code)
+    assert translate("en", REMAINS) in user.last_text
+    await user.press(f"withdraw:{code}")
+    told = user.last_text
+    assert f"Case {code} was withdrawn." in told and told.endswith(translate("en", REMAINS))
+    await user.send_text("Yes, that is his number.")  # ... and goes on after withdrawing
+    assert user.last_text == "This question is closed, so this answer was not kept."
+    async with harness.services.sessionmaker() as session:
+        case = (await session.scalars(select(Case).where(Case.code == code))).one()
+
+        async def count(model: type, *where: object) -> int:
+            return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
+
+        # Deleted: testimony, files (her answer included), keys, indexes, notes, questions.
+        assert case.payload is None
+        assert await count(Attachment, Attachment.case_id == case.id) == 0
+        assert await count(CaseKey) == 0
+        assert await count(BlindIndex, BlindIndex.case_id == case.id) == 0
+        assert await count(CaseNote, CaseNote.case_id == case.id) == 0
+        assert await count(FollowUp, FollowUp.case_id == case.id) == 0
+        assert await count(Notice, Notice.case_id == case.id) == 0
+        # Left: the code, the date, «withdrawn», the link to her account, a line in the log.
+        assert case.status == CaseStatus.WITHDRAWN and case.created_at is not None
+        assert case.account_id is not None
+        logged = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "case.withdrawn", AuditEntry.target == code)
+        )
+        assert logged == 1
+    assert translate("en", "withdrawn") in translate("en", REMAINS)
+
+
+# -- consent: the UN and publication -------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_consent_questions_say_what_the_working_group_does_and_warn_before_publishing(
+    harness: Harness, locale: str
+) -> None:
+    user = harness.user(user_id=3700, language_code="en")
+    await walk_intake(user, locale=locale, persons=PERSONS[:1])
+    texts = shown(user)
+    question = translate(locale, BY_NAME["consent_sharing"].question)
+    sharing = next(t for t in texts if t.startswith(question))
+    # The warning comes with the question, before she chooses.
+    assert sharing.startswith(question + "\n\n" + translate(locale, PUBLICATION_WARNING))
+    question = translate(locale, BY_NAME["consent_un"].question)
+    assert WORKING_GROUP[locale] in question
+    un = next(t for t in texts if t.startswith(question))
+    assert un.startswith(question + "\n\n" + translate(locale, UN_TRANSMISSION))
+    summary = next(t for t in texts if t.startswith(translate(locale, "Please check your answers.")))
+    assert translate(locale, PUBLICATION_WARNING) not in summary
+    assert translate(locale, UN_TRANSMISSION) not in summary
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_catalog_quotes_the_words_she_sees(locale: str) -> None:
+    """The sentences name the button and the status exactly as she meets them."""
+    submit = translate(locale, "Submit")
+    assert submit in translate(locale, SEALED_WHEN)
+    assert submit in translate(locale, BY_NAME["safety"].question)
+    withdrawn = translate(locale, "withdrawn")
+    assert f"«{withdrawn}»" in translate(locale, REMAINS)
+    for msgid in (BY_NAME["consent_un"].question, QUESTIONS["source"]):
+        assert WORKING_GROUP[locale] in translate(locale, msgid)
+    if locale == "kk_Arab":
+        # The UN spelled out (glossary), never the unreadable letters «بۇۇ».
+        catalog = (
+            translate(locale, RUN_BY) + translate(locale, QUESTIONS_HEADING) + translate(
+                locale, BY_NAME["consent_un"].question
+            )
+        )
+        assert "بۇۇ" not in catalog
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_follow_ups_are_asked_for_a_possible_submission_not_by_the_un(locale: str) -> None:
+    question = missing_question(locale, ["date", "source"], person=2, persons=2)
+    lines = question.split("\n")
+    assert lines[0] == translate(locale, QUESTIONS_HEADING)
+    assert lines[1] == translate(locale, "Person {number}.").format(number=2)
+    assert translate(locale, UN_TRANSMISSION) in lines
+    assert not re.search(r"For the UN|Для ООН|БҰҰ үшін", question)
+
+
+# -- the bot's inbox key is pinned ---------------------------------------------------------
+
+
+async def _a_case_she_agreed_to_be_asked_about(harness: Harness, user_id: int) -> str:
+    user = harness.user(user_id=user_id, language_code="kk")
+    return await walk_intake(user, locale="kk", persons=PERSONS[:1])
+
+
+async def test_no_question_is_sealed_without_a_pinned_inbox_key(harness: Harness) -> None:
+    from bot.review import Reviewer
+
+    code = await _a_case_she_agreed_to_be_asked_about(harness, 3800)
+    unpinned = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    with pytest.raises(ReviewError, match="AIGAQ_INBOX_FINGERPRINT"):
+        await unpinned.ask(code, "Anything else?")
+    async with harness.services.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(FollowUp)) == 0
+
+
+async def test_a_swapped_inbox_key_in_the_database_is_refused_and_logged(
+    harness: Harness,
+) -> None:
+    code = await _a_case_she_agreed_to_be_asked_about(harness, 3900)
+    attacker = ReviewerKey.generate()
+    async with harness.services.sessionmaker() as session, session.begin():
+        await session.execute(
+            text("UPDATE settings SET value = :line WHERE name = 'inbox_public'"),
+            {"line": attacker.public().to_line()},
+        )
+    reviewer = harness.reviewer_tool()
+    with pytest.raises(ReviewError, match="not the one you pinned"):
+        await reviewer.ask(code, "Is his ID 654321198501011234?")
+    async with harness.services.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(FollowUp)) == 0
+        case = (await session.scalars(select(Case).where(Case.code == code))).one()
+        assert case.status == CaseStatus.RECEIVED
+        refused = list(
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "followup.inbox_refused")
+            )
+        )
+    assert len(refused) == 1
+    detail = json.loads(refused[0].detail)
+    assert detail["found"] == attacker.public().fingerprint[:16]
+    assert detail["pinned"] == harness.inbox_fingerprint[:16]
