@@ -259,7 +259,9 @@ async def test_consent_questions_say_what_the_working_group_does_and_warn_before
     assert WORKING_GROUP[locale] in question
     un = next(t for t in texts if t.startswith(question))
     assert un.startswith(question + "\n\n" + translate(locale, UN_TRANSMISSION))
-    summary = next(t for t in texts if t.startswith(translate(locale, "Please check your answers.")))
+    summary = next(
+        t for t in texts if t.startswith(translate(locale, "Please check your answers."))
+    )
     assert translate(locale, PUBLICATION_WARNING) not in summary
     assert translate(locale, UN_TRANSMISSION) not in summary
 
@@ -277,9 +279,9 @@ def test_the_catalog_quotes_the_words_she_sees(locale: str) -> None:
     if locale == "kk_Arab":
         # The UN spelled out (glossary), never the unreadable letters «بۇۇ».
         catalog = (
-            translate(locale, RUN_BY) + translate(locale, QUESTIONS_HEADING) + translate(
-                locale, BY_NAME["consent_un"].question
-            )
+            translate(locale, RUN_BY)
+            + translate(locale, QUESTIONS_HEADING)
+            + translate(locale, BY_NAME["consent_un"].question)
         )
         assert "بۇۇ" not in catalog
 
