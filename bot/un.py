@@ -36,9 +36,7 @@ ELEMENTS = (
 # that says what it is for: the team asks, not the UN, and nothing is submitted yet.
 QUESTIONS_HEADING = N_("For a possible UN submission:")
 QUESTIONS = {
-    "identity": N_(
-        "Do you know his or her ID card number, or can you send a photo of the person?"
-    ),
+    "identity": N_("Do you know his or her ID card number, or can you send a photo of the person?"),
     "date": N_("Do you know the exact day of the detention (day, month, year)?"),
     "place": N_("Where exactly was the person taken, or last seen?"),
     "forces": N_(
