@@ -105,3 +105,15 @@ def test_db_upgrade_and_current(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     current = runner.invoke(app, ["db", "current"])
     assert current.exit_code == 0, current.output
+
+
+def test_run_without_an_organisation_says_relatives_must_be_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIGAQ_BOT_TOKEN", "123456:TEST-token")
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert "AIGAQ_ORGANISATION" in result.output and "Traceback" not in result.output
+    monkeypatch.setenv("AIGAQ_ORGANISATION", "Evil\u202eCorp")
+    with pytest.raises(SettingsError, match="AIGAQ_ORGANISATION"):
+        load_settings()

@@ -134,3 +134,11 @@ def test_wgeid_draft_and_ask_missing_commands_explain_themselves(tmp_path: Path)
     assert code == 2 and "no case AAAA-BBBB" in output
     code, output = run("review", "ask-missing", "AAAA-BBBB", *key)
     assert code == 2 and "no case" in output
+
+
+@pytest.mark.usefixtures("environment")
+def test_keys_inbox_prints_the_fingerprint_reviewers_pin(tmp_path: Path) -> None:
+    fingerprint = ServerKey.load(tmp_path / "server.key").inbox().public().fingerprint
+    code, output = run("keys", "inbox")
+    assert code == 0 and f"inbox key fingerprint: {fingerprint}" in output
+    assert f"AIGAQ_INBOX_FINGERPRINT={fingerprint}" in output

@@ -47,6 +47,9 @@ async def test_doctor_all_well_then_each_failure_named(harness: Harness) -> None
         )
     }
     assert not webhook["webhook"].ok and "AIGAQ_WEBHOOK_SECRET" in webhook["webhook"].detail
+    nameless = harness.settings.model_copy(update={"organisation": None})
+    named = {c.name: c for c in await run_checks(nameless, request=harness.api)}
+    assert not named["organisation"].ok and "AIGAQ_ORGANISATION" in named["organisation"].detail
 
 
 async def test_doctor_on_an_old_database(tmp_path: Path, harness: Harness) -> None:
