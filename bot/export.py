@@ -3,7 +3,8 @@
 Runs on the reviewer's machine. Cases are opened one at a time and written out at once, so
 memory stays flat however many there are. A case is never exported beyond its consent: one
 consented "only the team" goes out only with `internal=True`, and the report says how many
-were left out and why. Documented in docs/export.md.
+were left out and why; a partner export carries only what `disclosed()` lets through. Every
+CSV cell goes through `neutralise_formula()`. Documented in docs/export.md.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from bot.export_policy import allowed, disclosed, neutralise_formula
 from bot.i18n import WRITTEN_LOCALES, translate
 from bot.models import Case, CaseStatus
 from bot.review import Reviewer
@@ -94,8 +96,9 @@ def _label(step: str, value: Any, locale: str) -> str:
     return translate(locale, LABELS.get(value, str(value)))
 
 
-def record(case: Case, payload: dict[str, Any]) -> dict[str, Any]:
+def record(case: Case, payload: dict[str, Any], *, internal: bool = False) -> dict[str, Any]:
     """The exported form of a case (see schemas/case-v1.json)."""
+    payload = disclosed(payload, internal)
     voices = {item.get("uid"): item for item in payload.get("attachments", [])}
     return {
         "$schema": SCHEMA,
@@ -122,8 +125,11 @@ def record(case: Case, payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def csv_rows(case: Case, payload: dict[str, Any]) -> list[dict[str, str]]:
+def csv_rows(
+    case: Case, payload: dict[str, Any], *, internal: bool = False
+) -> list[dict[str, str]]:
     """One row per detainee; multi-values joined with `|`; labels in kk, ru and en."""
+    payload = disclosed(payload, internal)
     pieces = payload.get("narrative", [])
     narrative = "|".join(_text(piece.get("text") or piece) for piece in pieces)
     hashes = "|".join(str(a.get("sha256")) for a in payload.get("attachments", []))
@@ -131,8 +137,10 @@ def csv_rows(case: Case, payload: dict[str, Any]) -> list[dict[str, str]]:
     for number, person in enumerate(payload.get("detainees", []), start=1):
         birth = person.get("birth_year") if isinstance(person.get("birth_year"), dict) else {}
         detained = person.get("detained") if isinstance(person.get("detained"), dict) else {}
+        # Uwazi needs a title: a withheld name becomes the case code and the person's number.
+        named = internal or "name" in person
         row = {
-            "title": _text(person.get("name")),
+            "title": _text(person.get("name")) if named else f"{case.code}/{number}",
             "case_code": case.code,
             "submitted": str(payload.get("submitted_at", "")),
             "case_language": str(payload.get("locale", "")),
@@ -163,13 +171,8 @@ def csv_rows(case: Case, payload: dict[str, Any]) -> list[dict[str, str]]:
         for name, value in sources.items():
             for code in WRITTEN_LOCALES:
                 row[f"{name}__{code}"] = _label(name, value, code)
-        rows.append(row)
+        rows.append({column: neutralise_formula(cell) for column, cell in row.items()})
     return rows
-
-
-def allowed(payload: dict[str, Any], internal: bool) -> bool:
-    """A partner export never carries a case beyond what its consent allows."""
-    return internal or payload.get("consent", {}).get("sharing", "team") != "team"
 
 
 async def export(
@@ -188,7 +191,7 @@ async def export(
         raise ExportError("the format is csv, jsonl or bundle")
     report = Report()
     try:
-        writer = _Writer(reviewer, fmt, out)
+        writer = _Writer(reviewer, fmt, out, internal)
     except FileExistsError:
         raise ExportError(f"{out} exists already") from None
     try:
@@ -247,8 +250,9 @@ class _EphemeralSpool:
 
 
 class _Writer:
-    def __init__(self, reviewer: Reviewer, fmt: str, out: Path) -> None:
+    def __init__(self, reviewer: Reviewer, fmt: str, out: Path, internal: bool) -> None:
         self._reviewer = reviewer
+        self._internal = internal
         self._fmt = fmt
         self._out = out
         self._zip: zipfile.ZipFile | None = None
@@ -256,7 +260,8 @@ class _Writer:
         if fmt == "csv":
             # UTF-8 with a BOM, so that Excel opens Kazakh letters right.
             self._file: TextIO = out.open("x", encoding="utf-8-sig", newline="")
-            self._csv = csv.DictWriter(self._file, fieldnames=CSV_FIELDS)
+            # Every cell quoted, as OWASP advises on top of neutralise_formula().
+            self._csv = csv.DictWriter(self._file, fieldnames=CSV_FIELDS, quoting=csv.QUOTE_ALL)
             self._csv.writeheader()
         elif fmt == "jsonl":
             self._file = out.open("x", encoding="utf-8")
@@ -269,11 +274,12 @@ class _Writer:
             self._seen: set[str] = set()
 
     async def add(self, case: Case, payload: dict[str, Any]) -> int:
-        line = json.dumps(record(case, payload), ensure_ascii=False) + "\n"
         if self._fmt == "csv":
-            for row in csv_rows(case, payload):
+            for row in csv_rows(case, payload, internal=self._internal):
                 self._csv.writerow(row)
             return 0
+        line = json.dumps(record(case, payload, internal=self._internal), ensure_ascii=False)
+        line += "\n"
         if self._fmt == "jsonl":
             self._file.write(line)
             return 0
@@ -283,7 +289,7 @@ class _Writer:
         self._jsonl_size += len(data)
         added = 0
         assert self._zip is not None  # noqa: S101
-        for item in payload.get("attachments", []):
+        for item in disclosed(payload, self._internal)["attachments"]:
             digest = str(item.get("sha256"))
             if digest in self._seen:
                 continue

@@ -1,0 +1,62 @@
+"""Sealed, verified cases for export tests, and an export read back as bytes."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from bot.export import Report, export
+from bot.models import CaseStatus
+from bot.review import Reviewer
+from tests.harness import Harness
+from tests.test_intake_dialogue import PERSONS, walk_intake
+
+CONSENTS = ("team", "organisations", "publish_anonymous", "publish_named")
+FORMATS = ("csv", "jsonl", "bundle")
+
+
+def reviewer_of(harness: Harness) -> Reviewer:
+    return Reviewer(harness.services.sessionmaker, harness.reviewer)
+
+
+async def walk_with_consent(harness: Harness, user_id: int, sharing: str) -> str:
+    """The whole dialogue with this sharing consent and every UN consent given (her name to
+    the Working Group included); the case verified. Returns its code."""
+    user = harness.user(user_id=user_id, language_code="ru")
+    original = user.press
+    answers = {
+        "i:consent_sharing:organisations": f"i:consent_sharing:{sharing}",
+        "i:consent_un_name:no": "i:consent_un_name:yes",
+    }
+
+    async def press(data: str, message_id: int | None = None) -> None:
+        await original(answers.get(data, data), message_id)
+
+    user.press = press  # type: ignore[method-assign]
+    code = await walk_intake(user, locale="ru", persons=PERSONS[:1])
+    await reviewer_of(harness).set_status(code, CaseStatus.VERIFIED)
+    return code
+
+
+async def seal_draft(harness: Harness, user_id: int, draft: dict[str, Any]) -> str:
+    """Seal a draft as the bot does on Submit, without the dialogue's checks; verify it."""
+    submitted = await harness.services.cases.submit(user_id, user_id, draft, "en")
+    await reviewer_of(harness).set_status(submitted.code, CaseStatus.VERIFIED)
+    return str(submitted.code)
+
+
+async def exported(
+    harness: Harness, out: Path, fmt: str, *, internal: bool
+) -> tuple[Report, bytes]:
+    """Export, and every byte a partner would read (see read_back)."""
+    report = await export(reviewer_of(harness), out, fmt, internal=internal)
+    return report, read_back(out, fmt)
+
+
+def read_back(out: Path, fmt: str) -> bytes:
+    """The file as written, or every file in the bundle, decompressed."""
+    if fmt != "bundle":
+        return out.read_bytes()
+    with zipfile.ZipFile(out) as bundle:
+        return b"\n".join(bundle.read(name) for name in bundle.namelist())
