@@ -341,3 +341,26 @@ async def test_a_swapped_inbox_key_in_the_database_is_refused_and_logged(
     detail = json.loads(refused[0].detail)
     assert detail["found"] == attacker.public().fingerprint[:16]
     assert detail["pinned"] == harness.inbox_fingerprint[:16]
+
+
+async def test_the_readme_threat_model_says_what_privacy_says(harness: Harness) -> None:
+    from pathlib import Path
+
+    user = harness.user(user_id=3950, language_code="en")
+    await user.send_command("start")
+    await user.press("lang:en")
+    await user.send_command("privacy")
+    privacy = user.last_text
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    threats = readme.split("## Threat model", 1)[1].split("\n## ", 1)[0]
+    for privacy_says, readme_says in (
+        ("sealed as soon as they arrive", "sealed to the reviewers' public keys as soon as"),
+        ("until you press Submit", "when she presses Submit"),
+        ("whoever controls the server could read them", "whoever controls the server can read"),
+        ("could find out which cases you sent", "links Telegram accounts to the codes"),
+        ("kept on Telegram's servers until you delete it", "on its servers until she deletes"),
+        ("the link between your Telegram account and the code", "the link to her account"),
+        ("Copies in backups made earlier are not deleted", "copies in earlier backups"),
+    ):
+        assert privacy_says in privacy and readme_says in threats, privacy_says
+    assert "sealed at once" not in readme and "holds no private key" not in readme
