@@ -669,7 +669,12 @@ def review_serve(
         fail(f"the key file {key} does not exist")
     settings = settings_or_exit()
     engine = db.create_engine(settings.database_url)
-    console = create_app(db.make_sessionmaker(engine), key, idle_minutes=idle_minutes)
+    console = create_app(
+        db.make_sessionmaker(engine),
+        key,
+        idle_minutes=idle_minutes,
+        inbox_fingerprint=settings.inbox_fingerprint,
+    )
     typer.echo(f"open http://127.0.0.1:{port}/ and unlock with your passphrase (Ctrl+C stops)")
     uvicorn.run(console, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

@@ -201,7 +201,17 @@ def create_page(trial: Trial, review_key: Path) -> Starlette:
             Route("/api/send", send, methods=["POST"]),
             Route("/api/press", press, methods=["POST"]),
             Route("/api/upload", upload, methods=["POST"]),
-            Mount("/review", app=create_console(sessionmaker, review_key)),
+            Mount(
+                "/review",
+                app=create_console(
+                    sessionmaker,
+                    review_key,
+                    # The trial runs the bot here, so it pins its own inbox key.
+                    inbox_fingerprint=trial.application.services.server_key.inbox()
+                    .public()
+                    .fingerprint,
+                ),
+            ),
         ]
     )
 

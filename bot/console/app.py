@@ -1,8 +1,9 @@
 """A small Starlette app: unlock with the key's passphrase, read, decide, export. No JS build.
 
-Bound to 127.0.0.1 by the command that serves it. The unlocked key lives in this process's
-memory only and is dropped after the idle time; attachments are decrypted chunk by chunk
-and streamed to the browser, never written to disk.
+Bound to 127.0.0.1 by the command that serves it, and guarded (`bot.console.guard`) against
+other host names, cross-origin posts and anything a page could run. The unlocked key lives in
+this process's memory only and is dropped after the idle time; attachments are decrypted chunk
+by chunk and streamed to the browser, never written to disk.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from bot.console.guard import ConsoleGuard
 from bot.crypto import CryptoError, ReviewerKey
 from bot.export import ExportError, export
 from bot.i18n import LOCALE_NAMES, LOCALES, translate
@@ -60,17 +63,15 @@ def _to(request: Request, path: str) -> str:
 
 
 def media_type(first: bytes, kind: str) -> str:
-    """What the browser should be told the file is, from its first bytes."""
+    """What the browser is told a file is: a written answer is text, the rest go by first bytes."""
+    if kind == "text":
+        return "text/plain; charset=utf-8"
     for magic, name in MAGIC:
         if first.startswith(magic):
             return name
     if first[4:8] == b"ftyp":
         return "video/mp4"
-    return {
-        "voice": "audio/ogg",
-        "video": "video/mp4",
-        "text": "text/plain; charset=utf-8",
-    }.get(kind, "application/octet-stream")
+    return {"voice": "audio/ogg", "video": "video/mp4"}.get(kind, "application/octet-stream")
 
 
 @dataclass
@@ -88,8 +89,10 @@ def create_app(
     key_path: Path,
     *,
     idle_minutes: float = 15,
-) -> Starlette:
-    """The console, locked until the key's passphrase is given."""
+    inbox_fingerprint: str | None = None,
+) -> ConsoleGuard:
+    """The console, locked until the key's passphrase is given; questions go only to the bot
+    inbox key pinned by `inbox_fingerprint` (AIGAQ_INBOX_FINGERPRINT)."""
     state = ConsoleState(key_path=key_path, idle_seconds=idle_minutes * 60)
     env = Environment(
         loader=PackageLoader("bot.console", "templates"),
@@ -159,7 +162,7 @@ def create_app(
             key = ReviewerKey.load(state.key_path, values.get("passphrase", ""))
         except (CryptoError, PermissionError):
             return RedirectResponse(_to(request, "/?error=1"), status_code=303)
-        state.reviewer = Reviewer(sessionmaker, key)
+        state.reviewer = Reviewer(sessionmaker, key, inbox_fingerprint=inbox_fingerprint)
         state.token = secrets.token_urlsafe(32)
         state.last_seen = time.monotonic()
         response = RedirectResponse(_to(request, "/"), status_code=303)
@@ -167,6 +170,12 @@ def create_app(
         return response
 
     async def lock(request: Request) -> Response:
+        try:
+            await form(request)
+        except PermissionError as exc:
+            refused = page(request, "message.html", message=str(exc))
+            refused.status_code = 403
+            return refused
         state.reviewer, state.token = None, ""
         return RedirectResponse(_to(request, "/"), status_code=303)
 
@@ -204,12 +213,21 @@ def create_app(
         kinds = {a["uid"]: a.get("kind") for a in opened.payload.get("attachments", [])}
         pairs = [(a, b) for a, b, _why in await reviewer.duplicates() if opened.code in (a, b)]
         followups = await reviewer.followups(opened.code)
+        written = {
+            answer["uid"]: (await reviewer.attachment(answer["uid"]).read()).decode(
+                "utf-8", "replace"
+            )
+            for item in followups
+            for answer in item["answers"]
+            if answer["kind"] == "text"
+        }
         wgeid, _answers = await reviewer.readiness(opened.code)
         return page(
             request,
             "case.html",
             case=opened,
             followups=followups,
+            written=written,
             wgeid=wgeid,
             element_labels=ELEMENT_LABELS,
             steps=STEPS,
@@ -363,19 +381,19 @@ def create_app(
 
         return FileResponse(target, filename=name, background=BackgroundTask(cleanup))
 
-    return Starlette(
-        routes=[
-            Route("/", index),
-            Route("/unlock", unlock, methods=["POST"]),
-            Route("/lock", lock, methods=["POST"]),
-            Route("/case/{code}", case_view),
-            Route("/case/{code}/status", decide, methods=["POST"]),
-            Route("/case/{code}/link", link, methods=["POST"]),
-            Route("/case/{code}/ask", ask, methods=["POST"]),
-            Route("/case/{code}/ask-missing", ask_missing, methods=["POST"]),
-            Route("/case/{code}/wgeid", draft),
-            Route("/file/{uid}", attachment),
-            Route("/compare/{first}/{second}", compare),
-            Route("/export", download),
-        ]
-    )
+    routes = [
+        Route("/", index),
+        Route("/unlock", unlock, methods=["POST"]),
+        Route("/lock", lock, methods=["POST"]),
+        Route("/case/{code}", case_view),
+        Route("/case/{code}/status", decide, methods=["POST"]),
+        Route("/case/{code}/link", link, methods=["POST"]),
+        Route("/case/{code}/ask", ask, methods=["POST"]),
+        Route("/case/{code}/ask-missing", ask_missing, methods=["POST"]),
+        Route("/case/{code}/wgeid", draft),
+        Route("/file/{uid}", attachment),
+        Route("/compare/{first}/{second}", compare),
+        Route("/export", download),
+        Mount("/static", StaticFiles(packages=[("bot.console", "static")])),
+    ]
+    return ConsoleGuard(Starlette(routes=routes))
