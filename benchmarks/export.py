@@ -27,10 +27,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import insert
 
 from bot import db
-from bot.crypto import ReviewerKey, StreamSealer, seal
-from bot.export import export
+from bot.crypto import StreamSealer, seal
 from bot.models import Attachment, AttachmentChunk, Case, CaseKey, CaseStatus, Recipient
-from bot.review import Reviewer
+from bot.reviewing.cases import Reviewer
+from bot.reviewing.export import export
+from bot.reviewing.keys import ReviewerKey
 
 FILE = os.urandom(1024 * 1024)
 

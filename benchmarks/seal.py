@@ -28,12 +28,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bot.crypto import (
     SUITE_MLKEM768_X25519,
     SUITE_X25519,
-    ReviewerKey,
     StreamOpener,
     StreamSealer,
     open_sealed,
     seal,
 )
+from bot.reviewing.keys import ReviewerKey
 
 PAYLOAD = json.dumps(
     {"narrative": "Менің ұлым 2018 жылы ұсталды. " * 50, "name": "Ерлан Нұрғалиұлы"},

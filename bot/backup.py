@@ -8,7 +8,6 @@ the database holds: sealed testimony and metadata, never a private key or the se
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bot.crypto import CryptoError, RecipientPublicKey, ReviewerKey, open_file, seal_file
+from bot.crypto import CryptoError, PrivateKey, RecipientPublicKey, open_file, seal_file
 
 MAGIC = b"AIGAQ-BACKUP-1\n"
 
@@ -130,7 +129,7 @@ def backup(url: str, out: Path, recipients: Sequence[RecipientPublicKey]) -> int
     return result.plaintext_size
 
 
-def restore(url: str, source: Path, key: ReviewerKey) -> str:
+def restore(url: str, source: Path, key: PrivateKey) -> str:
     """Open a backup with a reviewer's key and load it into the database at `url`."""
     with source.open("rb") as handle:
         if handle.readline() != MAGIC:
@@ -157,11 +156,3 @@ def restore(url: str, source: Path, key: ReviewerKey) -> str:
                     f"pg_restore failed: {exc.stderr.decode(errors='replace')[:200]}"
                 ) from None
     return str(header["backend"])
-
-
-async def backup_async(url: str, out: Path, recipients: Sequence[RecipientPublicKey]) -> int:
-    return await asyncio.to_thread(backup, url, out, recipients)
-
-
-async def restore_async(url: str, source: Path, key: ReviewerKey) -> str:
-    return await asyncio.to_thread(restore, url, source, key)

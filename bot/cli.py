@@ -18,22 +18,23 @@ from bot.crypto import (
     SUITE_X25519,
     CryptoError,
     RecipientPublicKey,
-    ReviewerKey,
     ServerKey,
     load_recipients,
 )
 from bot.crypto.keys import SUITE_NAMES
-from bot.export import ExportError, Report, export, verify_bundle
 from bot.logs import configure_logging
 from bot.models import CaseStatus, Role
-from bot.review import GRADES, OpenedCase, QueueItem, Reviewer, ReviewError
+from bot.reviewing.cases import GRADES, OpenedCase, QueueItem, Reviewer, ReviewError
+from bot.reviewing.export import ExportError, Report, export, verify_bundle
+from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.rewrap import rewrap
+from bot.reviewing.un import Readiness
 from bot.services.audit import ChainReport, verify_chain
 from bot.services.broadcasts import Broadcasts, parse_when
 from bot.services.recipients import RecipientInfo, Recipients, UnknownKey
 from bot.services.roles import CLI, Roles, TeamMember
 from bot.services.rotation import Rotated
 from bot.settings import Settings, SettingsError, load_settings
-from bot.un import Readiness
 
 app = typer.Typer(help="Aigaq: sealed testimony over Telegram.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -468,8 +469,8 @@ def keys_rewrap(
                     bar.update(done - seen)
                     seen = done
 
-                return await Recipients(backend.sessionmaker).rewrap(
-                    reviewer, to, actor=CLI, progress=progress
+                return await rewrap(
+                    backend.sessionmaker, reviewer, to, actor=CLI, progress=progress
                 )
 
     try:
@@ -663,7 +664,7 @@ def review_serve(
     """The review console in your browser, on this computer only (127.0.0.1)."""
     import uvicorn
 
-    from bot.console.app import create_app
+    from bot.reviewing.console.app import create_app
 
     if not key.exists():
         fail(f"the key file {key} does not exist")
@@ -828,8 +829,8 @@ def _wgeid_draft(
     person: int,
     summary_file: Path | None,
 ) -> None:
+    from bot.reviewing.un import write_draft
     from bot.services import audit
-    from bot.un import write_draft
 
     summary = summary_file.read_text(encoding="utf-8") if summary_file else ""
 

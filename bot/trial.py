@@ -23,11 +23,12 @@ from starlette.routing import Mount, Route
 
 from bot import db
 from bot.app import AigaqApplication, build_application
-from bot.console.app import create_app as create_console
-from bot.crypto import ReviewerKey, ServerKey
+from bot.crypto import ServerKey
 from bot.i18n import LOCALE_NAMES, LOCALES, translate
 from bot.localapi import FakeUser, LocalBotApi
 from bot.models import Role
+from bot.reviewing.console.app import create_app as create_console
+from bot.reviewing.keys import ReviewerKey
 from bot.settings import Settings
 
 ADMIN_ID = 1001
@@ -120,7 +121,7 @@ def _uid(request: Request) -> int:
 def create_page(trial: Trial, review_key: Path) -> Starlette:
     """The chat page, its small JSON API, and the review console under /review."""
     env = Environment(
-        loader=PackageLoader("bot", "console/templates"), autoescape=select_autoescape(["html"])
+        loader=PackageLoader("bot", "templates"), autoescape=select_autoescape(["html"])
     )
     sessionmaker = trial.application.services.sessionmaker
 

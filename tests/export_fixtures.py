@@ -6,9 +6,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from bot.export import Report, export
 from bot.models import CaseStatus
-from bot.review import Reviewer
+from bot.reviewing.cases import Reviewer
+from bot.reviewing.export import Report, export
 from tests.harness import Harness
 from tests.test_intake_dialogue import PERSONS, walk_intake
 

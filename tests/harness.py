@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import AigaqApplication, build_application
-from bot.crypto import ReviewerKey, ServerKey, StreamOpener, open_sealed
+from bot.crypto import ServerKey, StreamOpener, open_sealed
 from bot.localapi import FakeUser, LocalBotApi
 from bot.models import Attachment, AttachmentChunk, Case, CaseKey, Recipient
-from bot.review import Reviewer
+from bot.reviewing.cases import Reviewer
+from bot.reviewing.keys import ReviewerKey
 from bot.settings import Settings
 
 TOKEN = "123456:TEST-token"

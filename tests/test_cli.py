@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.crypto import RecipientPublicKey, ReviewerKey, WrongPassphraseError
+from bot.crypto import RecipientPublicKey, WrongPassphraseError
+from bot.reviewing.keys import ReviewerKey
 from bot.settings import SettingsError, load_settings
 
 runner = CliRunner()

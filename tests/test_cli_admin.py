@@ -13,6 +13,7 @@ from bot import db
 from bot.cli import app
 from bot.crypto import ServerKey
 from bot.models import AuditEntry
+from bot.reviewing.keys import ReviewerKey
 from tests.conftest import TestDatabase
 
 runner = CliRunner()
@@ -67,7 +68,6 @@ def test_broadcast_from_the_command_line() -> None:
 
 @pytest.mark.usefixtures("environment")
 def test_keys_add_list_retire_and_backup_restore(tmp_path: Path) -> None:
-    from bot.crypto import ReviewerKey
 
     passphrase = tmp_path / "pass.txt"
     passphrase.write_text("a long enough passphrase")

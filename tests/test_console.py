@@ -19,9 +19,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.console.app import create_app, media_type
 from bot.models import CaseStatus, FollowUp
-from bot.review import Reviewer
+from bot.reviewing.cases import Reviewer
+from bot.reviewing.console.app import create_app, media_type
 from tests.harness import Harness
 from tests.test_intake_dialogue import PERSONS
 
@@ -227,7 +227,7 @@ async def test_in_a_real_browser_unlock_open_see_verify_export(
             await download.save_as(saved)
             await page.screenshot(path=str(tmp_path / "console.png"))
             await browser.close()
-        from bot.export import verify_bundle
+        from bot.reviewing.export import verify_bundle
 
         assert verify_bundle(saved, harness.reviewer.signing_public_hex()) == 3
     finally:

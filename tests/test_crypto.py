@@ -17,7 +17,6 @@ from bot.crypto import (
     CryptoError,
     KeyFileError,
     RecipientPublicKey,
-    ReviewerKey,
     ServerKey,
     StreamOpener,
     StreamSealer,
@@ -32,6 +31,7 @@ from bot.crypto import (
     seal,
     seal_file,
 )
+from bot.reviewing.keys import ReviewerKey
 
 PQ = ReviewerKey.generate(SUITE_MLKEM768_X25519)
 CLASSIC = ReviewerKey.generate(SUITE_X25519)

@@ -11,8 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bot.export import CSV_FIELDS, verify_bundle
-from bot.export_policy import DETAINEE_FIELDS, PARTNER_TESTIFIER, neutralise_formula
+from bot.reviewing.export import CSV_FIELDS, verify_bundle
+from bot.reviewing.export_policy import DETAINEE_FIELDS, PARTNER_TESTIFIER, neutralise_formula
 from bot.services.intake import STEPS
 from tests.export_fixtures import CONSENTS, FORMATS, exported, seal_draft, walk_with_consent
 from tests.harness import Harness

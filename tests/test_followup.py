@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import CaseStatus, FollowUp
-from bot.review import ReviewError
+from bot.reviewing.cases import ReviewError
 from handlers.followup import deliver_questions
 from tests.harness import Harness
 from tests.test_intake_dialogue import PERSONS, PHOTO_1, walk_intake

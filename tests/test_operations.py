@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text, update
 
 from bot import db
 from bot.backup import BackupError, backup, restore
-from bot.crypto import ReviewerKey, open_sealed
+from bot.crypto import open_sealed
 from bot.doctor import run_checks
 from bot.models import (
     Attachment,
@@ -24,6 +24,8 @@ from bot.models import (
     Role,
     utcnow,
 )
+from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.rewrap import rewrap
 from bot.services.audit import verify_chain
 from bot.services.recipients import Recipients
 from tests.harness import Harness
@@ -68,8 +70,9 @@ async def test_a_new_reviewer_reads_old_cases_after_rewrap_and_retired_keys_get_
     newcomer = ReviewerKey.generate()
     recipients = Recipients(harness.services.sessionmaker)
     assert await recipients.add(newcomer.public(), actor="cli")
-    assert await recipients.rewrap(harness.reviewer, newcomer.key_id, actor="cli") == 4
-    assert await recipients.rewrap(harness.reviewer, newcomer.key_id, actor="cli") == 0
+    sessionmaker = harness.services.sessionmaker
+    assert await rewrap(sessionmaker, harness.reviewer, newcomer.key_id, actor="cli") == 4
+    assert await rewrap(sessionmaker, harness.reviewer, newcomer.key_id, actor="cli") == 0
     old_reviewer, harness.reviewer = harness.reviewer, newcomer
     case = await harness.open_case(old_code)
     assert case["detainees"][0]["name"] == "Ерлан Нұрғалиұлы"

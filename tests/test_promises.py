@@ -12,7 +12,7 @@ import re
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.crypto import CryptoError, ReviewerKey, open_sealed
+from bot.crypto import CryptoError, open_sealed
 from bot.i18n import translate
 from bot.models import (
     Account,
@@ -27,9 +27,10 @@ from bot.models import (
     FollowUp,
     Notice,
 )
-from bot.review import ReviewError
+from bot.reviewing.cases import ReviewError
+from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.un import QUESTIONS, QUESTIONS_HEADING, missing_question
 from bot.services.intake import BY_NAME, UN_TRANSMISSION
-from bot.un import QUESTIONS, QUESTIONS_HEADING, missing_question
 from handlers.followup import deliver_questions
 from tests.harness import ORGANISATION, Harness
 from tests.test_intake_dialogue import PERSONS, VOICE, walk_intake
@@ -305,7 +306,7 @@ async def _a_case_she_agreed_to_be_asked_about(harness: Harness, user_id: int) -
 
 
 async def test_no_question_is_sealed_without_a_pinned_inbox_key(harness: Harness) -> None:
-    from bot.review import Reviewer
+    from bot.reviewing.cases import Reviewer
 
     code = await _a_case_she_agreed_to_be_asked_about(harness, 3800)
     unpinned = Reviewer(harness.services.sessionmaker, harness.reviewer)

@@ -11,9 +11,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bot.export import CSV_FIELDS, ExportError, export, verify_bundle
 from bot.models import CaseStatus
-from bot.review import Reviewer, ReviewError
+from bot.reviewing.cases import Reviewer, ReviewError
+from bot.reviewing.export import CSV_FIELDS, ExportError, export, verify_bundle
 from handlers.cases import deliver_notices
 from tests.harness import Harness
 from tests.test_intake_dialogue import PDF, PERSONS, PHOTO_1, PHOTO_2, walk_intake

@@ -13,8 +13,8 @@ from odf import teletype
 from odf.opendocument import load
 from odf.text import H, P
 
+from bot.reviewing.un import MISSING, PARTIAL, PRESENT, readiness, write_draft
 from bot.services.urgency import is_urgent
-from bot.un import MISSING, PARTIAL, PRESENT, readiness, write_draft
 from handlers.followup import deliver_questions
 from tests.harness import Harness
 from tests.test_intake_dialogue import PERSONS, walk_intake

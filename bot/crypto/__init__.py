@@ -16,8 +16,9 @@ from bot.crypto.errors import (
 from bot.crypto.keys import (
     SUITE_MLKEM768_X25519,
     SUITE_X25519,
+    DeliveryKey,
+    PrivateKey,
     RecipientPublicKey,
-    ReviewerKey,
     load_recipients,
     normalise_fingerprint,
 )
@@ -28,9 +29,10 @@ __all__ = [
     "SUITE_MLKEM768_X25519",
     "SUITE_X25519",
     "CryptoError",
+    "DeliveryKey",
     "KeyFileError",
+    "PrivateKey",
     "RecipientPublicKey",
-    "ReviewerKey",
     "Sealed",
     "ServerKey",
     "StreamOpener",

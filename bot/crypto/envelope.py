@@ -21,7 +21,7 @@ from bot.crypto.errors import (
     WrongKeyError,
     WrongObjectError,
 )
-from bot.crypto.keys import RecipientPublicKey, ReviewerKey, hpke_suite
+from bot.crypto.keys import PrivateKey, RecipientPublicKey, hpke_suite
 
 MAGIC = b"AGQ"
 VERSION = 1
@@ -91,7 +91,7 @@ def wrap_data_key(
     return bytes([recipient.suite]) + wrapped
 
 
-def unwrap_data_key(wrapped: bytes, key: ReviewerKey, *, object_id: str, kind: str) -> bytes:
+def unwrap_data_key(wrapped: bytes, key: PrivateKey, *, object_id: str, kind: str) -> bytes:
     """The data key, if this private key is a recipient and nothing was altered."""
     if not wrapped or wrapped[0] != key.suite:
         raise WrongKeyError("this key is not a recipient of the object (different suite)")
@@ -132,7 +132,7 @@ def seal(
 
 
 def open_sealed(
-    ciphertext: bytes, wrapped_key: bytes, key: ReviewerKey, *, object_id: str, kind: str
+    ciphertext: bytes, wrapped_key: bytes, key: PrivateKey, *, object_id: str, kind: str
 ) -> bytes:
     """Open a sealed object with a reviewer's key; every failure has its own clear error."""
     found_id, found_kind, offset = read_header_prefix(ciphertext, TYPE_OBJECT)

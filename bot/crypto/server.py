@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from bot.crypto.errors import KeyFileError, TamperedError, UnsupportedFormatError
-from bot.crypto.keys import SUITE_X25519, ReviewerKey
+from bot.crypto.keys import SUITE_X25519, DeliveryKey
 
 KEY_SIZE = 32
 TOKEN_VERSION = 1
@@ -144,13 +144,13 @@ class ServerKey:
         """The value's pseudonym under every master, current first (to find old rows)."""
         return [key.pseudonym(purpose, value) for key in (self, *self._older)]
 
-    def inboxes(self) -> list[ReviewerKey]:
+    def inboxes(self) -> list[DeliveryKey]:
         """The inbox key of every master, current first."""
         return [key.inbox() for key in (self, *self._older)]
 
-    def inbox(self) -> ReviewerKey:
+    def inbox(self) -> DeliveryKey:
         """The bot's own X25519 key, for what reviewers send it (follow-up questions)."""
-        return ReviewerKey(SUITE_X25519, self._inbox)
+        return DeliveryKey(SUITE_X25519, self._inbox)
 
     def blind_index(self, value: str) -> str:
         """A keyed hash of a normalised name, for finding duplicates without decrypting."""

@@ -26,7 +26,7 @@ from bot.crypto.envelope import (
     wrap_for_all,
 )
 from bot.crypto.errors import CryptoError, TamperedError
-from bot.crypto.keys import RecipientPublicKey, ReviewerKey
+from bot.crypto.keys import PrivateKey, RecipientPublicKey
 
 CHUNK_SIZE = 65536
 TAG_SIZE = 16
@@ -104,7 +104,7 @@ class StreamOpener:
     """Opens a sealed stream with a reviewer's key, chunk by chunk."""
 
     def __init__(
-        self, header: bytes, wrapped_key: bytes, key: ReviewerKey, *, object_id: str, kind: str
+        self, header: bytes, wrapped_key: bytes, key: PrivateKey, *, object_id: str, kind: str
     ) -> None:
         found_id, found_kind, offset = read_header_prefix(header, TYPE_STREAM)
         check_binding(found_id, found_kind, object_id, kind)
@@ -178,7 +178,7 @@ def open_file(
     source: BinaryIO,
     target: BinaryIO,
     wrapped_key: bytes,
-    key: ReviewerKey,
+    key: PrivateKey,
     *,
     object_id: str,
     kind: str,

@@ -24,10 +24,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.export_policy import allowed, disclosed, neutralise_formula
 from bot.i18n import WRITTEN_LOCALES, translate
 from bot.models import Case, CaseStatus
-from bot.review import Reviewer
+from bot.reviewing.cases import Reviewer
+from bot.reviewing.export_policy import allowed, disclosed, neutralise_formula
 from bot.services import audit
 from bot.services.intake import BY_NAME, LABELS, UNKNOWN
 

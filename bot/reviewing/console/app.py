@@ -1,6 +1,6 @@
 """A small Starlette app: unlock with the key's passphrase, read, decide, export. No JS build.
 
-Bound to 127.0.0.1 by the command that serves it, and guarded (`bot.console.guard`) against
+Bound to 127.0.0.1 by the command that serves it, and guarded (`console.guard`) against
 other host names, cross-origin posts and anything a page could run. The unlocked key lives in
 this process's memory only and is dropped after the idle time; attachments are decrypted chunk
 by chunk and streamed to the browser, never written to disk.
@@ -34,15 +34,16 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.console.guard import ConsoleGuard
-from bot.crypto import CryptoError, ReviewerKey
-from bot.export import ExportError, export
+from bot.crypto import CryptoError
 from bot.i18n import LOCALE_NAMES, LOCALES, translate
 from bot.models import CaseStatus
-from bot.review import GRADES, Reviewer, ReviewError
+from bot.reviewing.cases import GRADES, Reviewer, ReviewError
+from bot.reviewing.console.guard import ConsoleGuard
+from bot.reviewing.export import ExportError, export
+from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.un import ELEMENT_LABELS, write_draft
 from bot.services import audit
 from bot.services.intake import BY_NAME, STEPS, UNKNOWN
-from bot.un import ELEMENT_LABELS, write_draft
 
 COOKIE = "aigaq_console"
 DECISIONS = (CaseStatus.IN_REVIEW, CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
@@ -95,7 +96,7 @@ def create_app(
     inbox key pinned by `inbox_fingerprint` (AIGAQ_INBOX_FINGERPRINT)."""
     state = ConsoleState(key_path=key_path, idle_seconds=idle_minutes * 60)
     env = Environment(
-        loader=PackageLoader("bot.console", "templates"),
+        loader=PackageLoader("bot.reviewing.console", "templates"),
         autoescape=select_autoescape(["html"]),
     )
 
@@ -394,6 +395,6 @@ def create_app(
         Route("/file/{uid}", attachment),
         Route("/compare/{first}/{second}", compare),
         Route("/export", download),
-        Mount("/static", StaticFiles(packages=[("bot.console", "static")])),
+        Mount("/static", StaticFiles(packages=[("bot.reviewing.console", "static")])),
     ]
     return ConsoleGuard(Starlette(routes=routes))

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crypto import (
     CryptoError,
     RecipientPublicKey,
-    ReviewerKey,
     StreamOpener,
     normalise_fingerprint,
     open_sealed,
@@ -41,11 +40,12 @@ from bot.models import (
     Recipient,
     Setting,
 )
+from bot.reviewing.keys import ReviewerKey
 from bot.services import audit
 from bot.services.answers import fold_name
 
 if TYPE_CHECKING:
-    from bot.un import Readiness
+    from bot.reviewing.un import Readiness
 
 GRADES = ("reported", "partially_verified", "corroborated", "documented")
 # A relative who agreed to contact hears of these changes (code and status only).
@@ -325,7 +325,7 @@ class Reviewer:
 
     async def ask_missing(self, code: str, person: int = 1) -> list[str]:
         """One follow-up question, in her language, for the elements a person still lacks."""
-        from bot.un import missing_question, readiness
+        from bot.reviewing.un import missing_question, readiness
 
         opened = await self.show(code)
         items = readiness(opened.payload)
@@ -342,7 +342,7 @@ class Reviewer:
     async def readiness(self, code: str) -> tuple[list[Readiness], list[str]]:
         """The six elements per person — an element she answered in a follow-up counts as
         given — and the text of her written answers, for the draft."""
-        from bot.un import PRESENT, readiness
+        from bot.reviewing.un import PRESENT, readiness
 
         opened = await self.show(code)
         items = readiness(opened.payload)
