@@ -204,7 +204,8 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
                     "We do not keep your Telegram phone number or name. Your account is stored "
                     "as a code made with the bot's own key; if you agreed to follow-up "
                     "questions or to news, the number Telegram gives this chat (not your phone "
-                    "number) is kept too, encrypted with that key. Whoever takes over the server together with that key could find out "
+                    "number) is kept too, encrypted with that key. Whoever takes over the "
+                    "server together with that key could find out "
                     "which cases you sent, and check whether a case is about a person whose "
                     "name they already know."
                 ),
