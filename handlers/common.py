@@ -145,7 +145,8 @@ def when_sealed() -> str:
     """What is sealed when: files and voice at once, written answers at Submit."""
     return _(
         "Your files and voice messages are sealed as soon as they arrive, and your written "
-        "answers when you press Submit. After that, only the reviewing team can read them."
+        "answers when you press Submit. After that, on our server, only the reviewing team can "
+        "read them."
     )
 
 
@@ -202,14 +203,15 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
                 _(
                     "We do not keep your Telegram phone number or name. Your account is stored "
                     "as a code made with the bot's own key; if you agreed to follow-up "
-                    "questions or to news, your chat number is kept too, encrypted with that "
-                    "key. Whoever takes over the server together with that key could find out "
+                    "questions or to news, the number Telegram gives this chat (not your phone "
+                    "number) is kept too, encrypted with that key. Whoever takes over the "
+                    "server together with that key could find out "
                     "which cases you sent, and check whether a case is about a person whose "
                     "name they already know."
                 ),
                 _(
-                    "Like every Telegram chat, this one, with what you write in it, is kept on "
-                    "Telegram's servers until you delete it, and Telegram sees when you write "
+                    "Like every Telegram chat, this chat and everything you write in it stay on "
+                    "Telegram's servers until you delete them. Telegram also sees when you write "
                     "to this bot. To lower the risk, use a Telegram account that is not tied "
                     "to your everyday phone number, and delete this chat when you have "
                     "finished. If you travel to China, delete this chat before you go."

@@ -39,7 +39,8 @@ LOCALES = ("kk", "ru", "en", "kk_Arab")
 RUN_BY = "Aigaq is run by {organisation}. It is not the UN or any government."
 SEALED_WHEN = (
     "Your files and voice messages are sealed as soon as they arrive, and your written "
-    "answers when you press Submit. After that, only the reviewing team can read them."
+    "answers when you press Submit. After that, on our server, only the reviewing team can "
+    "read them."
 )
 REMAINS = (
     "What remains: the code, the date, the word «withdrawn», the link between your Telegram "
@@ -95,8 +96,8 @@ async def test_help_and_privacy_say_who_runs_it_in_every_language(
     assert (
         translate(
             locale,
-            "Like every Telegram chat, this one, with what you write in it, is kept on "
-            "Telegram's servers until you delete it, and Telegram sees when you write to this "
+            "Like every Telegram chat, this chat and everything you write in it stay on "
+            "Telegram's servers until you delete them. Telegram also sees when you write to this "
             "bot. To lower the risk, use a Telegram account that is not tied to your everyday "
             "phone number, and delete this chat when you have finished. If you travel to "
             "China, delete this chat before you go.",
@@ -359,7 +360,7 @@ async def test_the_readme_threat_model_says_what_privacy_says(harness: Harness) 
         ("until you press Submit", "when she presses Submit"),
         ("whoever controls the server could read them", "whoever controls the server can read"),
         ("could find out which cases you sent", "links Telegram accounts to the codes"),
-        ("kept on Telegram's servers until you delete it", "on its servers until she deletes"),
+        ("stay on Telegram's servers until you delete them", "on its servers until she deletes"),
         ("the link between your Telegram account and the code", "the link to her account"),
         ("Copies in backups made earlier are not deleted", "copies in earlier backups"),
     ):

@@ -38,7 +38,7 @@ QUESTIONS_HEADING = N_("For a possible UN submission:")
 QUESTIONS = {
     "identity": N_("Do you know his or her ID card number, or can you send a photo of the person?"),
     "date": N_("Do you know the exact day of the detention (day, month, year)?"),
-    "place": N_("Where exactly was the person taken, or last seen?"),
+    "place": N_("Where exactly was the person taken away from, or where were they last seen?"),
     "forces": N_(
         "Who took the person — police, state security, camp staff, or people in plain clothes?"
     ),
