@@ -576,7 +576,7 @@ def review_list(
             reviewer = _reviewer(backend, key, passphrase_file)
             items = await reviewer.queue(wanted)
             if wgeid:
-                ready = await reviewer.ready_for_wgeid()
+                ready = await reviewer.followups.ready_for_wgeid()
                 items = [item for item in items if item.code in ready]
             return items
 
@@ -604,7 +604,7 @@ def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -
         async with _Backend(settings_or_exit()) as backend:
             reviewer = _reviewer(backend, key, passphrase_file)
             opened = await reviewer.show(code)
-            items, _answers = await reviewer.readiness(code)
+            items, _answers = await reviewer.followups.readiness(code)
             return opened, items
 
     try:
@@ -644,7 +644,7 @@ def review_set(
 
     async def go() -> None:
         async with _Backend(settings_or_exit()) as backend:
-            await _reviewer(backend, key, passphrase_file).set_status(
+            await _reviewer(backend, key, passphrase_file).decisions.set_status(
                 code, wanted, grade=grade, note=note
             )
 
@@ -688,7 +688,7 @@ def review_ask(
 
     async def go() -> None:
         async with _Backend(settings_or_exit()) as backend:
-            await _reviewer(backend, key, passphrase_file).ask(code, question)
+            await _reviewer(backend, key, passphrase_file).followups.ask(code, question)
 
     try:
         asyncio.run(go())
@@ -708,7 +708,9 @@ def review_ask_missing(
 
     async def go() -> list[str]:
         async with _Backend(settings_or_exit()) as backend:
-            return await _reviewer(backend, key, passphrase_file).ask_missing(code, person)
+            return await _reviewer(backend, key, passphrase_file).followups.ask_missing(
+                code, person
+            )
 
     try:
         missing = asyncio.run(go())
@@ -727,7 +729,7 @@ def review_duplicates(key: KeyOption, passphrase_file: PassOption = None) -> Non
 
     async def go() -> list[tuple[str, str, str]]:
         async with _Backend(settings_or_exit()) as backend:
-            return await _reviewer(backend, key, passphrase_file).duplicates()
+            return await _reviewer(backend, key, passphrase_file).duplicates.find()
 
     for first, second, why in asyncio.run(go()):
         typer.echo(f"{first}  {second}  {why}")
@@ -744,7 +746,7 @@ def review_link(
 
     async def go() -> None:
         async with _Backend(settings_or_exit()) as backend:
-            await _reviewer(backend, key, passphrase_file).link(code, of)
+            await _reviewer(backend, key, passphrase_file).decisions.link(code, of)
 
     try:
         asyncio.run(go())
@@ -839,7 +841,7 @@ def _wgeid_draft(
             reviewer = _reviewer(backend, key, passphrase_file)
             opened = await reviewer.show(code)
             received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
-            _items, answers = await reviewer.readiness(opened.code)
+            _items, answers = await reviewer.followups.readiness(opened.code)
             write_draft(
                 out,
                 opened.payload,

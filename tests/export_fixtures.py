@@ -35,14 +35,14 @@ async def walk_with_consent(harness: Harness, user_id: int, sharing: str) -> str
 
     user.press = press  # type: ignore[method-assign]
     code = await walk_intake(user, locale="ru", persons=PERSONS[:1])
-    await reviewer_of(harness).set_status(code, CaseStatus.VERIFIED)
+    await reviewer_of(harness).decisions.set_status(code, CaseStatus.VERIFIED)
     return code
 
 
 async def seal_draft(harness: Harness, user_id: int, draft: dict[str, Any]) -> str:
     """Seal a draft as the bot does on Submit, without the dialogue's checks; verify it."""
     submitted = await harness.services.cases.submit(user_id, user_id, draft, "en")
-    await reviewer_of(harness).set_status(submitted.code, CaseStatus.VERIFIED)
+    await reviewer_of(harness).decisions.set_status(submitted.code, CaseStatus.VERIFIED)
     return str(submitted.code)
 
 

@@ -55,7 +55,8 @@ async def test_privacy_says_what_telegram_sees_and_how_to_delete(harness: Harnes
     user = harness.user(user_id=4, language_code="en")
     await user.send_command("privacy")
     text = user.last_text
-    assert "Telegram sees" in text
+    assert "stay on Telegram's servers until you delete them" in text
+    assert "Telegram also sees when you write to this bot" in text
     assert "/cancel" in text and "withdraw" in text
     assert user.last.protect_content
 

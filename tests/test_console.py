@@ -370,7 +370,7 @@ async def answer_in_writing(harness: Harness, code: str, text: str) -> None:
     """She answers a follow-up question in Telegram with `text`."""
     from handlers.followup import deliver_questions
 
-    await harness.reviewer_tool().ask(code, "Anything else?")
+    await harness.reviewer_tool().followups.ask(code, "Anything else?")
     assert await deliver_questions(harness.app) == 1  # type: ignore[arg-type]
     async with harness.services.sessionmaker() as session:
         followup = (await session.scalars(select(FollowUp))).one()
@@ -394,7 +394,7 @@ async def test_a_written_answer_that_starts_like_a_pdf_is_shown_as_text(
         assert "%PDF-1.7 &lt;b&gt;not a PDF&lt;/b&gt; &amp; no markup" in page.text
         assert "<iframe" not in page.text and "<b>not a PDF" not in page.text
         (answer,) = (
-            await Reviewer(harness.services.sessionmaker, harness.reviewer).followups(code)
+            await Reviewer(harness.services.sessionmaker, harness.reviewer).followups.of(code)
         )[0]["answers"]
         served = await client.get(f"/file/{answer['uid']}")
         assert served.headers["content-type"] == "text/plain; charset=utf-8"

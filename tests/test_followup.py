@@ -18,7 +18,7 @@ async def test_question_answer_and_back_to_the_queue(harness: Harness) -> None:
     user = harness.user(user_id=9000, language_code="kk")
     code = await walk_intake(user, locale="kk", persons=PERSONS[:1])
     reviewer = harness.reviewer_tool()
-    await reviewer.ask(code, "Ерланның жеке куәлік нөмірін білесіз бе?")
+    await reviewer.followups.ask(code, "Ерланның жеке куәлік нөмірін білесіз бе?")
     assert (await reviewer.show(code)).status == CaseStatus.NEEDS_INFO
     assert await deliver_questions(harness.app) == 1  # type: ignore[arg-type]
     assert "Ерланның жеке куәлік нөмірін" in user.last_text
@@ -33,7 +33,7 @@ async def test_question_answer_and_back_to_the_queue(harness: Harness) -> None:
     await user.send_photo(PHOTO_1)
     await user.press(f"fudone:{followup.id}")
     assert code in user.last_text
-    answers = await reviewer.followups(code)
+    answers = await reviewer.followups.of(code)
     assert answers[0]["question"].startswith("Ерланның") and answers[0]["state"] == "answered"
     kinds = [a["kind"] for a in answers[0]["answers"]]
     assert kinds == ["text", "photo"]
@@ -59,4 +59,4 @@ async def test_no_question_without_consent(harness: Harness) -> None:
     code = await walk_intake(user, locale="en", persons=PERSONS[:1])
     reviewer = harness.reviewer_tool()
     with pytest.raises(ReviewError, match="did not agree"):
-        await reviewer.ask(code, "Anything else?")
+        await reviewer.followups.ask(code, "Anything else?")

@@ -204,8 +204,8 @@ async def test_withdrawal_deletes_and_leaves_exactly_what_she_is_told(harness: H
     user = harness.user(user_id=3600, language_code="en")
     code = await walk_intake(user, locale="en", persons=PERSONS[:1])
     reviewer = harness.reviewer_tool()
-    await reviewer.set_status(code, CaseStatus.VERIFIED, note="On the Ili list, row 88.")
-    await reviewer.ask(code, "Is his ID 654321198501011234?")
+    await reviewer.decisions.set_status(code, CaseStatus.VERIFIED, note="On the Ili list, row 88.")
+    await reviewer.followups.ask(code, "Is his ID 654321198501011234?")
     await deliver_questions(harness.app)  # type: ignore[arg-type]
     async with harness.services.sessionmaker() as session:
         followup_id = (await session.scalars(select(FollowUp.id))).one()
@@ -312,7 +312,7 @@ async def test_no_question_is_sealed_without_a_pinned_inbox_key(harness: Harness
     code = await _a_case_she_agreed_to_be_asked_about(harness, 3800)
     unpinned = Reviewer(harness.services.sessionmaker, harness.reviewer)
     with pytest.raises(ReviewError, match="AIGAQ_INBOX_FINGERPRINT"):
-        await unpinned.ask(code, "Anything else?")
+        await unpinned.followups.ask(code, "Anything else?")
     async with harness.services.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(FollowUp)) == 0
 
@@ -329,7 +329,7 @@ async def test_a_swapped_inbox_key_in_the_database_is_refused_and_logged(
         )
     reviewer = harness.reviewer_tool()
     with pytest.raises(ReviewError, match="not the one you pinned"):
-        await reviewer.ask(code, "Is his ID 654321198501011234?")
+        await reviewer.followups.ask(code, "Is his ID 654321198501011234?")
     async with harness.services.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(FollowUp)) == 0
         case = (await session.scalars(select(Case).where(Case.code == code))).one()

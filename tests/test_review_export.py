@@ -39,7 +39,7 @@ async def test_read_decide_and_the_relative_is_told(harness: Harness) -> None:
     assert opened.payload["detainees"][0]["name"] == "Ерлан Нұрғалиұлы"
     files = [await reviewer.attachment(a["uid"]).read() for a in opened.payload["evidence"]]
     assert files == [PHOTO_1, PHOTO_2, PDF]
-    await reviewer.set_status(
+    await reviewer.decisions.set_status(
         first, CaseStatus.VERIFIED, grade="corroborated", note="Matches the list from the Ili camp"
     )
     again = await reviewer.show(first)
@@ -48,7 +48,7 @@ async def test_read_decide_and_the_relative_is_told(harness: Harness) -> None:
     assert await deliver_notices(harness.app) == 1  # type: ignore[arg-type]
     assert mother.last_text == f"Дело {first}: подтверждено."
     with pytest.raises(ReviewError):
-        await reviewer.set_status(first, CaseStatus.VERIFIED, grade="very sure")
+        await reviewer.decisions.set_status(first, CaseStatus.VERIFIED, grade="very sure")
     await mother.send_command("withdraw", first)
     await mother.press(f"withdraw:{first}")
     with pytest.raises(ReviewError, match="withdrawn"):
@@ -58,13 +58,13 @@ async def test_read_decide_and_the_relative_is_told(harness: Harness) -> None:
 async def test_duplicates_across_scripts_search_and_link(harness: Harness) -> None:
     _mother, first, second = await two_cases(harness)
     reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
-    pairs = await reviewer.duplicates()
+    pairs = await reviewer.duplicates.find()
     assert (min(first, second), max(first, second), "same name") in pairs
-    assert set(await reviewer.search("ЕРЛАН нұрғалиұлы")) == {first, second}
-    await reviewer.link(second, first)
+    assert set(await reviewer.duplicates.search("ЕРЛАН нұрғалиұлы")) == {first, second}
+    await reviewer.decisions.link(second, first)
     assert (await reviewer.show(second)).duplicate_of == first
     with pytest.raises(ReviewError):
-        await reviewer.link(first, first)
+        await reviewer.decisions.link(first, first)
 
 
 async def test_exports_respect_consent_and_the_bundle_verifies(
@@ -73,7 +73,7 @@ async def test_exports_respect_consent_and_the_bundle_verifies(
     _mother, first, second = await two_cases(harness)
     reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
     for code in (first, second):
-        await reviewer.set_status(code, CaseStatus.VERIFIED)
+        await reviewer.decisions.set_status(code, CaseStatus.VERIFIED)
     # The second one was consented "organisations" by walk_intake; make the first team-only.
     async with harness.services.sessionmaker() as session, session.begin():
         from sqlalchemy import update
@@ -132,7 +132,7 @@ async def test_team_only_cases_stay_out_of_partner_exports(
     user.press = press  # type: ignore[method-assign]
     code = await walk_intake(user, locale="kk", persons=PERSONS[:1])
     reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
-    await reviewer.set_status(code, CaseStatus.VERIFIED)
+    await reviewer.decisions.set_status(code, CaseStatus.VERIFIED)
     report = await export(reviewer, tmp_path / "partners.jsonl", "jsonl")
     assert (report.exported, report.excluded_by_consent, report.excluded_codes) == (0, 1, [code])
     report = await export(reviewer, tmp_path / "team.jsonl", "jsonl", internal=True)

@@ -150,25 +150,25 @@ async def test_a_missing_element_becomes_a_question_in_her_language_and_her_answ
     opened = await reviewer.show(code)
     before = readiness(opened.payload)[0]
     assert before.missing == ["date", "forces", "steps"]  # 05.2018 is month precision
-    asked = await reviewer.ask_missing(code)
+    asked = await reviewer.followups.ask_missing(code)
     assert asked == before.missing
     await deliver_questions(harness.app)  # type: ignore[arg-type]
     # The team asks "for a possible UN submission", once, never "for the UN" as if the UN asked.
     assert "\nДля возможного обращения в ООН:\nЗнаете ли вы точную дату" in user.last_text
     assert "Кто забрал человека" in user.last_text
     assert "Для ООН:" not in user.last_text and user.last_text.count("ООН") == 1
-    followup = (await reviewer.followups(code))[0]
+    followup = (await reviewer.followups.of(code))[0]
     assert "Знаете ли вы точную дату" in followup["question"]
     button = user.buttons()[0][1]
     await user.press(button)
     await user.send_text("12 мая 2018, забрала полиция; писала в МИД, ответа не было.")
     await user.press(button.replace("fu:", "fudone:"))
-    answers = (await reviewer.followups(code))[0]["answers"]
+    answers = (await reviewer.followups.of(code))[0]["answers"]
     text = await reviewer.attachment(answers[0]["uid"]).read()
     assert "забрала полиция" in text.decode()
-    items, answers = await reviewer.readiness(code)
+    items, answers = await reviewer.followups.readiness(code)
     assert items[0].ready and answers == [text.decode()]
-    assert code in await reviewer.ready_for_wgeid()
+    assert code in await reviewer.followups.ready_for_wgeid()
 
 
 async def test_urgent_cases_are_flagged_to_reviewers_and_in_the_queue(harness: Harness) -> None:

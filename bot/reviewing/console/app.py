@@ -143,10 +143,10 @@ def create_app(
         wanted = CaseStatus(status) if status in {s.value for s in CaseStatus} else None
         items = await reviewer.queue(wanted)
         if request.query_params.get("wgeid") == "1":
-            ready = await reviewer.ready_for_wgeid()
+            ready = await reviewer.followups.ready_for_wgeid()
             items = [item for item in items if item.code in ready]
         if query:
-            found = set(await reviewer.search(query))
+            found = set(await reviewer.duplicates.search(query))
             items = [item for item in items if item.code in found]
         return page(
             request,
@@ -206,14 +206,10 @@ def create_app(
             opened = await reviewer.show(code)
         except (ReviewError, CryptoError) as exc:
             return page(request, "message.html", message=str(exc))
-        async with sessionmaker() as session, session.begin():
-            await audit.record(
-                session, actor=reviewer.key.key_id, action="case.viewed", target=opened.code
-            )
         lang = request.query_params.get("lang") or request.cookies.get("lang") or "en"
         kinds = {a["uid"]: a.get("kind") for a in opened.payload.get("attachments", [])}
-        pairs = [(a, b) for a, b, _why in await reviewer.duplicates() if opened.code in (a, b)]
-        followups = await reviewer.followups(opened.code)
+        pairs = [(a, b) for a, b, _why in await reviewer.duplicates.find() if opened.code in (a, b)]
+        followups = await reviewer.followups.of(opened.code)
         written = {
             answer["uid"]: (await reviewer.attachment(answer["uid"]).read()).decode(
                 "utf-8", "replace"
@@ -222,7 +218,7 @@ def create_app(
             for answer in item["answers"]
             if answer["kind"] == "text"
         }
-        wgeid, _answers = await reviewer.readiness(opened.code)
+        wgeid, _answers = await reviewer.followups.readiness(opened.code)
         return page(
             request,
             "case.html",
@@ -298,7 +294,7 @@ def create_app(
     async def decide(request: Request) -> Response:
         return await case_form(
             request,
-            lambda reviewer, code, values: reviewer.set_status(
+            lambda reviewer, code, values: reviewer.decisions.set_status(
                 code,
                 CaseStatus(values.get("status", "")),
                 grade=values.get("grade") or None,
@@ -308,12 +304,13 @@ def create_app(
 
     async def ask(request: Request) -> Response:
         return await case_form(
-            request, lambda reviewer, code, values: reviewer.ask(code, values.get("question", ""))
+            request,
+            lambda reviewer, code, values: reviewer.followups.ask(code, values.get("question", "")),
         )
 
     async def ask_missing(request: Request) -> Response:
         async def act(reviewer: Reviewer, code: str, values: dict[str, str]) -> None:
-            await reviewer.ask_missing(code, int(values.get("person", "1") or 1))
+            await reviewer.followups.ask_missing(code, int(values.get("person", "1") or 1))
 
         return await case_form(request, act)
 
@@ -329,7 +326,7 @@ def create_app(
         try:
             opened = await reviewer.show(code)
             received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
-            _items, answers = await reviewer.readiness(code)
+            _items, answers = await reviewer.followups.readiness(code)
             write_draft(
                 target,
                 opened.payload,
@@ -356,7 +353,10 @@ def create_app(
 
     async def link(request: Request) -> Response:
         return await case_form(
-            request, lambda reviewer, code, values: reviewer.link(code, values.get("original", ""))
+            request,
+            lambda reviewer, code, values: reviewer.decisions.link(
+                code, values.get("original", "")
+            ),
         )
 
     async def download(request: Request) -> Response:
