@@ -182,6 +182,9 @@ async def finish(update: Update, context: AigaqContext) -> str | int:
         )
         return ANSWER
     code = await context.services.followups.finish(user.id, state["id"])
+    if code is None:  # withdrawn with its case meanwhile: her answer was not kept
+        await _reply(update, context, _("This question is closed, so this answer was not kept."))
+        return ConversationHandler.END
     await _reply(
         update,
         context,

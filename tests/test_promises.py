@@ -243,6 +243,24 @@ async def test_withdrawal_deletes_and_leaves_exactly_what_she_is_told(harness: H
     assert translate("en", "withdrawn") in translate("en", REMAINS)
 
 
+async def test_done_after_withdrawing_does_not_say_the_answer_was_kept(harness: Harness) -> None:
+    user = harness.user(user_id=3650, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    await harness.reviewer_tool().followups.ask(code, "Is his ID 654321198501011234?")
+    await deliver_questions(harness.app)  # type: ignore[arg-type]
+    async with harness.services.sessionmaker() as session:
+        followup_id = (await session.scalars(select(FollowUp.id))).one()
+    await user.press(f"fu:{followup_id}")
+    await user.send_text("Yes, that is his number.")
+    assert "Received" in user.last_text
+    await user.send_command("withdraw", code)
+    await user.press(f"withdraw:{code}")
+    await user.press(f"fudone:{followup_id}")
+    assert user.last_text == "This question is closed, so this answer was not kept."
+    async with harness.services.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
 # -- consent: the UN and publication -------------------------------------------------------
 
 
