@@ -10,13 +10,22 @@ from typing import Any
 
 import jsonschema
 import pytest
+from sqlalchemy import func, select
 
+from bot.models import Attachment, CaseStatus
 from bot.reviewing.export import CSV_FIELDS, verify_bundle
 from bot.reviewing.export_policy import DETAINEE_FIELDS, PARTNER_TESTIFIER, neutralise_formula
 from bot.services.intake import STEPS
-from tests.export_fixtures import CONSENTS, FORMATS, exported, seal_draft, walk_with_consent
+from tests.export_fixtures import (
+    CONSENTS,
+    FORMATS,
+    exported,
+    reviewer_of,
+    seal_draft,
+    walk_with_consent,
+)
 from tests.harness import Harness
-from tests.test_intake_dialogue import PERSONS, VOICE
+from tests.test_intake_dialogue import PERSONS, VOICE, walk_intake
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "schemas/case-v1.json").read_text())
 # Her own name and her city, as walk_intake gives them.
@@ -198,3 +207,39 @@ def test_the_rule_as_documented() -> None:
     # OWASP's rule looks at the first character only.
     assert neutralise_formula(" =1+1") == " =1+1"
     assert neutralise_formula("Ерлан Нұрғалиұлы") == "Ерлан Нұрғалиұлы"
+
+
+async def test_a_voice_answer_she_replaced_is_not_kept_and_never_reaches_partners(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """She says her name by voice, goes /back and types it: the recording is deleted at
+    Submit, and no partner export carries it (files leave by allow-list)."""
+    said = b"OggS" + b"my name is Gulbahram, I live at Abay street 5 " * 50
+    user = harness.user(user_id=4200, language_code="ru")
+    typed, pressed = user.send_text, user.press
+
+    async def send_text(text: str, **kwargs: Any) -> Any:
+        if text == "Гүлбаһрам" and not getattr(user, "_said", False):
+            user._said = True  # type: ignore[attr-defined]
+            await user.send_voice(said)
+            await user.send_command("back")
+        return await typed(text, **kwargs)
+
+    async def press(data: str, message_id: int | None = None) -> Any:
+        if data == "i:consent_sharing:organisations":
+            data = "i:consent_sharing:publish_anonymous"
+        return await pressed(data, message_id)
+
+    user.send_text, user.press = send_text, press  # type: ignore[method-assign]
+    code = await walk_intake(user, locale="ru", persons=PERSONS[:1])
+    payload = await harness.open_case(code)
+    assert payload["testifier"]["own_name"] == "Гүлбаһрам"
+    for item in payload["attachments"]:
+        assert await harness.open_attachment(item["uid"]) != said
+    async with harness.services.sessionmaker() as session:
+        kept = await session.scalar(select(func.count()).select_from(Attachment))
+    assert kept == len(payload["attachments"]) == 3  # two photos and the PDF
+    await reviewer_of(harness).decisions.set_status(code, CaseStatus.VERIFIED)
+    for fmt in FORMATS:
+        _report, data = await exported(harness, tmp_path / f"x.{fmt}", fmt, internal=False)
+        assert said not in data and "Гүлбаһрам".encode() not in data

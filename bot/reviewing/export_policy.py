@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.services.cases import referenced_files
+
 # OWASP's CSV injection rule: a cell starting with one of these is read as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,33 +40,26 @@ def _only(answers: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
     return {name: value for name, value in answers.items() if name in names}
 
 
-def _voices(answers: list[dict[str, Any]]) -> set[str]:
-    values = [value for given in answers for value in given.values()]
-    return {str(v["voice"]) for v in values if isinstance(v, dict) and "voice" in v}
-
-
 def disclosed(payload: dict[str, Any], internal: bool) -> dict[str, Any]:
     """The part of a case an export may carry: all of it for the team, less for partners."""
     if internal:
         return payload
     consent = payload.get("consent", {})
     detainee_fields = PARTNER_DETAINEE.get(consent.get("sharing"), frozenset())
-    testifier = payload.get("testifier", {})
-    detainees = payload.get("detainees", [])
-    kept_testifier = _only(testifier, PARTNER_TESTIFIER)
-    kept_detainees = [_only(person, detainee_fields) for person in detainees]
-    # A withheld answer given by voice is a file: the file stays with the team too.
-    withheld = _voices([testifier, *detainees]) - _voices([kept_testifier, *kept_detainees])
-    return {
+    kept = {
         "submitted_at": payload.get("submitted_at"),
         "locale": payload.get("locale"),
-        "testifier": kept_testifier,
-        "detainees": kept_detainees,
+        "testifier": _only(payload.get("testifier", {}), PARTNER_TESTIFIER),
+        "detainees": [_only(person, detainee_fields) for person in payload.get("detainees", [])],
         "narrative": payload.get("narrative", []),
-        "evidence": [e for e in payload.get("evidence", []) if e.get("uid") not in withheld],
-        "attachments": [a for a in payload.get("attachments", []) if a.get("uid") not in withheld],
+        "evidence": payload.get("evidence", []),
         "consent": _only(consent, PARTNER_CONSENT),
     }
+    # Files by allow-list: only those a kept answer, the narrative or the evidence names. A
+    # withheld answer given by voice, or a recording she replaced, stays with the team.
+    named = referenced_files(kept)
+    kept["attachments"] = [a for a in payload.get("attachments", []) if a.get("uid") in named]
+    return kept
 
 
 def allowed(payload: dict[str, Any], internal: bool) -> bool:

@@ -211,13 +211,20 @@ class CaseStore:
         async with self._sessionmaker() as session, session.begin():
             account = await self._account(session, user_id)
             recipients = await _active_recipients(session)
-            files = list(
+            staged = list(
                 await session.scalars(
                     select(Attachment).where(
                         Attachment.account_id == account.id, Attachment.case_id.is_(None)
                     )
                 )
             )
+            # A voice answer she replaced, skipped or went back over is no part of her case.
+            wanted = referenced_files(draft)
+            files = [f for f in staged if f.uid in wanted]
+            unwanted = [f.id for f in staged if f.uid not in wanted]
+            if unwanted:
+                await session.execute(delete(CaseKey).where(CaseKey.attachment_id.in_(unwanted)))
+                await session.execute(delete(Attachment).where(Attachment.id.in_(unwanted)))
             uid = secrets.token_hex(16)
             case = await self._insert_case(session, account, uid, locale, draft, len(files))
             payload = _payload(case.code, locale, draft, files)
@@ -356,6 +363,20 @@ class CaseStore:
                 detail={"attachments": files, "keys": key_count},
             )
             return Withdrawn(code=code, attachments=files, keys=key_count)
+
+
+def referenced_files(draft: Any) -> set[str]:
+    """The uids of the files her answers name: voice answers, narrative and evidence."""
+    if isinstance(draft, dict):
+        found = {str(draft["voice"])} if isinstance(draft.get("voice"), str) else set()
+        if isinstance(draft.get("uid"), str) and "kind" in draft:
+            found.add(draft["uid"])
+        for value in draft.values():
+            found |= referenced_files(value)
+        return found
+    if isinstance(draft, list):
+        return set().union(*(referenced_files(item) for item in draft)) if draft else set()
+    return set()
 
 
 async def _still_open(
