@@ -44,11 +44,27 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    # Deleted testimony, drafts and keys are overwritten in the file, not just unlinked.
+    # Deleted testimony, drafts and keys are overwritten in the file, not just unlinked, and
+    # the write-ahead log shrinks to nothing when it is reset (see `wipe_traces`).
     cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA journal_size_limit=0")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+async def wipe_traces(engine: AsyncEngine) -> bool:
+    """After a draft is submitted or cancelled, a case withdrawn or drafts purged: move the
+    write-ahead log into the database file (where secure_delete has zeroed what was deleted)
+    and truncate it, so earlier versions of the rows are gone from the disk. SQLite only;
+    PostgreSQL keeps old row versions until VACUUM (docs/deploy.md). Returns whether the
+    whole log was written back (False if a reader held it; the next call catches up)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    async with engine.connect() as connection:
+        result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = result.one()[0]
+    return not busy
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

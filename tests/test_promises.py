@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.crypto import CryptoError, open_sealed
+from bot.crypto import CryptoError, ServerKey, open_sealed
 from bot.i18n import translate
 from bot.models import (
     Account,
@@ -32,6 +33,7 @@ from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.un import QUESTIONS, QUESTIONS_HEADING, missing_question
 from bot.services.intake import BY_NAME, UN_TRANSMISSION
 from handlers.followup import deliver_questions
+from tests.conftest import TestDatabase
 from tests.harness import ORGANISATION, Harness
 from tests.test_intake_dialogue import PERSONS, VOICE, walk_intake
 
@@ -44,8 +46,8 @@ SEALED_WHEN = (
 )
 REMAINS = (
     "What remains: the code, the date, the word «withdrawn», the link between your Telegram "
-    "account and the code, and a line in the team's log. Copies in backups made earlier are "
-    "not deleted."
+    "account and the code, and the team's log of what was done with the case. Copies in "
+    "backups made earlier are not deleted."
 )
 PUBLICATION_WARNING = BY_NAME["consent_sharing"].note
 # The Working Group's full name, as the glossary gives it, in each language.
@@ -197,14 +199,65 @@ async def test_what_privacy_admits_a_seized_server_with_its_key_can_link(
     assert linked == code
 
 
+def _recording_server_encryption(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, bytes]]:
+    """Every (plaintext, ciphertext) the server key makes from now on."""
+    made: list[tuple[bytes, bytes]] = []
+    original = ServerKey.encrypt
+
+    def encrypt(self: ServerKey, plain: bytes, *, context: str) -> bytes:
+        sealed = original(self, plain, context=context)
+        made.append((plain, sealed))
+        return sealed
+
+    monkeypatch.setattr(ServerKey, "encrypt", encrypt)
+    return made
+
+
+def _on_disk(database: TestDatabase) -> bytes:
+    path = Path(database.url.split("///", 1)[1])
+    return b"".join(f.read_bytes() for f in path.parent.glob(path.name + "*"))
+
+
+async def test_no_earlier_draft_stays_on_disk_after_submit_or_cancel(
+    harness: Harness, database: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/privacy: after Submit (or /cancel) only the sealed case remains. Checked in the
+    database file and its write-ahead log, byte for byte. On PostgreSQL old row versions stay
+    until VACUUM: /privacy says traces can stay for a while, docs/deploy.md what to do."""
+    if database.is_postgres:
+        pytest.skip("PostgreSQL keeps old row versions until VACUUM (docs/deploy.md)")
+    made = _recording_server_encryption(monkeypatch)
+    user = harness.user(user_id=3660, language_code="en")
+    await walk_intake(user, locale="en", persons=PERSONS[:1])
+    other = harness.user(user_id=3661, language_code="en")
+    await other.send_command("start")
+    await other.press("lang:en")
+    await other.press("i:safety:_continue")
+    await other.press("i:relation:mother")
+    await other.send_text("Aisulu Cancelkyzy")
+    await other.send_command("cancel")
+    await other.press("cancel:yes")
+    answers = [sealed for plain, sealed in made if b"own_name" in plain]
+    assert len(answers) > 10  # many versions of both drafts were written ...
+    disk = _on_disk(database)
+    assert not [sealed for sealed in answers if sealed in disk]  # ... and none is left
+
+
 # -- withdrawal ---------------------------------------------------------------------------
 
 
 async def test_withdrawal_deletes_and_leaves_exactly_what_she_is_told(harness: Harness) -> None:
     user = harness.user(user_id=3600, language_code="en")
     code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    other = await walk_intake(
+        harness.user(user_id=3601, language_code="kk"), locale="kk", persons=PERSONS[:1]
+    )
     reviewer = harness.reviewer_tool()
-    await reviewer.decisions.set_status(code, CaseStatus.VERIFIED, note="On the Ili list, row 88.")
+    await reviewer.decisions.set_status(
+        code, CaseStatus.VERIFIED, grade="documented", note="On the Ili list, row 88."
+    )
+    await reviewer.decisions.link(code, other)  # the same man, reported by two relatives
+    await reviewer.decisions.link(other, code)
     await reviewer.followups.ask(code, "Is his ID 654321198501011234?")
     await deliver_questions(harness.app)  # type: ignore[arg-type]
     async with harness.services.sessionmaker() as session:
@@ -226,14 +279,24 @@ async def test_withdrawal_deletes_and_leaves_exactly_what_she_is_told(harness: H
         # Deleted: testimony, files (her answer included), keys, indexes, notes, questions.
         assert case.payload is None
         assert await count(Attachment, Attachment.case_id == case.id) == 0
-        assert await count(CaseKey) == 0
+        assert await count(CaseKey, CaseKey.case_id == case.id) == 0
         assert await count(BlindIndex, BlindIndex.case_id == case.id) == 0
         assert await count(CaseNote, CaseNote.case_id == case.id) == 0
         assert await count(FollowUp, FollowUp.case_id == case.id) == 0
         assert await count(Notice, Notice.case_id == case.id) == 0
-        # Left: the code, the date, «withdrawn», the link to her account, a line in the log.
+        # Left: the code, the date, «withdrawn», the link to her account, the team's log.
         assert case.status == CaseStatus.WITHDRAWN and case.created_at is not None
         assert case.account_id is not None
+        # The row says nothing else about her case any more, nor what it was linked to.
+        said = (case.locale, case.detainee_count, case.attachment_count, case.urgent, case.grade)
+        assert said == ("", 0, 0, False, "reported")
+        assert (case.consent_contact, case.consent_sharing, case.duplicate_of) == (
+            False,
+            "team",
+            None,
+        )
+        linked = await session.scalar(select(Case.duplicate_of).where(Case.code == other))
+        assert linked is None
         logged = await session.scalar(
             select(func.count())
             .select_from(AuditEntry)

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import db
 from bot.crypto import RecipientPublicKey, ServerKey, StreamSealer, seal
 from bot.models import (
     Account,
@@ -362,7 +363,8 @@ class CaseStore:
                 target=code,
                 detail={"attachments": files, "keys": key_count},
             )
-            return Withdrawn(code=code, attachments=files, keys=key_count)
+        await db.wipe_traces(self._sessionmaker.kw["bind"])
+        return Withdrawn(code=code, attachments=files, keys=key_count)
 
 
 def referenced_files(draft: Any) -> set[str]:

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import CryptoError, ServerKey
@@ -49,8 +49,9 @@ class Reminder:
 
 async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> int:
     """Delete a case's wrapped keys, ciphertext, files (her follow-up answers included), blind
-    indexes, the reviewers' sealed notes, follow-up questions and pending notices; keep the
-    code, the date, the status and the account link (what the relative is told remains)."""
+    indexes, the reviewers' sealed notes, follow-up questions and pending notices, and reset
+    what the row said about it (counts, language, consent, urgency, grade, duplicate links);
+    keep the code, the date, the status and the account link (what she is told remains)."""
     files = list(await session.scalars(select(Attachment.id).where(Attachment.case_id == case.id)))
     await session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
     if files:
@@ -60,9 +61,15 @@ async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> i
     await session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
     await session.execute(delete(FollowUp).where(FollowUp.case_id == case.id))
     await session.execute(delete(Notice).where(Notice.case_id == case.id))
+    await session.execute(
+        update(Case).where(Case.duplicate_of == case.id).values(duplicate_of=None)
+    )
     case.payload = None
     case.status = status
-    case.attachment_count = 0
+    case.attachment_count = case.detainee_count = 0
+    case.locale = ""
+    case.consent_contact, case.consent_sharing = False, "team"
+    case.urgent, case.grade, case.duplicate_of = False, "reported", None
     return len(files)
 
 

@@ -32,7 +32,10 @@ async def collect(sessionmaker: async_sessionmaker[AsyncSession], weeks: int = 8
         by_language = {
             str(locale): int(count)
             for locale, count in await session.execute(
-                select(Case.locale, func.count(Case.id)).group_by(Case.locale)
+                # A withdrawn case keeps no language.
+                select(Case.locale, func.count(Case.id))
+                .where(Case.locale != "")
+                .group_by(Case.locale)
             )
         }
         since = utcnow() - timedelta(weeks=weeks)
