@@ -1,0 +1,348 @@
+"""The case record: what a relative gave, typed, with one owner.
+
+Every answer field is in FIELDS (its part, its kind, its choices). The intake, the sealed
+payload, the exports, the UN draft and the console read a case through these types, and
+`describe()` is the one way a stored value becomes words for people. The sealed JSON keeps
+the shape of schema version 1; `upgrade()` holds the rules for anything older or newer.
+
+A case can also be taken apart into pieces (`CasePayload.pieces()`: one path and one value
+each) and put together again (`CasePayload.assemble`), so that answers sealed one by one as
+they arrive make the same record as one sealed whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+
+from bot.i18n import N_, translate
+
+SCHEMA_VERSION = 1
+UNKNOWN = "_unknown"
+
+Kind = Literal["choice", "text", "name", "year", "date", "yesno"]
+Part = Literal["testifier", "detainee", "consent"]
+Sharing = Literal["team", "organisations", "publish_anonymous", "publish_named"]
+
+RELATIONS = (
+    ("son", N_("Son")),
+    ("daughter", N_("Daughter")),
+    ("husband", N_("Husband")),
+    ("wife", N_("Wife")),
+    ("father", N_("Father")),
+    ("mother", N_("Mother")),
+    ("brother", N_("Brother")),
+    ("sister", N_("Sister")),
+    ("other", N_("Other relative")),
+    ("none", N_("Not a relative")),
+)
+GENDERS = (("male", N_("Man")), ("female", N_("Woman")))
+PREFECTURES = (
+    ("ili", N_("Ili")),
+    ("altay", N_("Altay")),
+    ("tarbagatay", N_("Tarbagatay")),
+    ("urumqi", N_("Urumqi")),
+    ("bortala", N_("Bortala")),
+    ("changji", N_("Changji")),
+    ("elsewhere", N_("Somewhere else")),
+)
+STATUSES = (
+    ("camp", N_("In a «re-education» camp")),
+    ("prison", N_("Prison sentence")),
+    ("forced_labour", N_("Forced labour")),
+    ("released", N_("Released")),
+    ("died", N_("Died")),
+    ("unknown", N_("Unknown")),
+)
+PERPETRATORS = (
+    ("police", N_("Police")),
+    ("state_security", N_("State security")),
+    ("camp_staff", N_("Camp staff")),
+    ("plain_clothes", N_("People in plain clothes")),
+)
+SHARING = (
+    ("team", N_("Only the reviewing team")),
+    ("organisations", N_("Shared with human-rights organisations")),
+    ("publish_anonymous", N_("May be published, names withheld")),
+    ("publish_named", N_("May be published with names")),
+)
+YES_NO = (("yes", N_("Yes")), ("no", N_("No")))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One answer field: where it belongs, what kind of value it takes, its choices."""
+
+    name: str
+    part: Part
+    kind: Kind
+    options: tuple[tuple[str, str], ...] = ()
+
+
+def _fields(part: Part, *specs: tuple[str, Kind] | tuple[str, Kind, Any]) -> list[FieldSpec]:
+    return [FieldSpec(spec[0], part, spec[1], *spec[2:]) for spec in specs]
+
+
+# In the order she is asked. A new question is added here, in its model below, and in the
+# intake's STEPS; the tests then name every place that does not know it yet.
+FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in [
+        *_fields(
+            "testifier",
+            ("relation", "choice", RELATIONS),
+            ("own_name", "text"),
+            ("residence", "text"),
+        ),
+        *_fields(
+            "detainee",
+            ("name", "name"),
+            ("name_alt", "name"),
+            ("gender", "choice", GENDERS),
+            ("birth_year", "year"),
+            ("hometown", "choice", PREFECTURES),
+            ("hometown_detail", "text"),
+            ("detained", "date"),
+            ("status", "choice", STATUSES),
+            ("held_at", "text"),
+            ("last_contact", "text"),
+            ("occupation", "text"),
+            ("reason", "text"),
+            ("detained_place", "text"),
+            ("perpetrators", "choice", PERPETRATORS),
+            ("id_number", "text"),
+            ("steps_taken", "text"),
+        ),
+        *_fields(
+            "consent",
+            ("consent_contact", "yesno", YES_NO),
+            ("consent_sharing", "choice", SHARING),
+            ("consent_un", "yesno", YES_NO),
+            ("consent_un_name", "yesno", YES_NO),
+            ("subscribe", "yesno", YES_NO),
+        ),
+    ]
+}
+TESTIFIER_FIELDS = tuple(name for name, spec in FIELDS.items() if spec.part == "testifier")
+DETAINEE_FIELDS = tuple(name for name, spec in FIELDS.items() if spec.part == "detainee")
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Voice(_Value):
+    """She answered with a voice message, sealed as a file when it arrived."""
+
+    voice: str
+
+
+class Words(_Value):
+    """Her own words where buttons were offered (or a piece of her story)."""
+
+    text: str
+
+
+class When(_Value):
+    """A year or a date as she gave it: what was understood, how precisely, her words."""
+
+    year: int | None
+    month: int | None = None
+    day: int | None = None
+    precision: Literal["unknown", "decade", "approximate", "year", "month", "day"]
+    text: str = ""
+
+
+# A stored answer: a choice's code (or UNKNOWN), typed text, her words, a date, a voice
+# message, or None when she skipped it.
+Answer = When | Voice | Words | str | None
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Testifier(_Record):
+    """The relative who testified. Her own name and residence never leave the team."""
+
+    relation: Answer = None
+    own_name: Answer = None
+    residence: Answer = None
+
+
+class Detainee(_Record):
+    """One detained person, as she described him or her."""
+
+    name: Answer = None
+    name_alt: Answer = None
+    gender: Answer = None
+    birth_year: Answer = None
+    hometown: Answer = None
+    hometown_detail: Answer = None
+    detained: Answer = None
+    status: Answer = None
+    held_at: Answer = None
+    last_contact: Answer = None
+    occupation: Answer = None
+    reason: Answer = None
+    detained_place: Answer = None
+    perpetrators: Answer = None
+    id_number: Answer = None
+    steps_taken: Answer = None
+    # The dialogue's "another person?" answer, kept where the draft kept it; not a fact.
+    another: str | None = None
+
+
+class Consent(_Record):
+    contact: bool = False
+    sharing: Sharing = "team"
+    subscribe: bool = False
+    un_submission: bool = False
+    un_name_disclosed: bool = False
+
+
+class Evidence(_Record):
+    uid: str
+    kind: Literal["photo", "document", "voice", "video"]
+
+
+class FileRef(_Record):
+    """A sealed file of the case: her evidence, a voice answer, a piece of her story."""
+
+    uid: str
+    kind: str
+    size: int
+    sha256: str
+
+
+class CasePayload(_Record):
+    """The sealed case, modelled on the Xinjiang Victims Database's entries."""
+
+    schema_version: int = SCHEMA_VERSION
+    code: str
+    submitted_at: str
+    locale: str
+    testifier: Testifier
+    detainees: list[Detainee]
+    narrative: list[Voice | Words] = []
+    evidence: list[Evidence] = []
+    attachments: list[FileRef] = []
+    consent: Consent = Consent()
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> CasePayload:
+        """A payload as sealed, in any shape the upgrade rules know."""
+        return cls.model_validate(upgrade(raw))
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form that is sealed (the shape of schema version 1)."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+    def files_named(self) -> set[str]:
+        """The uids of the files the case names: voice answers, the story, the evidence."""
+        named = {item.uid for item in self.evidence}
+        named |= {piece.voice for piece in self.narrative if isinstance(piece, Voice)}
+        for _path, value in self.pieces():
+            if isinstance(value, Voice):
+                named.add(value.voice)
+        return named
+
+    def pieces(self) -> Iterator[tuple[str, Answer]]:
+        """Every answer she gave, one path and one value each (manifest-ready)."""
+        for name in self.testifier.model_fields_set:
+            yield f"testifier.{name}", getattr(self.testifier, name)
+        for number, person in enumerate(self.detainees):
+            for name in person.model_fields_set:
+                yield f"detainees.{number}.{name}", getattr(person, name)
+        for number, piece in enumerate(self.narrative):
+            yield f"narrative.{number}", piece
+
+    @classmethod
+    def assemble(cls, header: dict[str, Any], pieces: Iterable[tuple[str, Any]]) -> CasePayload:
+        """A payload from its header (code, dates, consent, files) and separately kept pieces."""
+        raw: dict[str, Any] = {**header, "testifier": {}, "detainees": [], "narrative": []}
+        for path, value in pieces:
+            part, _, rest = path.partition(".")
+            if part == "testifier":
+                raw["testifier"][rest] = _json(value)
+            elif part == "detainees":
+                number, _, name = rest.partition(".")
+                while len(raw["detainees"]) <= int(number):
+                    raw["detainees"].append({})
+                raw["detainees"][int(number)][name] = _json(value)
+            elif part == "narrative":
+                while len(raw["narrative"]) <= int(rest):
+                    raw["narrative"].append(None)
+                raw["narrative"][int(rest)] = _json(value)
+            else:
+                raise ValueError(f"no such piece of a case: {path}")
+        return cls.from_json(raw)
+
+
+def _json(value: Any) -> Any:
+    return (
+        value.model_dump(mode="json", exclude_unset=True) if isinstance(value, BaseModel) else value
+    )
+
+
+# Rules that bring a payload sealed by an earlier (or later, still readable) version to the
+# shape this code reads. Version 1 is today's; a rule is added here with each new version.
+UPGRADES: dict[int, Any] = {}
+
+
+def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
+    """Apply the upgrade rules, oldest first, until the payload is at SCHEMA_VERSION."""
+    version = int(raw.get("schema_version", 1))
+    while version < SCHEMA_VERSION:
+        raw = UPGRADES[version](raw)
+        version = int(raw["schema_version"])
+    if version > SCHEMA_VERSION:
+        raise ValueError(f"schema version {version} is newer than this program ({SCHEMA_VERSION})")
+    return raw
+
+
+_ANSWER: TypeAdapter[Any] = TypeAdapter(Answer)
+
+
+def parse_answer(value: Any) -> Answer:
+    """A stored answer (as JSON) as its type."""
+    return _ANSWER.validate_python(value)
+
+
+def describe(field: str, value: Any, locale: str) -> str:
+    """A stored answer in words, in a language: '' when she skipped it, 'Unknown' when she
+    did not know, the choice's label, her own words, a date as precisely as she gave it."""
+    value = parse_answer(value)
+    if value is None:
+        return ""
+    if value == UNKNOWN:
+        return translate(locale, "Unknown")
+    if isinstance(value, Voice):
+        return translate(locale, "voice message")
+    if isinstance(value, Words):
+        return value.text
+    if isinstance(value, When):
+        return _when(value, locale)
+    spec = FIELDS.get(field)
+    for option, label in spec.options if spec else ():
+        if option == value:
+            return translate(locale, label)
+    return value
+
+
+def _when(value: When, locale: str) -> str:
+    if value.year is None:
+        return translate(locale, "Unknown")
+    if value.precision == "decade":
+        return translate(locale, "{year}s").format(year=value.year)
+    if value.precision == "approximate":
+        return translate(locale, "about {year}").format(year=value.year)
+    parts = [str(value.year)]
+    if value.month:
+        parts.insert(0, f"{value.month:02d}")
+    if value.day:
+        parts.insert(0, f"{value.day:02d}")
+    return ".".join(parts)
