@@ -12,8 +12,11 @@ import jsonschema
 import pytest
 from sqlalchemy import func, select
 
+from bot.case import DETAINEE_FIELDS as RECORD_DETAINEE_FIELDS
+from bot.case import TESTIFIER_FIELDS, Consent
 from bot.models import Attachment, CaseStatus
 from bot.reviewing.export import CSV_FIELDS, verify_bundle
+from bot.reviewing.export_csv import CONSENT_COLUMNS, column_of
 from bot.reviewing.export_policy import DETAINEE_FIELDS, PARTNER_TESTIFIER, neutralise_formula
 from bot.services.intake import STEPS
 from tests.export_fixtures import (
@@ -46,8 +49,10 @@ ATTACKS = [
 FILLED_BY_THE_EXPORTER = {
     *("case_code", "submitted", "case_language", "case_status", "grade", "person_number"),
     *("birth_year", "birth_year_precision", "detained_year", "detained_month", "detained_day"),
-    *("attachments", "consent_sharing"),
+    *("attachments", *CONSENT_COLUMNS.values()),
 }
+# Her own name and residence: in team exports only.
+HERS = {"own_name", "residence"}
 
 
 def lines_of(fmt: str, out: Path) -> list[dict[str, Any]]:
@@ -104,7 +109,7 @@ async def test_partners_get_what_her_consent_allows_and_the_team_gets_everything
     assert report.exported == 1 and code.encode() in partner
     named = sharing != "publish_anonymous"
     assert (NAME in partner, NAME_ALT in partner) == (named, named)
-    assert (ID_NUMBER in partner) == (named and fmt != "csv")
+    assert (ID_NUMBER in partner) == named  # every format carries the same fields
     if fmt == "csv":
         [row] = rows_of(partner_out)
         assert row["title"] == (PERSONS[0]["name"] if named else f"{code}/1")
@@ -189,6 +194,9 @@ async def test_no_csv_cell_can_start_a_formula(
             if column in FILLED_BY_THE_EXPORTER:
                 continue
             joined = f"{attack}|{attack}" if column == "narrative" else attack
+            if column in HERS and not internal:
+                assert row[column] == "", column
+                continue
             assert row[column] == "'" + joined, column
     # JSON Lines are not opened by spreadsheets: her words go out exactly as she wrote them.
     lines_out = tmp_path / "cases.jsonl"
@@ -243,3 +251,34 @@ async def test_a_voice_answer_she_replaced_is_not_kept_and_never_reaches_partner
     for fmt in FORMATS:
         _report, data = await exported(harness, tmp_path / f"x.{fmt}", fmt, internal=False)
         assert said not in data and "Гүлбаһрам".encode() not in data
+
+
+def test_every_field_of_the_record_has_a_csv_column() -> None:
+    fields = [*TESTIFIER_FIELDS, *RECORD_DETAINEE_FIELDS]
+    assert [f for f in fields if column_of(f) not in CSV_FIELDS] == []
+    assert set(CONSENT_COLUMNS) == set(Consent.model_fields)
+    assert set(CONSENT_COLUMNS.values()) <= set(CSV_FIELDS)
+
+
+def test_every_field_of_the_record_is_in_the_json_schema() -> None:
+    schema = json.loads((Path(__file__).parent.parent / "schemas/case-v1.json").read_text())
+    properties = schema["properties"]
+    assert set(TESTIFIER_FIELDS) <= set(properties["testifier"]["properties"])
+    detainee = properties["detainees"]["items"]["properties"]
+    assert [f for f in RECORD_DETAINEE_FIELDS if f not in detainee] == []
+    assert set(Consent.model_fields) <= set(properties["consent"]["properties"])
+    assert "kk_Arab" in properties["language"]["enum"]
+
+
+@pytest.mark.parametrize("internal", [False, True], ids=["partner", "team"])
+async def test_an_arabic_script_case_exports_and_validates(
+    harness: Harness, tmp_path: Path, internal: bool
+) -> None:
+    user = harness.user(user_id=7800, language_code="kk")
+    code = await walk_intake(user, locale="kk_Arab", persons=PERSONS)
+    await reviewer_of(harness).decisions.set_status(code, CaseStatus.VERIFIED)
+    _report, _raw = await exported(harness, tmp_path / "c.jsonl", "jsonl", internal=internal)
+    schema = json.loads((Path(__file__).parent.parent / "schemas/case-v1.json").read_text())
+    [line] = lines_of("jsonl", tmp_path / "c.jsonl")
+    assert line["language"] == "kk_Arab" and line["code"] == code
+    jsonschema.validate(line, schema)

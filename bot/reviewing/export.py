@@ -24,39 +24,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.i18n import WRITTEN_LOCALES, translate
 from bot.models import Case, CaseStatus
 from bot.reviewing.cases import Reviewer
-from bot.reviewing.export_policy import allowed, disclosed, neutralise_formula
+from bot.reviewing.export_csv import CSV_FIELDS, csv_rows
+from bot.reviewing.export_policy import allowed, disclosed
 from bot.services import audit
-from bot.services.intake import BY_NAME, LABELS, UNKNOWN
 
 SCHEMA = "https://aigaq.example/schemas/case-v1.json"
-CSV_FIELDS_PLAIN = [
-    "title",
-    "case_code",
-    "submitted",
-    "case_language",
-    "case_status",
-    "grade",
-    "name_other_script",
-    "birth_year",
-    "birth_year_precision",
-    "hometown_detail",
-    "detained_year",
-    "detained_month",
-    "detained_day",
-    "held_at",
-    "last_contact",
-    "occupation",
-    "reason",
-    "narrative",
-    "attachments",
-    "consent_sharing",
-    "person_number",
-]
-LABELLED = ["relation", "gender", "hometown", "status"]
-CSV_FIELDS = CSV_FIELDS_PLAIN + [f"{f}__{code}" for f in LABELLED for code in WRITTEN_LOCALES]
 
 
 class ExportError(Exception):
@@ -70,30 +44,6 @@ class Report:
     unreadable: int = 0
     files: int = 0
     excluded_codes: list[str] = field(default_factory=list)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if value == UNKNOWN:
-        return "unknown"
-    if isinstance(value, dict):
-        if "voice" in value:
-            return f"[voice message {value['voice']}]"
-        if "text" in value:
-            return str(value["text"])
-        if "year" in value:
-            return "" if value.get("year") is None else str(value["year"])
-    return str(value)
-
-
-def _label(step: str, value: Any, locale: str) -> str:
-    if isinstance(value, dict) or value in (None, UNKNOWN):
-        return _text(value)
-    for option, label in BY_NAME[step].options:
-        if option == value:
-            return translate(locale, label)
-    return translate(locale, LABELS.get(value, str(value)))
 
 
 def record(case: Case, payload: dict[str, Any], *, internal: bool = False) -> dict[str, Any]:
@@ -123,56 +73,6 @@ def record(case: Case, payload: dict[str, Any], *, internal: bool = False) -> di
         ],
         "consent": payload.get("consent", {}),
     }
-
-
-def csv_rows(
-    case: Case, payload: dict[str, Any], *, internal: bool = False
-) -> list[dict[str, str]]:
-    """One row per detainee; multi-values joined with `|`; labels in kk, ru and en."""
-    payload = disclosed(payload, internal)
-    pieces = payload.get("narrative", [])
-    narrative = "|".join(_text(piece.get("text") or piece) for piece in pieces)
-    hashes = "|".join(str(a.get("sha256")) for a in payload.get("attachments", []))
-    rows = []
-    for number, person in enumerate(payload.get("detainees", []), start=1):
-        birth = person.get("birth_year") if isinstance(person.get("birth_year"), dict) else {}
-        detained = person.get("detained") if isinstance(person.get("detained"), dict) else {}
-        # Uwazi needs a title: a withheld name becomes the case code and the person's number.
-        named = internal or "name" in person
-        row = {
-            "title": _text(person.get("name")) if named else f"{case.code}/{number}",
-            "case_code": case.code,
-            "submitted": str(payload.get("submitted_at", "")),
-            "case_language": str(payload.get("locale", "")),
-            "case_status": case.status.value,
-            "grade": case.grade,
-            "name_other_script": _text(person.get("name_alt")),
-            "birth_year": _text(birth.get("year") if birth else None),
-            "birth_year_precision": str((birth or {}).get("precision", "")),
-            "hometown_detail": _text(person.get("hometown_detail")),
-            "detained_year": _text((detained or {}).get("year")),
-            "detained_month": _text((detained or {}).get("month")),
-            "detained_day": _text((detained or {}).get("day")),
-            "held_at": _text(person.get("held_at")),
-            "last_contact": _text(person.get("last_contact")),
-            "occupation": _text(person.get("occupation")),
-            "reason": _text(person.get("reason")),
-            "narrative": narrative,
-            "attachments": hashes,
-            "consent_sharing": str(payload.get("consent", {}).get("sharing", "")),
-            "person_number": str(number),
-        }
-        sources = {
-            "relation": payload.get("testifier", {}).get("relation"),
-            "gender": person.get("gender"),
-            "hometown": person.get("hometown"),
-            "status": person.get("status"),
-        }
-        for name, value in sources.items():
-            for code in WRITTEN_LOCALES:
-                row[f"{name}__{code}"] = _label(name, value, code)
-        rows.append({column: neutralise_formula(cell) for column, cell in row.items()})
-    return rows
 
 
 async def export(

@@ -16,8 +16,9 @@ from anyascii import anyascii
 from odf.opendocument import OpenDocumentText
 from odf.text import H, P
 
+from bot.case import UNKNOWN, describe
 from bot.i18n import N_, translate
-from bot.services.intake import BY_NAME, UN_TRANSMISSION
+from bot.services.intake import UN_TRANSMISSION
 from bot.services.urgency import is_urgent
 from bot.tote import to_cyrillic
 
@@ -128,19 +129,12 @@ def readiness(payload: dict[str, Any]) -> list[Readiness]:
 
 
 def _label(step: str, value: Any) -> str:
-    if isinstance(value, dict):
-        if "voice" in value:
-            return "[voice message, see the evidence list]"
-        if "text" in value:
-            return str(value["text"])
-        if "year" in value:
-            return str(value.get("text") or value.get("year") or "unknown")
-    if value in (None, "", "_unknown"):
+    """A value as the English draft states it (submissions go in English)."""
+    if value in (None, "", UNKNOWN):
         return "unknown"
-    for option, label in BY_NAME[step].options if step in BY_NAME else ():
-        if option == value:
-            return label  # the English label: submissions go in English
-    return str(value)
+    if isinstance(value, dict) and "voice" in value:
+        return "[voice message, see the evidence list]"
+    return describe(step, value, "en")
 
 
 def latin(name: str) -> str:

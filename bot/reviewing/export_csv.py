@@ -1,0 +1,111 @@
+"""The CSV export: one row per detained person, Uwazi-style columns, every field of the record.
+
+Columns come from the field catalogue (bot/case.py), so a new question gets a column without
+a change here; choices get one label column per written language (`status__kk`). Every cell
+goes through `neutralise_formula()` (docs/export.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.case import DETAINEE_FIELDS, FIELDS, TESTIFIER_FIELDS, describe
+from bot.i18n import WRITTEN_LOCALES
+from bot.models import Case
+from bot.reviewing.export_policy import disclosed, neutralise_formula
+
+CASE_COLUMNS = ["title", "case_code", "submitted", "case_language", "case_status", "grade"]
+# The payload's consent, as the CSV names it.
+CONSENT_COLUMNS = {
+    "contact": "consent_contact",
+    "sharing": "consent_sharing",
+    "subscribe": "consent_subscribe",
+    "un_submission": "consent_un_submission",
+    "un_name_disclosed": "consent_un_name_disclosed",
+}
+DATE_COLUMNS = {
+    "birth_year": ["birth_year", "birth_year_precision"],
+    "detained": ["detained_year", "detained_month", "detained_day"],
+}
+# Earlier names kept for partners' imports.
+RENAMED = {"name": "title", "name_alt": "name_other_script"}
+CHOICES = [name for name in (*TESTIFIER_FIELDS, *DETAINEE_FIELDS) if FIELDS[name].options]
+
+
+def column_of(field: str) -> str:
+    """The column that carries a field of the record (its English label for a choice)."""
+    if field in CHOICES:
+        return f"{field}__en"
+    if field in DATE_COLUMNS:
+        return DATE_COLUMNS[field][0]
+    return RENAMED.get(field, field)
+
+
+CSV_FIELDS = [
+    *CASE_COLUMNS,
+    *(column_of(f) for f in TESTIFIER_FIELDS if f not in CHOICES),
+    *(
+        column
+        for f in DETAINEE_FIELDS
+        if f not in CHOICES and f != "name"
+        for column in DATE_COLUMNS.get(f, [column_of(f)])
+    ),
+    "narrative",
+    "attachments",
+    *CONSENT_COLUMNS.values(),
+    "person_number",
+    *(f"{f}__{code}" for f in CHOICES for code in WRITTEN_LOCALES),
+]
+
+
+def _cell(field: str, value: Any) -> str:
+    return describe(field, value, "en")
+
+
+def _date_cells(value: Any) -> list[str]:
+    if not isinstance(value, dict):
+        return ["", "", ""]
+    return [str(value.get(part) or "") for part in ("year", "month", "day")]
+
+
+def csv_rows(
+    case: Case, payload: dict[str, Any], *, internal: bool = False
+) -> list[dict[str, str]]:
+    """One row per detainee; multi-values joined with `|`; labels in kk, ru and en."""
+    payload = disclosed(payload, internal)
+    testifier = payload.get("testifier", {})
+    consent = payload.get("consent", {})
+    narrative = "|".join(_cell("narrative", piece) for piece in payload.get("narrative", []))
+    rows = []
+    for number, person in enumerate(payload.get("detainees", []), start=1):
+        # Uwazi needs a title: a withheld name becomes the case code and the person's number.
+        row = {
+            "title": _cell("name", person.get("name")) if "name" in person else "",
+            "case_code": case.code,
+            "submitted": str(payload.get("submitted_at", "")),
+            "case_language": str(payload.get("locale", "")),
+            "case_status": case.status.value,
+            "grade": case.grade,
+            "narrative": narrative,
+            "attachments": "|".join(str(a.get("sha256")) for a in payload.get("attachments", [])),
+            "person_number": str(number),
+        }
+        row["title"] = row["title"] or f"{case.code}/{number}"
+        for name in TESTIFIER_FIELDS + DETAINEE_FIELDS:
+            value = (testifier if name in TESTIFIER_FIELDS else person).get(name)
+            if name in CHOICES:
+                for code in WRITTEN_LOCALES:
+                    row[f"{name}__{code}"] = describe(name, value, code)
+            elif name == "birth_year":
+                birth = value if isinstance(value, dict) else {}
+                row["birth_year"] = _date_cells(value)[0]
+                row["birth_year_precision"] = str(birth.get("precision", ""))
+            elif name == "detained":
+                cells = _date_cells(value)
+                row.update(zip(DATE_COLUMNS["detained"], cells, strict=True))
+            elif name != "name":
+                row[column_of(name)] = _cell(name, value)
+        for key, column in CONSENT_COLUMNS.items():
+            row[column] = "" if key not in consent else str(consent[key]).lower()
+        rows.append({column: neutralise_formula(row.get(column, "")) for column in CSV_FIELDS})
+    return rows
