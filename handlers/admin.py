@@ -11,29 +11,11 @@ from bot.app import AigaqApplication, AigaqContext
 from bot.i18n import current_locale, format_date
 from bot.i18n import gettext as _
 from bot.models import Role
-from handlers.common import not_understood
+from handlers.kit import ADMINS, STAFF, requires
 from handlers.menus import set_commands_for
 
-ADMINS = (Role.ADMIN,)
-STAFF = (Role.REVIEWER, Role.ADMIN)
 CANCEL_BROADCAST = "bcancel:"
 ROLE_NAMES = {"reviewer": Role.REVIEWER, "admin": Role.ADMIN}
-
-
-async def allowed(
-    update: Update, context: AigaqContext, roles: Iterable[Role], action: str
-) -> bool:
-    """The role, checked in the database now. A refusal looks like an unknown command."""
-    user = update.effective_user
-    if user is not None and await context.services.roles.allowed(user.id, roles, action=action):
-        return True
-    if update.callback_query is not None:
-        await update.callback_query.answer(
-            _("This button is out of date. Send /start to begin again.")
-        )
-    else:
-        await not_understood(update, context)
-    return False
 
 
 def actor(update: Update, context: AigaqContext) -> str:
@@ -51,7 +33,7 @@ def _target(args: list[str]) -> int | None:
 async def grant(update: Update, context: AigaqContext) -> None:
     """/grant reviewer|admin TELEGRAM_ID"""
     message = update.effective_message
-    if message is None or not await allowed(update, context, ADMINS, "grant"):
+    if message is None:
         return
     args = context.args or []
     role = ROLE_NAMES.get(args[0].lower()) if args else None
@@ -72,7 +54,7 @@ async def grant(update: Update, context: AigaqContext) -> None:
 async def revoke(update: Update, context: AigaqContext) -> None:
     """/revoke TELEGRAM_ID"""
     message = update.effective_message
-    if message is None or not await allowed(update, context, ADMINS, "revoke"):
+    if message is None:
         return
     target = _target(context.args or [])
     if target is None or len(context.args or []) != 1:
@@ -88,7 +70,7 @@ async def revoke(update: Update, context: AigaqContext) -> None:
 async def team(update: Update, context: AigaqContext) -> None:
     """/team: reviewers and admins."""
     message = update.effective_message
-    if message is None or not await allowed(update, context, STAFF, "team"):
+    if message is None:
         return
     members = await context.services.roles.team()
     lines = [_("Reviewers and admins:")] + [
@@ -100,7 +82,7 @@ async def team(update: Update, context: AigaqContext) -> None:
 async def stats(update: Update, context: AigaqContext) -> None:
     """/stats: numbers only."""
     message = update.effective_message
-    if message is None or not await allowed(update, context, ADMINS, "stats"):
+    if message is None:
         return
     from bot.services.stats import collect
 
@@ -129,7 +111,7 @@ async def stats(update: Update, context: AigaqContext) -> None:
 async def broadcasts(update: Update, context: AigaqContext) -> None:
     """/broadcasts: the recent ones with their figures; a running one can be cancelled."""
     message = update.effective_message
-    if message is None or not await allowed(update, context, ADMINS, "broadcasts"):
+    if message is None:
         return
     recent = await context.services.broadcasts.recent(limit=10)
     if not recent:
@@ -167,7 +149,7 @@ async def broadcasts(update: Update, context: AigaqContext) -> None:
 
 async def cancel_broadcast(update: Update, context: AigaqContext) -> None:
     query = update.callback_query
-    if query is None or not await allowed(update, context, ADMINS, "broadcast.cancel"):
+    if query is None:
         return
     raw = (query.data or "").removeprefix(CANCEL_BROADCAST)
     if not raw.isdigit():
@@ -205,13 +187,18 @@ async def unsubscribe(update: Update, context: AigaqContext) -> None:
 def register(application: AigaqApplication) -> None:
     """Add the admin and subscription commands."""
     for name, callback in (
-        ("grant", grant),
-        ("revoke", revoke),
-        ("team", team),
-        ("stats", stats),
-        ("broadcasts", broadcasts),
+        ("grant", requires(ADMINS, "grant")(grant)),
+        ("revoke", requires(ADMINS, "revoke")(revoke)),
+        ("team", requires(STAFF, "team")(team)),
+        ("stats", requires(ADMINS, "stats")(stats)),
+        ("broadcasts", requires(ADMINS, "broadcasts")(broadcasts)),
         ("subscribe", subscribe),
         ("unsubscribe", unsubscribe),
     ):
         application.add_handler(CommandHandler(name, callback))
-    application.add_handler(CallbackQueryHandler(cancel_broadcast, pattern=f"^{CANCEL_BROADCAST}"))
+    application.add_handler(
+        CallbackQueryHandler(
+            requires(ADMINS, "broadcast.cancel")(cancel_broadcast),
+            pattern=f"^{CANCEL_BROADCAST}",
+        )
+    )

@@ -20,7 +20,8 @@ from bot.i18n import LOCALE_NAMES, WRITTEN_LOCALES, current_locale
 from bot.i18n import gettext as _
 from bot.models import utcnow
 from bot.services.broadcasts import ALMATY, fallback_order, parse_when
-from handlers.admin import ADMINS, actor, allowed
+from handlers.admin import actor
+from handlers.kit import ADMINS, requires
 
 TEXT, PHOTO, PREVIEW, WHEN = "bc_text", "bc_photo", "bc_preview", "bc_when"
 PREFIX = "bc:"
@@ -64,8 +65,6 @@ async def _ask_text(update: Update, context: AigaqContext) -> str:
 
 async def start(update: Update, context: AigaqContext) -> str | int:
     """/broadcast"""
-    if not await allowed(update, context, ADMINS, "broadcast"):
-        return ConversationHandler.END
     if context.user_data is not None:
         context.user_data["broadcast"] = {"texts": {}, "language": WRITTEN_LOCALES[0]}
     return await _ask_text(update, context)
@@ -82,7 +81,7 @@ def _next_language(draft: dict[str, Any]) -> bool:
 
 async def text_given(update: Update, context: AigaqContext) -> str | int:
     message = update.effective_message
-    if message is None or not await allowed(update, context, ADMINS, "broadcast"):
+    if message is None:
         return ConversationHandler.END
     text = (message.text or "").strip()
     if not text or len(text) > MAX_TEXT:
@@ -119,7 +118,7 @@ async def _ask_photo(update: Update, context: AigaqContext) -> str:
 
 async def photo_given(update: Update, context: AigaqContext) -> str | int:
     message = update.effective_message
-    if message is None or not await allowed(update, context, ADMINS, "broadcast"):
+    if message is None:
         return ConversationHandler.END
     if not message.photo:
         await message.reply_text(_("Please send a photo, or press «No photo»."))
@@ -201,7 +200,7 @@ async def _queue(update: Update, context: AigaqContext, when: datetime | None) -
 
 async def button(update: Update, context: AigaqContext) -> str | int | None:
     query = update.callback_query
-    if query is None or not await allowed(update, context, ADMINS, "broadcast"):
+    if query is None:
         return ConversationHandler.END
     await query.answer()
     action = (query.data or "").removeprefix(PREFIX)
@@ -229,7 +228,7 @@ async def button(update: Update, context: AigaqContext) -> str | int | None:
 
 async def when_given(update: Update, context: AigaqContext) -> str | int:
     message = update.effective_message
-    if message is None or not await allowed(update, context, ADMINS, "broadcast"):
+    if message is None:
         return ConversationHandler.END
     when = parse_when(message.text or "")
     if when is None or when <= utcnow():
@@ -241,19 +240,24 @@ async def when_given(update: Update, context: AigaqContext) -> str | int:
 
 
 def conversation() -> ConversationHandler[AigaqContext]:
+    # Every step checks the role again: a revoked admin's half-made broadcast goes nowhere.
+    admin = requires(ADMINS, "broadcast")
     buttons: BaseHandler[Update, AigaqContext, object] = CallbackQueryHandler(
-        button, pattern=f"^{PREFIX}"
+        admin(button), pattern=f"^{PREFIX}"
+    )
+    text: BaseHandler[Update, AigaqContext, object] = MessageHandler(
+        filters.TEXT & ~filters.COMMAND, admin(text_given)
     )
     states: dict[object, list[BaseHandler[Update, AigaqContext, object]]] = {
-        TEXT: [buttons, MessageHandler(filters.TEXT & ~filters.COMMAND, text_given)],
-        PHOTO: [buttons, MessageHandler(~filters.COMMAND, photo_given)],
+        TEXT: [buttons, text],
+        PHOTO: [buttons, MessageHandler(~filters.COMMAND, admin(photo_given))],
         PREVIEW: [buttons],
-        WHEN: [buttons, MessageHandler(filters.TEXT & ~filters.COMMAND, when_given)],
+        WHEN: [buttons, MessageHandler(filters.TEXT & ~filters.COMMAND, admin(when_given))],
     }
     return ConversationHandler(
-        entry_points=[CommandHandler("broadcast", start)],
+        entry_points=[CommandHandler("broadcast", admin(start))],
         states=states,
-        fallbacks=[CommandHandler("broadcast", start)],
+        fallbacks=[CommandHandler("broadcast", admin(start))],
         name="broadcast",
         persistent=True,
         allow_reentry=True,

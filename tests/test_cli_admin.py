@@ -142,3 +142,18 @@ def test_keys_inbox_prints_the_fingerprint_reviewers_pin(tmp_path: Path) -> None
     code, output = run("keys", "inbox")
     assert code == 0 and f"inbox key fingerprint: {fingerprint}" in output
     assert f"AIGAQ_INBOX_FINGERPRINT={fingerprint}" in output
+
+
+@pytest.mark.usefixtures("environment")
+def test_rewrap_duplicates_link_and_ask_explain_themselves(tmp_path: Path) -> None:
+    passphrase = tmp_path / "pass.txt"
+    passphrase.write_text("a long enough passphrase")
+    assert run("keys", "generate", "--out", "r.key", "--passphrase-file", str(passphrase))[0] == 0
+    key = ["--key", "r.key", "--passphrase-file", str(passphrase)]
+    code, output = run("keys", "rewrap", "--to", "0000000000000000", *key)
+    assert code == 2 and "no reviewer key" in output and "aigaq keys list" in output
+    assert run("review", "duplicates", *key) == (0, "")
+    code, output = run("review", "link", "AAAA-BBBB", "--duplicate-of", "CCCC-DDDD", *key)
+    assert code == 2 and "AAAA-BBBB" in output
+    code, output = run("review", "ask", "AAAA-BBBB", "Which city?", *key)
+    assert code == 2 and "no case AAAA-BBBB" in output

@@ -15,8 +15,9 @@ from telegram.error import TimedOut
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from bot.localapi.calls import Params
 from bot.localapi.faults import Failure, FaultPlan, RateLimit
-from bot.localapi.methods import METHODS, Params
+from bot.localapi.methods import METHODS
 from bot.localapi.records import (
     BOT_ID,
     BOT_USERNAME,

@@ -1,0 +1,160 @@
+"""Commands that take cases out for partners: CSV, JSON Lines, a signed bundle, a UN draft."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.shell import Backend, case_status, fail, run
+from bot.cli.unlock import PassOption, open_reviewer
+from bot.models import CaseStatus
+from bot.reviewing.cases import Reviewer, ReviewError
+from bot.reviewing.export import ExportError, Report, export, verify_bundle
+
+
+def export_cases(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option(help="The file to write.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or bundle")] = "csv",
+    key: Annotated[Path | None, typer.Option(envvar="AIGAQ_REVIEWER_KEY")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="Default: verified.")] = None,
+    grade: Annotated[list[str] | None, typer.Option()] = None,
+    since: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    internal: Annotated[
+        bool, typer.Option(help="Include cases consented only for the team.")
+    ] = False,
+    case: Annotated[str | None, typer.Option("--case", help="wgeid: the case code.")] = None,
+    person: Annotated[int, typer.Option(help="wgeid: which detained person.")] = 1,
+    summary_file: Annotated[
+        Path | None, typer.Option(help="wgeid: the narrative summary you translated.")
+    ] = None,
+    passphrase_file: PassOption = None,
+) -> None:
+    """Export cases (verified by default) as CSV, JSON Lines or a signed bundle; or, with
+    --format wgeid --case CODE, draft a UN Working Group submission (.odt) for one person."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None or key is None:
+        fail("give --out FILE and --key YOUR.key")
+    if fmt == "wgeid":
+        if case is None:
+            fail("--format wgeid needs --case CODE")
+        _wgeid_draft(out, key, passphrase_file, case, person, summary_file)
+        return
+    statuses = tuple(case_status(s) for s in (status or ["verified"]))
+    try:
+        start = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None
+    except ValueError:
+        fail("write --since as YYYY-MM-DD")
+    report = run(
+        lambda backend: _export(
+            open_reviewer(backend, key, passphrase_file),
+            out,
+            fmt,
+            statuses=statuses,
+            grades=tuple(grade or ()),
+            since=start,
+            internal=internal,
+        ),
+        errors=(ExportError,),
+    )
+    typer.echo(
+        f"{report.exported} cases exported to {out}"
+        + (f", {report.files} files" if fmt == "bundle" else "")
+    )
+    if report.excluded_by_consent:
+        typer.echo(
+            f"{report.excluded_by_consent} left out: consented only for the team "
+            f"(use --internal for a team export): {', '.join(report.excluded_codes)}"
+        )
+    if report.unreadable:
+        typer.echo(f"{report.unreadable} could not be opened with this key (not a recipient)")
+
+
+async def _export(
+    reviewer: Reviewer,
+    out: Path,
+    fmt: str,
+    *,
+    statuses: tuple[CaseStatus, ...],
+    grades: tuple[str, ...],
+    since: datetime | None,
+    internal: bool,
+) -> Report:
+    with typer.progressbar(length=0, label="exporting", show_pos=True) as bar:
+        return await export(
+            reviewer,
+            out,
+            fmt,
+            statuses=statuses,
+            grades=grades,
+            since=since,
+            internal=internal,
+            progress=lambda n: bar.update(1),
+        )
+
+
+def _wgeid_draft(
+    out: Path,
+    key: Path,
+    passphrase_file: Path | None,
+    code: str,
+    person: int,
+    summary_file: Path | None,
+) -> None:
+    summary = summary_file.read_text(encoding="utf-8") if summary_file else ""
+    run(
+        lambda backend: _draft(
+            backend, open_reviewer(backend, key, passphrase_file), out, code, person, summary
+        ),
+        errors=(ReviewError, PermissionError, ValueError),
+    )
+    typer.echo(f"{out}: draft for case {code.upper()}, person {person}. Nothing was sent.")
+
+
+async def _draft(
+    backend: Backend,
+    reviewer: Reviewer,
+    out: Path,
+    code: str,
+    person: int,
+    summary: str,
+) -> None:
+    from bot.reviewing.un import write_draft
+    from bot.services import audit
+
+    opened = await reviewer.show(code)
+    received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
+    _items, answers = await reviewer.followups.readiness(opened.code)
+    write_draft(
+        out,
+        opened.payload,
+        person,
+        code=opened.code,
+        summary=summary,
+        received=received,
+        answers=answers,
+    )
+    async with backend.sessionmaker() as session, session.begin():
+        await audit.record(
+            session,
+            actor=reviewer.key.key_id,
+            action="wgeid.draft",
+            target=opened.code,
+            detail={"person": person},
+        )
+
+
+def export_verify(
+    bundle: Path,
+    signer: Annotated[str | None, typer.Option(help="The exporter's signing key (hex).")] = None,
+) -> None:
+    """Check a bundle's signature and the SHA-256 of every file in it."""
+    try:
+        count = verify_bundle(bundle, signer)
+    except ExportError as exc:
+        fail(str(exc), code=1)
+    typer.echo(f"{bundle}: signature and {count} files verified")

@@ -1,0 +1,137 @@
+"""Commands about reviewer keys: make one, add, list and retire them, hand cases on, restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.shell import Backend, fail, run, settings_or_exit
+from bot.cli.unlock import read_passphrase, reviewer_key
+from bot.crypto import SUITE_MLKEM768_X25519, SUITE_X25519, CryptoError, RecipientPublicKey
+from bot.crypto.keys import SUITE_NAMES
+from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.rewrap import rewrap
+from bot.services.recipients import Recipients, UnknownKey
+from bot.services.roles import CLI
+
+
+def _unknown_key(exc: Exception) -> str:
+    return f"no reviewer key {exc}; see `aigaq keys list`"
+
+
+def keys_generate(
+    out: Annotated[Path, typer.Option(help="Where to write the private key file.")],
+    passphrase_file: Annotated[
+        Path | None, typer.Option(help="Read the passphrase from this file, not a prompt.")
+    ] = None,
+    label: Annotated[str, typer.Option(help="A name for this key, shown to admins.")] = "",
+    x25519: Annotated[
+        bool, typer.Option("--x25519", help="Classic X25519 only (default: ML-KEM-768+X25519).")
+    ] = False,
+) -> None:
+    """Make a reviewer's key pair; print the line to add to the recipients file."""
+    if out.exists():
+        fail(f"{out} exists already; choose another --out")
+    passphrase = read_passphrase(passphrase_file, confirm=True)
+    key = ReviewerKey.generate(SUITE_X25519 if x25519 else SUITE_MLKEM768_X25519)
+    try:
+        key.save(out, passphrase)
+    except (CryptoError, OSError) as exc:
+        fail(str(exc))
+    public = key.public()
+    if label:
+        public = type(public)(suite=public.suite, public_bytes=public.public_bytes, label=label)
+    typer.echo(f"private key written to {out} (keep it on this machine only)", err=True)
+    typer.echo(
+        f"your export-signing key (give it to partners): {key.signing_public_hex()}", err=True
+    )
+    typer.echo("add this line to the bot's recipients file:", err=True)
+    typer.echo(public.to_line())
+
+
+def keys_add(
+    public: Annotated[Path, typer.Argument(help="A file holding the aigaq-pub-v1 line.")],
+    label: Annotated[str, typer.Option(help="Who holds it.")] = "",
+) -> None:
+    """Add a reviewer's public key; new cases are sealed to it from now on."""
+    try:
+        line = next(
+            x
+            for x in public.read_text(encoding="utf-8").splitlines()
+            if x.startswith("aigaq-pub-v1")
+        )
+        key = RecipientPublicKey.from_line(line)
+    except (OSError, StopIteration):
+        fail(f"{public} holds no aigaq-pub-v1 line")
+    except CryptoError as exc:
+        fail(str(exc))
+    if label:
+        key = RecipientPublicKey(suite=key.suite, public_bytes=key.public_bytes, label=label)
+    new = run(lambda backend: Recipients(backend.sessionmaker).add(key, actor=CLI))
+    typer.echo(f"{key.key_id} {'added' if new else 'active again'}")
+
+
+def keys_list() -> None:
+    """Reviewer keys: id, label, suite, added, cases sealed to it."""
+    for item in run(lambda backend: Recipients(backend.sessionmaker).listing()):
+        state = "active " if item.active else "retired"
+        suite = SUITE_NAMES.get(item.suite, str(item.suite))
+        typer.echo(
+            f"{item.key_id}  {state}  {suite:<15} {item.added_at:%Y-%m-%d}  "
+            f"{item.cases:>6} cases  {item.label}"
+        )
+
+
+def keys_retire(key_id: Annotated[str, typer.Argument()]) -> None:
+    """Stop sealing new cases to a key (the running bot notices at once)."""
+    run(
+        lambda backend: Recipients(backend.sessionmaker).retire(key_id, actor=CLI),
+        errors=(UnknownKey,),
+        explain=_unknown_key,
+    )
+    typer.echo(f"{key_id} retired; also remove its line from the recipients file")
+
+
+def keys_rewrap(
+    key: Annotated[Path, typer.Option(help="Your private key file.")],
+    to: Annotated[str, typer.Option(help="The key id of the new reviewer.")],
+    passphrase_file: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Let another reviewer open every case you can open (nothing is re-encrypted)."""
+    reviewer = reviewer_key(key, passphrase_file)
+    count = run(
+        lambda backend: _rewrap(backend, reviewer, to), errors=(UnknownKey,), explain=_unknown_key
+    )
+    typer.echo(f"{count} data keys wrapped for {to}")
+
+
+async def _rewrap(backend: Backend, reviewer: ReviewerKey, to: str) -> int:
+    with typer.progressbar(length=1, label="re-wrapping") as bar:
+        seen = 0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal seen
+            bar.length = max(total, 1)
+            bar.update(done - seen)
+            seen = done
+
+        return await rewrap(backend.sessionmaker, reviewer, to, actor=CLI, progress=progress)
+
+
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A file made by `aigaq backup`.")],
+    key: Annotated[Path, typer.Option(help="A reviewer's private key file.")],
+    passphrase_file: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Restore a backup into AIGAQ_DATABASE_URL (replacing what is there)."""
+    from bot.backup import BackupError, restore
+
+    settings = settings_or_exit()
+    reviewer = reviewer_key(key, passphrase_file)
+    try:
+        backend = restore(settings.database_url, source, reviewer)
+    except BackupError as exc:
+        fail(str(exc))
+    typer.echo(f"restored a {backend} backup; run `aigaq db upgrade` if the code is newer")

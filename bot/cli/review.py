@@ -1,0 +1,167 @@
+"""Commands for reviewers, on their own machine: read, decide, follow up, link duplicates."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from bot import db
+from bot.cli.shell import case_status, fail, run, settings_or_exit
+from bot.cli.unlock import KeyOption, PassOption, open_reviewer
+from bot.models import CaseStatus
+from bot.reviewing.cases import GRADES, OpenedCase, QueueItem, Reviewer, ReviewError
+from bot.reviewing.un import Readiness
+
+
+def review_list(
+    key: KeyOption,
+    status: Annotated[str | None, typer.Option(help="received, in_review, verified, …")] = None,
+    wgeid: Annotated[bool, typer.Option("--wgeid", help="Only cases ready for the UN.")] = False,
+    passphrase_file: PassOption = None,
+) -> None:
+    """The queue: code, date, language, people, files, status, grade, duplicate flag."""
+    wanted = case_status(status) if status else None
+    items = run(lambda backend: _queue(open_reviewer(backend, key, passphrase_file), wanted, wgeid))
+    for item in items:
+        flag = ("  URGENT" if item.urgent else "") + ("  duplicate?" if item.duplicate else "")
+        typer.echo(
+            f"{item.code}  {item.created_at:%Y-%m-%d}  {item.locale}  "
+            f"people={item.detainees} files={item.attachments}  "
+            f"{item.status.value:<10} {item.grade}{flag}"
+        )
+
+
+async def _queue(reviewer: Reviewer, wanted: CaseStatus | None, wgeid: bool) -> list[QueueItem]:
+    items = await reviewer.queue(wanted)
+    if wgeid:
+        ready = await reviewer.followups.ready_for_wgeid()
+        items = [item for item in items if item.code in ready]
+    return items
+
+
+def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -> None:
+    """A case in the testimony's own words (JSON), with the team's notes."""
+    case, wgeid = run(
+        lambda backend: _show(open_reviewer(backend, key, passphrase_file), code),
+        errors=(ReviewError,),
+    )
+    typer.echo(
+        json.dumps(
+            {
+                "code": case.code,
+                "status": case.status.value,
+                "grade": case.grade,
+                "duplicate_of": case.duplicate_of,
+                "case": case.payload,
+                "notes": case.notes,
+                "wgeid": [
+                    {"person": r.person, "ready": r.ready, "elements": r.elements} for r in wgeid
+                ],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+
+
+async def _show(reviewer: Reviewer, code: str) -> tuple[OpenedCase, list[Readiness]]:
+    opened = await reviewer.show(code)
+    items, _answers = await reviewer.followups.readiness(code)
+    return opened, items
+
+
+def review_set(
+    code: str,
+    status: Annotated[str, typer.Argument(help="in_review, verified, needs_info, rejected")],
+    key: KeyOption,
+    grade: Annotated[str | None, typer.Option(help=", ".join(GRADES))] = None,
+    note: Annotated[str, typer.Option(help="What backs the decision (sealed).")] = "",
+    passphrase_file: PassOption = None,
+) -> None:
+    """Decide a case; the relative is told if she agreed to contact."""
+    wanted = case_status(status)
+    run(
+        lambda backend: open_reviewer(backend, key, passphrase_file).decisions.set_status(
+            code, wanted, grade=grade, note=note
+        ),
+        errors=(ReviewError,),
+    )
+    typer.echo(f"{code.upper()}: {wanted.value}")
+
+
+def review_serve(
+    key: KeyOption,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    idle_minutes: Annotated[float, typer.Option(help="Lock again after this long idle.")] = 15,
+) -> None:
+    """The review console in your browser, on this computer only (127.0.0.1)."""
+    import uvicorn
+
+    from bot.reviewing.console.app import create_app
+
+    if not key.exists():
+        fail(f"the key file {key} does not exist")
+    settings = settings_or_exit()
+    engine = db.create_engine(settings.database_url)
+    console = create_app(
+        db.make_sessionmaker(engine),
+        key,
+        idle_minutes=idle_minutes,
+        inbox_fingerprint=settings.inbox_fingerprint,
+    )
+    typer.echo(f"open http://127.0.0.1:{port}/ and unlock with your passphrase (Ctrl+C stops)")
+    uvicorn.run(console, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def review_ask(
+    code: str, question: str, key: KeyOption, passphrase_file: PassOption = None
+) -> None:
+    """Ask the relative a follow-up question (only if she agreed); the bot delivers it."""
+    run(
+        lambda backend: open_reviewer(backend, key, passphrase_file).followups.ask(code, question),
+        errors=(ReviewError,),
+    )
+    typer.echo(f"{code.upper()}: question queued; the case is now needs_info")
+
+
+def review_ask_missing(
+    code: str,
+    key: KeyOption,
+    person: Annotated[int, typer.Option(help="Which detained person (1, 2, ...).")] = 1,
+    passphrase_file: PassOption = None,
+) -> None:
+    """Ask her, in her language, for the UN elements this person still lacks."""
+    missing = run(
+        lambda backend: open_reviewer(backend, key, passphrase_file).followups.ask_missing(
+            code, person
+        ),
+        errors=(ReviewError,),
+    )
+    typer.echo(
+        f"{code.upper()}: asked for {', '.join(missing)}"
+        if missing
+        else f"{code.upper()}: person {person} has all six elements"
+    )
+
+
+def review_duplicates(key: KeyOption, passphrase_file: PassOption = None) -> None:
+    """Pairs of cases that may be about the same person."""
+    pairs = run(lambda backend: open_reviewer(backend, key, passphrase_file).duplicates.find())
+    for first, second, why in pairs:
+        typer.echo(f"{first}  {second}  {why}")
+
+
+def review_link(
+    code: str,
+    of: Annotated[str, typer.Option("--duplicate-of", help="The case it repeats.")],
+    key: KeyOption,
+    passphrase_file: PassOption = None,
+) -> None:
+    """Mark a case as a duplicate of another (both testimonies are kept)."""
+    run(
+        lambda backend: open_reviewer(backend, key, passphrase_file).decisions.link(code, of),
+        errors=(ReviewError,),
+    )
+    typer.echo(f"{code.upper()} duplicates {of.upper()}")

@@ -1,0 +1,179 @@
+"""Commands for whoever runs the server: the bot, its database, its key, checks and backups."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import typer
+
+from bot import db
+from bot.cli.shell import Backend, fail, run, settings_or_exit
+from bot.crypto import CryptoError, ServerKey, load_recipients
+from bot.logs import configure_logging
+from bot.services.rotation import Rotated
+from bot.settings import SettingsError
+
+
+def run_bot(
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="Serve a webhook at this public HTTPS URL instead of long polling."),
+    ] = None,
+    migrate: Annotated[bool, typer.Option(help="Upgrade the database first.")] = True,
+) -> None:
+    """Run the bot (long polling by default)."""
+    from bot.app import build_application
+
+    settings = settings_or_exit()
+    try:
+        settings.require_token()
+        settings.require_organisation()
+    except SettingsError as exc:
+        fail(str(exc))
+    if webhook and settings.webhook_secret is None:
+        fail("AIGAQ_WEBHOOK_SECRET must be set in webhook mode (1-256 of A-Z a-z 0-9 _ -).")
+    if not settings.secret_key_file.exists():
+        ServerKey.generate_file(settings.secret_key_file)
+        typer.echo(f"aigaq: created the server key {settings.secret_key_file} (keep it secret)")
+    configure_logging()
+    if migrate:
+        asyncio.run(db.upgrade(settings.database_url))
+    else:
+        try:
+            asyncio.run(_check_schema(settings.database_url))
+        except db.SchemaOutOfDate as exc:
+            fail(str(exc))
+    try:
+        application = build_application(settings)
+    except CryptoError as exc:
+        fail(str(exc))
+    if webhook:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            # Served at the URL's own path, so a proxy can pass the path through unchanged.
+            url_path=urlsplit(webhook).path.strip("/"),
+            webhook_url=webhook,
+            secret_token=secret,
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+        )
+    else:
+        application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+
+
+async def _check_schema(url: str) -> None:
+    engine = db.create_engine(url)
+    try:
+        await db.ensure_schema_current(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _revision(url: str) -> str | None:
+    engine = db.create_engine(url)
+    try:
+        return await db.current_revision(engine)
+    finally:
+        await engine.dispose()
+
+
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Bring the database to the newest schema."""
+    settings = settings_or_exit()
+    asyncio.run(db.upgrade(settings.database_url, revision))
+    typer.echo(f"database at {revision}")
+
+
+def db_current() -> None:
+    """Show the database's revision and the code's."""
+    current = asyncio.run(_revision(settings_or_exit().database_url))
+    head = db.head_revision()
+    typer.echo(f"database: {current or 'empty'}; code: {head}")
+    if current != head:
+        raise typer.Exit(1)
+
+
+def keys_server(
+    out: Annotated[
+        Path | None, typer.Option(help="Default: AIGAQ_SECRET_KEY_FILE (var/server.key).")
+    ] = None,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Replace the key and rewrite what it protects.")
+    ] = False,
+) -> None:
+    """Make the server key that encrypts drafts and pseudonymises accounts."""
+    if rotate:
+        _rotate_server_key()
+        return
+    path = out or settings_or_exit().secret_key_file
+    if path.exists():
+        fail(f"{path} exists already; a new key would orphan every draft and account")
+    try:
+        ServerKey.generate_file(path)
+    except (CryptoError, OSError) as exc:
+        fail(str(exc))
+    typer.echo(f"server key written to {path} (mode 0600)")
+
+
+def _rotate_server_key() -> None:
+    settings = settings_or_exit()
+    done, new = run(_rotate)
+    new.save(settings.secret_key_file)
+    typer.echo(
+        f"server key rotated ({settings.secret_key_file}): {done.drafts} drafts, "
+        f"{done.accounts} accounts, {done.chat_refs} chat ids rewritten; the old key stays "
+        "behind the new one in the file. Restart the bot."
+    )
+
+
+async def _rotate(backend: Backend) -> tuple[Rotated, ServerKey]:
+    from bot.services.rotation import rotate
+
+    new = backend.server_key.rotated()
+    return await rotate(backend.sessionmaker, backend.server_key, new), new
+
+
+def keys_inbox() -> None:
+    """Print the fingerprint of the bot's inbox key, for reviewers to pin."""
+    settings = settings_or_exit()
+    try:
+        server_key = ServerKey.load(settings.secret_key_file)
+    except CryptoError as exc:
+        fail(str(exc))
+    fingerprint = server_key.inbox().public().fingerprint
+    typer.echo(f"inbox key fingerprint: {fingerprint}")
+    typer.echo(
+        "Give it to each reviewer by a channel you trust; they set "
+        f"AIGAQ_INBOX_FINGERPRINT={fingerprint} on their own machine."
+    )
+
+
+def doctor(
+    webhook: Annotated[str | None, typer.Option(help="The webhook URL, if you use one.")] = None,
+) -> None:
+    """Check what a volunteer can get wrong; one line each; exit 1 if any fails."""
+    from bot.doctor import run_checks
+
+    checks = asyncio.run(run_checks(settings_or_exit(), webhook_url=webhook))
+    for check in checks:
+        typer.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name:<11} {check.detail}")
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+def backup_command(
+    out: Annotated[Path, typer.Option(help="The backup file to write.")],
+) -> None:
+    """Back up the database, sealed to the reviewers' keys."""
+    from bot.backup import BackupError, backup
+
+    settings = settings_or_exit()
+    try:
+        size = backup(settings.database_url, out, load_recipients(settings.recipients))
+    except (BackupError, CryptoError) as exc:
+        fail(str(exc))
+    typer.echo(f"{out}: {size} bytes of database, sealed")
