@@ -156,11 +156,6 @@ def format_date(value: date | datetime, format: str = "medium") -> str:
     return babel_dates.format_date(value, format=format, locale=_babel_locale())
 
 
-def format_datetime(value: datetime, format: str = "medium") -> str:
-    """A date and time as the current locale writes it."""
-    return babel_dates.format_datetime(value, format=format, locale=_babel_locale())
-
-
 def format_number(value: float) -> str:
     """A number with the current locale's separators."""
     return babel_numbers.format_decimal(value, locale=_babel_locale())
