@@ -28,7 +28,7 @@ from sqlalchemy import insert
 
 from bot import db
 from bot.crypto import StreamSealer, seal
-from bot.models import Attachment, AttachmentChunk, Case, CaseKey, CaseStatus, Recipient
+from bot.models import Attachment, AttachmentChunk, Case, CaseStatus, Recipient, SealedKey
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.export import export
 from bot.reviewing.keys import ReviewerKey
@@ -115,9 +115,10 @@ async def fill(url: str, key: ReviewerKey, count: int, with_files: bool) -> None
                     ],
                 )
                 await connection.execute(
-                    insert(CaseKey).values(
+                    insert(SealedKey).values(
+                        kind="attachment",
+                        object_uid=file_uid,
                         recipient_id=recipient,
-                        attachment_id=attachment_id,
                         wrapped_key=sealer.wrapped_keys[key.key_id],
                     )
                 )
@@ -152,9 +153,10 @@ async def fill(url: str, key: ReviewerKey, count: int, with_files: bool) -> None
                 )
             ).scalar_one()
             await connection.execute(
-                insert(CaseKey).values(
+                insert(SealedKey).values(
+                    kind="case",
+                    object_uid=uid,
                     recipient_id=recipient,
-                    case_id=case_id,
                     wrapped_key=sealed.wrapped_keys[key.key_id],
                 )
             )

@@ -1,9 +1,13 @@
 """Many relatives walking the intake at once, beside a bare PTB echo bot, in one run.
 
     .venv/bin/python benchmarks/intake.py [--relatives 500] [--postgres URL]
+    .venv/bin/python benchmarks/intake.py --http [--runs 5] [--profile]
 
 Prints updates/s and p50/p99 time per update for Aigaq on SQLite (and PostgreSQL if a
 URL is given) and for an echo bot over the same fake Bot API; the ratio is what we track.
+`--http` runs benchmarks/intake_http.py instead: the real `aigaq run` process and a bare
+echo bot process over HTTP against a stand-in Bot API on 127.0.0.1, CPU per update measured
+from outside (its other options are passed on).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -52,7 +56,7 @@ class Timed:
 
 
 async def relative(user: Any) -> None:
-    person = PERSONS[0]
+    person = cast(dict[str, str], PERSONS[0])
     await user.send_command("start")
     await user.press("lang:kk")
     await user.press("i:safety:_continue")
@@ -207,5 +211,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    warnings.filterwarnings("ignore", message="If 'per_message=False'")
-    asyncio.run(main())
+    if "--http" in sys.argv[1:]:
+        from benchmarks.intake_http import main as http_main
+
+        http_main([arg for arg in sys.argv[1:] if arg != "--http"])
+    else:
+        warnings.filterwarnings("ignore", message="If 'per_message=False'")
+        asyncio.run(main())

@@ -32,9 +32,10 @@ from bot.services.cases import CaseStore, sync_recipients
 from bot.services.flood import FloodGate
 from bot.services.followups import FollowUps
 from bot.services.notices import Notices
-from bot.services.outbox import Outbox, OutboxSender
+from bot.services.outbox import Outbox
 from bot.services.retention import Retention
 from bot.services.roles import Roles
+from bot.services.sender import OutboxSender, SenderLoop
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,10 @@ class Services:
     retention: Retention
     notices: Notices
     followups: FollowUps
-    # Set when the handlers are registered (it needs the bot to send through).
+    # Set when the handlers are registered (it needs the bot to send through); the loop
+    # runs the sender while the application runs.
     sender: OutboxSender | None = None
+    sender_loop: SenderLoop | None = None
 
 
 class AigaqApplication(
@@ -69,6 +72,16 @@ class AigaqApplication(
     """PTB's Application, plus the locale of each update and a write-through persistence."""
 
     services: Services
+
+    async def start(self) -> None:
+        await super().start()
+        if self.services.sender_loop is not None:
+            await self.services.sender_loop.start()
+
+    async def stop(self) -> None:
+        if self.services.sender_loop is not None:
+            await self.services.sender_loop.stop()
+        await super().stop()
 
     async def process_update(self, update: object) -> None:
         locale = await self._locale_for(update) if isinstance(update, Update) else None

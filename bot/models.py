@@ -188,25 +188,28 @@ class AttachmentChunk(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class CaseKey(Base):
-    """A data key wrapped for one recipient: of a case payload or of an attachment."""
+class SealedKey(Base):
+    """One sealed object's data key, wrapped for one holder: a reviewer's `recipients` row, or
+    the bot's delivery key (which is no row of `recipients`). Every kind of sealed object keeps
+    its keys here and nowhere else (bot/sealing.py), so rewrap and shredding reach them all."""
 
-    __tablename__ = "case_keys"
+    __tablename__ = "sealed_keys"
     __table_args__ = (
-        CheckConstraint("(case_id IS NULL) <> (attachment_id IS NULL)", name="one_object"),
-        UniqueConstraint("recipient_id", "case_id", "attachment_id", name="uq_case_keys_object"),
+        CheckConstraint("(recipient_id IS NULL) <> (delivery_key_id IS NULL)", name="one_holder"),
+        UniqueConstraint("kind", "object_uid", "recipient_id", name="uq_sealed_keys_reviewer"),
+        UniqueConstraint("kind", "object_uid", "delivery_key_id", name="uq_sealed_keys_delivery"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    recipient_id: Mapped[int] = mapped_column(
+    # What the object is (case, attachment, note, question) and its uid: the same two names
+    # the ciphertext's header and the wrapping's HPKE info bind.
+    kind: Mapped[str] = mapped_column(String(16))
+    object_uid: Mapped[str] = mapped_column(String(32))
+    recipient_id: Mapped[int | None] = mapped_column(
         ForeignKey("recipients.id", ondelete="CASCADE"), index=True
     )
-    case_id: Mapped[int | None] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), index=True
-    )
-    attachment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("attachments.id", ondelete="CASCADE"), index=True
-    )
+    # The bot's delivery (inbox) key id, for a copy the bot opens to deliver and then drops.
+    delivery_key_id: Mapped[str | None] = mapped_column(String(32))
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -259,17 +262,27 @@ class Broadcast(Base):
 
 
 class Delivery(Base):
-    """One broadcast to one subscriber: the outbox row a sender claims and marks."""
+    """One message the bot starts on its own (a broadcast, a notice, a question, a reminder,
+    a staff alert) to one recipient: the outbox row a sender claims and marks."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("broadcast_id", "account_id", name="uq_deliveries_target"),
+        UniqueConstraint("kind", "subject_id", "account_id", name="uq_deliveries_subject"),
         Index("ix_deliveries_due", "broadcast_id", "state", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # broadcast | notice | question | reminder | alert (bot/services/outbox.py)
+    kind: Mapped[str] = mapped_column(String(16), default="broadcast", server_default="broadcast")
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE")
+    )
+    # What the message is about: a notice's or a follow-up's row, a new case for an alert.
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    # The recipient: an account, or a blob naming the chat (for one without an account link).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     locale: Mapped[str] = mapped_column(String(16))
     state: Mapped[DeliveryState] = mapped_column(
         _enum(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
@@ -316,9 +329,8 @@ class CaseNote(Base):
     reviewer: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(24))
     grade: Mapped[str] = mapped_column(String(24))
-    # The note, sealed to every active recipient; its wrapped keys as JSON {key_id: base64}.
+    # The note, sealed to the team's reviewer keys; its wrapped keys are in sealed_keys.
     sealed_note: Mapped[bytes | None] = mapped_column(LargeBinary)
-    wrapped_keys: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -348,9 +360,8 @@ class FollowUp(Base):
     # The UN elements the question asks for (comma-separated), if it was made for them.
     elements: Mapped[str] = mapped_column(String(128), default="", server_default="")
     # The question, sealed to the reviewers and to the bot's inbox key (so it can be sent);
-    # the inbox's wrapped key is dropped once the question went out.
+    # the inbox's wrapped key (in sealed_keys) is dropped once the question went out.
     sealed_question: Mapped[bytes] = mapped_column(LargeBinary)
-    wrapped_keys: Mapped[str] = mapped_column(Text, default="{}")
     # queued | sent | answered | failed
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -211,6 +211,7 @@ def create_page(trial: Trial, review_key: Path) -> Starlette:
                     inbox_fingerprint=trial.application.services.server_key.inbox()
                     .public()
                     .fingerprint,
+                    team_keys=trial.application.services.settings.recipients,
                 ),
             ),
         ]

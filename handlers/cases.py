@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.app import AigaqApplication, AigaqContext
-from bot.i18n import N_, format_date, translate
+from bot.i18n import N_, format_date
 from bot.i18n import gettext as _
 from bot.models import CaseStatus
 from bot.services.cases import normalise_code
+from bot.services.outbox import NOTICE
 from handlers.common import withdrawal_remains
 
 log = logging.getLogger(__name__)
@@ -127,25 +127,10 @@ async def withdraw_answered(update: Update, context: AigaqContext) -> None:
 
 
 async def deliver_notices(application: AigaqApplication) -> int:
-    """Tell relatives who agreed to contact that their case changed: code and status only."""
-    notices = application.services.notices
-    told = 0
-    for due in await notices.due():
-        if due.chat_id is None:
-            await notices.mark(due.notice_id, sent=False)
-            continue
-        locale = due.locale or application.services.settings.default_locale
-        status = translate(locale, STATUS_LABELS.get(CaseStatus(due.status), due.status))
-        text = translate(locale, "Case {code}: {status}.").format(code=due.code, status=status)
-        try:
-            await application.bot.send_message(due.chat_id, text, protect_content=True)
-        except TelegramError as exc:
-            log.info("status notice not delivered: %s", type(exc).__name__)
-            await notices.mark(due.notice_id, sent=False)
-            continue
-        await notices.mark(due.notice_id, sent=True)
-        told += 1
-    return told
+    """Send due status notices now, through the outbox (the sender does this on its own)."""
+    from handlers.outbox import send_now
+
+    return await send_now(application, NOTICE)
 
 
 def register(application: AigaqApplication) -> None:

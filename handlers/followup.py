@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -17,8 +16,8 @@ from telegram.ext import (
 
 from bot.app import AigaqApplication, AigaqContext
 from bot.i18n import gettext as _
-from bot.i18n import translate
 from bot.services.cases import FollowUpClosed, NoRecipients
+from bot.services.outbox import QUESTION
 from handlers.intake import MAX_FILE, evidence_of
 
 log = logging.getLogger(__name__)
@@ -28,34 +27,10 @@ START, DONE = "fu:", "fudone:"
 
 
 async def deliver_questions(application: AigaqApplication) -> int:
-    """Send queued questions: a header in her language, the question, an Answer button."""
-    followups = application.services.followups
-    sent = 0
-    for question in await followups.due():
-        if question.chat_id is None or not question.text:
-            await followups.mark(question.followup_id, sent=False)
-            continue
-        locale = question.locale or application.services.settings.default_locale
-        header = translate(
-            locale, "The reviewing team has a question about your case {code}:"
-        ).format(code=question.code)
-        button = InlineKeyboardButton(
-            translate(locale, "Answer"), callback_data=f"{START}{question.followup_id}"
-        )
-        try:
-            await application.bot.send_message(
-                question.chat_id,
-                f"{header}\n\n{question.text}",
-                reply_markup=InlineKeyboardMarkup([[button]]),
-                protect_content=True,
-            )
-        except TelegramError as exc:
-            log.info("follow-up question not delivered: %s", type(exc).__name__)
-            await followups.mark(question.followup_id, sent=False)
-            continue
-        await followups.mark(question.followup_id, sent=True)
-        sent += 1
-    return sent
+    """Send queued questions now, through the outbox (the sender does this on its own)."""
+    from handlers.outbox import send_now
+
+    return await send_now(application, QUESTION)
 
 
 async def _reply(

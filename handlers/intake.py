@@ -23,6 +23,7 @@ from bot.i18n import LOCALES, current_locale, use_locale
 from bot.i18n import gettext as _
 from bot.models import utcnow
 from bot.services import intake
+from bot.services.alerts import queue_staff_alert
 from bot.services.answers import split_message
 from bot.services.cases import NoRecipients
 from handlers.common import (
@@ -456,21 +457,16 @@ async def _submit(update: Update, context: AigaqContext, draft: dict[str, Any]) 
 async def _notify_reviewers(
     context: AigaqContext, code: str, people: int, files: int, urgent: bool
 ) -> None:
-    """Code and counts only, never content; and whether the UN urgent procedure applies."""
-    text = _("New case {code}. People: {people}. Files: {files}.").format(
-        code=code, people=people, files=files
+    """Code and counts only, never content, through the outbox like every message the bot
+    starts itself; and whether the UN urgent procedure applies."""
+    await queue_staff_alert(
+        context.services.outbox,
+        context.services.sessionmaker,
+        code=code,
+        people=people,
+        files=files,
+        urgent=urgent,
     )
-    if urgent:
-        text += "\n" + _("Urgent: the disappearance was less than three months ago.")
-    for chat_id in await context.services.cases.staff_chats():
-        try:
-            await context.bot.send_message(
-                chat_id,
-                text,
-                protect_content=True,
-            )
-        except TelegramError as exc:
-            log.warning("reviewer not reached: %s", type(exc).__name__)
 
 
 async def wipe_answered(update: Update, context: AigaqContext) -> int:

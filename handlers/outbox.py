@@ -1,40 +1,98 @@
-"""The outbox's Telegram side: send through the bot, report progress to the admin."""
+"""The outbox's Telegram side: each kind's message in her language, sent through the bot."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
 
 from bot.app import AigaqApplication
 from bot.i18n import translate
-from bot.services.outbox import Blocked, ChatGone, OutboxSender, RateLimited, Transient
+from bot.models import CaseStatus
+from bot.services.outbox import (
+    ALERT,
+    BROADCAST,
+    NOTICE,
+    QUESTION,
+    REMINDER,
+    Blocked,
+    ChatGone,
+    Item,
+    RateLimited,
+    Transient,
+)
+from bot.services.sender import OutboxSender, SenderLoop
+from handlers.cases import STATUS_LABELS
+from handlers.followup import START
 
 log = logging.getLogger(__name__)
 
-DRAIN_INTERVAL = 1.0
+Rendered = tuple[str, InlineKeyboardMarkup | None, bool]
+
+
+def render(item: Item, default_locale: str) -> Rendered:
+    """(text, buttons, protect_content) of a message that is not a broadcast."""
+    locale = item.locale or default_locale
+    message = item.message
+    if item.kind == NOTICE:
+        status = message["status"]
+        label = STATUS_LABELS.get(CaseStatus(status), status)
+        text = translate(locale, "Case {code}: {status}.")
+        return text.format(code=message["code"], status=translate(locale, label)), None, True
+    if item.kind == QUESTION:
+        header = translate(locale, "The reviewing team has a question about your case {code}:")
+        button = InlineKeyboardButton(
+            translate(locale, "Answer"), callback_data=f"{START}{item.subject_id}"
+        )
+        text = f"{header.format(code=message['code'])}\n\n{message['text']}"
+        return text, InlineKeyboardMarkup([[button]]), True
+    if item.kind == REMINDER:
+        text = translate(
+            locale,
+            "Your unsent answers will be deleted tomorrow. Send /start to continue, or "
+            "/cancel to delete them now.",
+        )
+        return text, None, False
+    if item.kind == ALERT:
+        text = translate(locale, "New case {code}. People: {people}. Files: {files}.").format(
+            code=message["code"], people=message["people"], files=message["files"]
+        )
+        if message.get("urgent"):
+            text += "\n" + translate(
+                locale, "Urgent: the disappearance was less than three months ago."
+            )
+        return text, None, True
+    raise ChatGone(f"unknown kind {item.kind}")
 
 
 class BotTransport:
-    """Sends one broadcast message and turns Telegram's errors into the outbox's."""
+    """Sends one outbox message and turns Telegram's errors into the outbox's."""
 
-    def __init__(self, bot: Bot, *, paid: bool = False) -> None:
+    def __init__(self, bot: Bot, *, paid: bool = False, default_locale: str = "kk") -> None:
         self._bot = bot
         # Only sent when asked for: Telegram charges Stars for paid broadcasts.
         self._paid = True if paid else None
+        self._default_locale = default_locale
 
-    async def send(self, chat_id: int, text: str, photo_file_id: str | None) -> int:
+    async def send(self, item: Item) -> int:
         try:
-            if photo_file_id:
+            if item.kind == BROADCAST and item.photo_file_id:
                 message = await self._bot.send_photo(
-                    chat_id, photo_file_id, caption=text[:1024], allow_paid_broadcast=self._paid
+                    item.chat_id,
+                    item.photo_file_id,
+                    caption=item.text[:1024],
+                    allow_paid_broadcast=self._paid,
+                )
+            elif item.kind == BROADCAST:
+                message = await self._bot.send_message(
+                    item.chat_id, item.text, allow_paid_broadcast=self._paid
                 )
             else:
+                text, markup, protect = render(item, self._default_locale)
                 message = await self._bot.send_message(
-                    chat_id, text, allow_paid_broadcast=self._paid
+                    item.chat_id, text, reply_markup=markup, protect_content=protect
                 )
         except RetryAfter as exc:
             wait = exc.retry_after
@@ -108,38 +166,40 @@ def make_sender(application: AigaqApplication) -> OutboxSender:
 
     return OutboxSender(
         services.outbox,
-        BotTransport(application.bot, paid=services.settings.broadcast_paid),
+        BotTransport(
+            application.bot,
+            paid=services.settings.broadcast_paid,
+            default_locale=services.settings.default_locale,
+        ),
         rate=services.settings.broadcast_rate / services.settings.broadcast_senders,
         on_progress=on_progress,
     )
 
 
-async def drain(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The JobQueue job: send what is due for a little while, then yield to the next run."""
-    application = context.application
-    assert isinstance(application, AigaqApplication)  # noqa: S101 - wiring invariant
-    from handlers.cases import deliver_notices
-    from handlers.followup import deliver_questions
+async def stage(application: AigaqApplication) -> None:
+    """Hand status notices and follow-up questions (rows reviewers write) to the outbox."""
+    services = application.services
+    await services.notices.stage(services.outbox)
+    await services.followups.stage(services.outbox)
 
+
+async def send_now(application: AigaqApplication, kind: str) -> int:
+    """Stage, then send what is due of one kind at once (CLI and tests); returns the count."""
     sender = application.services.sender
     if sender is None:
-        return
-    try:
-        await deliver_notices(application)
-        await deliver_questions(application)
-        await sender.drain(budget=5.0)
-    except Exception as exc:
-        log.error("outbox drain failed: %s", type(exc).__name__)
+        return 0
+    await stage(application)
+    return await sender.drain(kinds=(kind,))
 
 
 def register(application: AigaqApplication) -> None:
-    """Drain the outbox every second while the bot runs."""
-    application.services.sender = make_sender(application)
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(
-            drain,
-            interval=DRAIN_INTERVAL,
-            first=DRAIN_INTERVAL,
-            name="outbox",
-            job_kwargs={"max_instances": 1, "coalesce": True},
-        )
+    """One sender per process, started and stopped with the application."""
+    services = application.services
+    services.sender = make_sender(application)
+    services.outbox.settle_with(NOTICE, services.notices.mark)
+    services.outbox.settle_with(QUESTION, services.followups.mark)
+
+    async def before_drain() -> None:
+        await stage(application)
+
+    services.sender_loop = SenderLoop(services.sender, services.engine, before_drain=before_drain)

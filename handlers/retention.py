@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.app import AigaqApplication
-from bot.i18n import translate
+from bot.services.alerts import queue_reminder
 
 log = logging.getLogger(__name__)
 
@@ -23,17 +22,8 @@ async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
     services = application.services
     reminded = 0
     for reminder in await services.retention.due_reminders():
-        locale = reminder.locale or services.settings.default_locale
-        text = translate(
-            locale,
-            "Your unsent answers will be deleted tomorrow. Send /start to continue, or "
-            "/cancel to delete them now.",
-        )
-        try:
-            await application.bot.send_message(reminder.user_id, text)
-            reminded += 1
-        except TelegramError as exc:  # she blocked the bot: nothing more to do
-            log.info("reminder not delivered: %s", type(exc).__name__)
+        # Sent by the outbox's sender, paced and retried like every message the bot starts.
+        reminded += await queue_reminder(services.outbox, reminder.user_id, reminder.locale)
     purged = await services.retention.purge()
     log.info(
         "housekeeping: %d reminded, %d drafts, %d draft files, %d rejected cases shredded, "

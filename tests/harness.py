@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.app import AigaqApplication, build_application
 from bot.crypto import ServerKey, StreamOpener, open_sealed
 from bot.localapi import FakeUser, LocalBotApi
-from bot.models import Attachment, AttachmentChunk, Case, CaseKey, Recipient
+from bot.models import Attachment, AttachmentChunk, Case, Recipient, SealedKey
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.keys import ReviewerKey
 from bot.settings import Settings
@@ -75,24 +75,35 @@ class Harness:
         return ServerKey.load(self.settings.secret_key_file).inbox().public().fingerprint
 
     def reviewer_tool(self) -> Reviewer:
-        """The reviewer's tools with the test key and the bot's inbox key pinned."""
+        """The reviewer's tools with the test key, the bot's inbox key pinned and the team key
+        list (the recipients file) on her machine."""
         return Reviewer(
-            self.services.sessionmaker, self.reviewer, inbox_fingerprint=self.inbox_fingerprint
+            self.services.sessionmaker,
+            self.reviewer,
+            inbox_fingerprint=self.inbox_fingerprint,
+            team_keys=self.settings.recipients,
         )
+
+    async def wrapped_key(self, kind: str, uid: str) -> bytes | None:
+        """The object's data key as wrapped for the test reviewer's key."""
+        async with self.services.sessionmaker() as session:
+            return await session.scalar(
+                select(SealedKey.wrapped_key)
+                .join(Recipient, Recipient.id == SealedKey.recipient_id)
+                .where(
+                    SealedKey.kind == kind,
+                    SealedKey.object_uid == uid,
+                    Recipient.key_id == self.reviewer.key_id,
+                )
+            )
 
     async def open_case(self, code: str) -> dict[str, Any]:
         """What the reviewer will read: the sealed payload, opened with the test key."""
         async with self.services.sessionmaker() as session:
             case = (await session.scalars(select(Case).where(Case.code == code))).one()
-            wrapped = await session.scalar(
-                select(CaseKey.wrapped_key)
-                .join(Recipient, Recipient.id == CaseKey.recipient_id)
-                .where(CaseKey.case_id == case.id, Recipient.key_id == self.reviewer.key_id)
-            )
-            assert case.payload is not None and wrapped is not None
-            plain = open_sealed(
-                case.payload, wrapped, self.reviewer, object_id=case.uid, kind="case"
-            )
+        wrapped = await self.wrapped_key("case", case.uid)
+        assert case.payload is not None and wrapped is not None
+        plain = open_sealed(case.payload, wrapped, self.reviewer, object_id=case.uid, kind="case")
         return json.loads(plain)
 
     async def open_attachment(self, uid: str) -> bytes:
@@ -101,14 +112,6 @@ class Harness:
             attachment = (
                 await session.scalars(select(Attachment).where(Attachment.uid == uid))
             ).one()
-            wrapped = await session.scalar(
-                select(CaseKey.wrapped_key)
-                .join(Recipient, Recipient.id == CaseKey.recipient_id)
-                .where(
-                    CaseKey.attachment_id == attachment.id,
-                    Recipient.key_id == self.reviewer.key_id,
-                )
-            )
             chunks = list(
                 await session.scalars(
                     select(AttachmentChunk.data)
@@ -116,6 +119,7 @@ class Harness:
                     .order_by(AttachmentChunk.seq)
                 )
             )
+        wrapped = await self.wrapped_key("attachment", uid)
         assert wrapped is not None
         opener = StreamOpener(
             attachment.header, wrapped, self.reviewer, object_id=uid, kind="attachment"

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, update
 
 from bot.models import Account, AuditEntry, Broadcast, Delivery, DeliveryState, Role, utcnow
 from bot.services.audit import verify_chain
-from bot.services.outbox import Outbox, OutboxSender
+from bot.services.outbox import Item, Outbox
+from bot.services.sender import OutboxSender
 from handlers.outbox import BotTransport
 from tests.harness import Harness
 
@@ -190,10 +191,10 @@ async def test_kill_the_sender_mid_run_and_restart_still_exactly_once(harness: H
     real_send = first._transport.send  # type: ignore[attr-defined]
     calls = 0
 
-    async def dying_send(chat_id: int, text: str, photo: str | None) -> int:
+    async def dying_send(item: Item) -> int:
         nonlocal calls
         calls += 1
-        message_id = await real_send(chat_id, text, photo)
+        message_id = await real_send(item)
         if calls == 4:
             raise Crash  # sent, but the process died before recording it
         return message_id

@@ -103,7 +103,12 @@ async def test_locked_until_unlocked_then_decide_and_stream_files(
     harness: Harness, tmp_path: Path
 ) -> None:
     code, key_file = await a_case(harness, tmp_path)
-    app = create_app(harness.services.sessionmaker, key_file, idle_minutes=15)
+    app = create_app(
+        harness.services.sessionmaker,
+        key_file,
+        idle_minutes=15,
+        team_keys=harness.settings.recipients,
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         locked = await client.get("/")
@@ -190,7 +195,9 @@ async def test_in_a_real_browser_unlock_open_see_verify_export(
     code, key_file = await a_case(harness, tmp_path)
     # The console gets its own engine: it runs in the server thread's event loop.
     engine = db.create_engine(harness.settings.database_url)
-    server = Server(create_app(db.make_sessionmaker(engine), key_file))
+    server = Server(
+        create_app(db.make_sessionmaker(engine), key_file, team_keys=harness.settings.recipients)
+    )
     server.start()
     base = f"http://127.0.0.1:{server.port}"
     try:
@@ -239,7 +246,10 @@ async def test_in_a_real_browser_unlock_open_see_verify_export(
 async def test_ask_a_follow_up_from_the_console(harness: Harness, tmp_path: Path) -> None:
     code, key_file = await a_case(harness, tmp_path)
     app = create_app(
-        harness.services.sessionmaker, key_file, inbox_fingerprint=harness.inbox_fingerprint
+        harness.services.sessionmaker,
+        key_file,
+        inbox_fingerprint=harness.inbox_fingerprint,
+        team_keys=harness.settings.recipients,
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import select
 
-from bot.models import CaseStatus, FollowUp
+from bot.models import CaseStatus, FollowUp, SealedKey
 from bot.reviewing.cases import ReviewError
 from handlers.followup import deliver_questions
 from tests.harness import Harness
@@ -26,7 +24,12 @@ async def test_question_answer_and_back_to_the_queue(harness: Harness) -> None:
     async with harness.services.sessionmaker() as session:
         followup = (await session.scalars(select(FollowUp))).one()
         # Once sent, the bot's own key can no longer open the question.
-        assert harness.services.server_key.inbox().key_id not in json.loads(followup.wrapped_keys)
+        held_by_the_bot = await session.scalar(
+            select(SealedKey.id).where(
+                SealedKey.object_uid == followup.uid, SealedKey.delivery_key_id.is_not(None)
+            )
+        )
+        assert held_by_the_bot is None
     await user.press(f"fu:{followup.id}")
     await user.press(f"fudone:{followup.id}")  # nothing given yet: asked again
     await user.send_text("Иә: 654321198501011234")

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.models import Attachment, Case, CaseStatus, Draft
+from bot.services.outbox import ALERT
+from handlers.outbox import send_now
 from tests.harness import Harness
 
 CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
@@ -215,9 +217,11 @@ async def test_reviewers_hear_of_a_new_case_by_code_and_counts_only(harness: Har
     from bot.models import Role
 
     await harness.services.roles.grant("cli", 4100, Role.REVIEWER)
+    await harness.services.accounts.set_locale(4100, "en")  # staff read alerts in their own
     reviewer = harness.user(user_id=4100, language_code="en")
     relative = harness.user(user_id=4101, language_code="en")
     code = await walk_intake(relative, locale="en", persons=PERSONS[:1])
+    assert await send_now(harness.app, ALERT) == 1  # type: ignore[arg-type]
     note = reviewer.last_text
     assert code in note and "People: 1" in note and "Files: 3" in note
     assert "Ерлан" not in note and reviewer.last.protect_content

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.logs import hold_back_payload_loggers
-from bot.models import Attachment, Base, Case, CaseKey, CaseStatus
+from bot.models import Attachment, Base, Case, CaseStatus, SealedKey
 from tests.harness import Harness
 from tests.test_intake_dialogue import PDF, PERSONS, PHOTO_1, PHOTO_2, walk_intake
 
@@ -195,7 +195,7 @@ async def test_status_mycases_withdraw_and_someone_elses_code(harness: Harness) 
     async with harness.services.sessionmaker() as session:
         case = (await session.scalars(select(Case).where(Case.code == code))).one()
         assert case.status == CaseStatus.WITHDRAWN and case.payload is None
-        assert list(await session.scalars(select(CaseKey.id))) == []
+        assert list(await session.scalars(select(SealedKey.id))) == []
         assert list(await session.scalars(select(Attachment.id))) == []
     await mother.send_command("status", code)
     assert "withdrawn" in mother.last_text

@@ -17,11 +17,11 @@ from bot.models import (
     Attachment,
     Broadcast,
     Case,
-    CaseKey,
     Delivery,
     Draft,
     Recipient,
     Role,
+    SealedKey,
     utcnow,
 )
 from bot.reviewing.keys import ReviewerKey
@@ -85,8 +85,8 @@ async def test_a_new_reviewer_reads_old_cases_after_rewrap_and_retired_keys_get_
         holders = set(
             await session.scalars(
                 select(Recipient.key_id)
-                .join(CaseKey, CaseKey.recipient_id == Recipient.id)
-                .where(CaseKey.case_id == case_row.id)
+                .join(SealedKey, SealedKey.recipient_id == Recipient.id)
+                .where(SealedKey.kind == "case", SealedKey.object_uid == case_row.uid)
             )
         )
     assert holders == {newcomer.key_id}
@@ -155,7 +155,7 @@ async def test_backup_wipe_restore_every_case_opens_and_the_chain_verifies(
             assert [case.code for case in cases] == [code]
             for case in cases:
                 wrapped = await session.scalar(
-                    select(CaseKey.wrapped_key).where(CaseKey.case_id == case.id)
+                    select(SealedKey.wrapped_key).where(SealedKey.object_uid == case.uid)
                 )
                 assert case.payload is not None and wrapped is not None
                 payload = json.loads(

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 
 from bot.crypto import CryptoError, ServerKey, open_sealed
 from bot.i18n import translate
@@ -21,16 +21,17 @@ from bot.models import (
     AuditEntry,
     BlindIndex,
     Case,
-    CaseKey,
     CaseNote,
     CaseStatus,
     Draft,
     FollowUp,
     Notice,
+    SealedKey,
 )
 from bot.reviewing.cases import ReviewError
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.un import QUESTIONS, QUESTIONS_HEADING, missing_question
+from bot.sealing import orphaned
 from bot.services.intake import BY_NAME, UN_TRANSMISSION
 from handlers.followup import deliver_questions
 from tests.conftest import TestDatabase
@@ -157,7 +158,9 @@ async def test_after_submit_only_reviewers_can_open_it_not_the_bot(harness: Harn
     async with harness.services.sessionmaker() as session:
         case = (await session.scalars(select(Case).where(Case.code == code))).one()
         drafts = list(await session.scalars(select(Draft)))
-        wrapped = list(await session.scalars(select(CaseKey).where(CaseKey.case_id == case.id)))
+        wrapped = list(
+            await session.scalars(select(SealedKey).where(SealedKey.object_uid == case.uid))
+        )
     # No draft holds her answers any more.
     for draft in drafts:
         plain = key.decrypt(draft.data, context=f"draft:{draft.kind}:{draft.name}")
@@ -279,7 +282,9 @@ async def test_withdrawal_deletes_and_leaves_exactly_what_she_is_told(harness: H
         # Deleted: testimony, files (her answer included), keys, indexes, notes, questions.
         assert case.payload is None
         assert await count(Attachment, Attachment.case_id == case.id) == 0
-        assert await count(CaseKey, CaseKey.case_id == case.id) == 0
+        # No key of any sealed object of hers is left: not the case's, and none without its
+        # object (files, notes, questions deleted with it).
+        assert await count(SealedKey, or_(SealedKey.object_uid == case.uid, orphaned())) == 0
         assert await count(BlindIndex, BlindIndex.case_id == case.id) == 0
         assert await count(CaseNote, CaseNote.case_id == case.id) == 0
         assert await count(FollowUp, FollowUp.case_id == case.id) == 0

@@ -31,7 +31,7 @@ async def two_cases(harness: Harness) -> tuple[Any, str, str]:
 
 async def test_read_decide_and_the_relative_is_told(harness: Harness) -> None:
     mother, first, second = await two_cases(harness)
-    reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    reviewer = harness.reviewer_tool()
     queue = {item.code: item for item in await reviewer.queue()}
     assert set(queue) == {first, second}
     assert queue[first].duplicate and queue[second].duplicate

@@ -14,8 +14,10 @@ from odf.opendocument import load
 from odf.text import H, P
 
 from bot.reviewing.un import MISSING, PARTIAL, PRESENT, readiness, write_draft
+from bot.services.outbox import ALERT
 from bot.services.urgency import is_urgent
 from handlers.followup import deliver_questions
+from handlers.outbox import send_now
 from tests.harness import Harness
 from tests.test_intake_dialogue import PERSONS, walk_intake
 
@@ -175,11 +177,13 @@ async def test_urgent_cases_are_flagged_to_reviewers_and_in_the_queue(harness: H
     from bot.models import Role
 
     await harness.services.roles.grant("cli", 9801, Role.REVIEWER)
+    await harness.services.accounts.set_locale(9801, "en")  # staff read alerts in their own
     reviewer_chat = harness.user(user_id=9801, language_code="en")
     user = harness.user(user_id=9800, language_code="en")
     recent = date.today() - timedelta(days=20)
     person = dict(PERSONS[0], detained=recent.strftime("%d.%m.%Y"))
     code = await walk_intake(user, locale="en", persons=[person])
+    assert await send_now(harness.app, ALERT) == 1  # type: ignore[arg-type]
     assert "Urgent" in reviewer_chat.last_text and code in reviewer_chat.last_text
     reviewer = harness.reviewer_tool()
     assert [item.urgent for item in await reviewer.queue() if item.code == code] == [True]

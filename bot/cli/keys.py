@@ -117,7 +117,14 @@ async def _rewrap(backend: Backend, reviewer: ReviewerKey, to: str) -> int:
             bar.update(done - seen)
             seen = done
 
-        return await rewrap(backend.sessionmaker, reviewer, to, actor=CLI, progress=progress)
+        return await rewrap(
+            backend.sessionmaker,
+            reviewer,
+            to,
+            actor=CLI,
+            progress=progress,
+            team_keys=backend.settings.recipients,
+        )
 
 
 def restore_command(

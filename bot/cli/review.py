@@ -110,6 +110,7 @@ def review_serve(
         key,
         idle_minutes=idle_minutes,
         inbox_fingerprint=settings.inbox_fingerprint,
+        team_keys=settings.recipients,
     )
     typer.echo(f"open http://127.0.0.1:{port}/ and unlock with your passphrase (Ctrl+C stops)")
     uvicorn.run(console, host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -47,4 +47,5 @@ def open_reviewer(backend: Backend, key: Path, passphrase_file: Path | None) -> 
         backend.sessionmaker,
         reviewer_key(key, passphrase_file),
         inbox_fingerprint=backend.settings.inbox_fingerprint,
+        team_keys=backend.settings.recipients,
     )

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from bot.crypto import StreamOpener
-from bot.models import Attachment, AttachmentChunk, CaseKey
+from bot.models import Attachment, AttachmentChunk
 from bot.reviewing.cases import ReviewError
+from bot.reviewing.opening import my_wrapped_key
 
 if TYPE_CHECKING:
     from bot.reviewing.cases import Reviewer
@@ -33,14 +34,9 @@ class AttachmentReader:
         """The plaintext, 64 KiB at a time, read from the database `batch` chunks at once."""
         attachment = await self.meta()
         async with self._reviewer._sessionmaker() as session:
-            recipient = await self._reviewer._recipient_id(session)
-            wrapped = await session.scalar(
-                select(CaseKey.wrapped_key).where(
-                    CaseKey.attachment_id == attachment.id, CaseKey.recipient_id == recipient
-                )
+            wrapped = await my_wrapped_key(
+                session, self._reviewer.key, "attachment", self.uid, name=f"file {self.uid}"
             )
-        if wrapped is None:
-            raise ReviewError(f"attachment {self.uid} was not sealed to this key")
         opener = StreamOpener(
             attachment.header, wrapped, self._reviewer.key, object_id=self.uid, kind="attachment"
         )

@@ -7,31 +7,22 @@ this process's memory. Every decision is written to the audit log (who = the key
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crypto import (
-    CryptoError,
-    open_sealed,
-)
-from bot.models import (
-    BlindIndex,
-    Case,
-    CaseKey,
-    CaseNote,
-    CaseStatus,
-    Recipient,
-)
+from bot.crypto import CryptoError
+from bot.models import BlindIndex, Case, CaseNote, CaseStatus
 from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.opening import ReviewError, TeamKeys, open_object
 from bot.services import audit
 
 if TYPE_CHECKING:
@@ -44,10 +35,6 @@ GRADES = ("reported", "partially_verified", "corroborated", "documented")
 # A relative who agreed to contact hears of these changes (code and status only).
 TOLD = (CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
 SIMILAR = 90  # rapidfuzz token-sort ratio over folded names
-
-
-class ReviewError(Exception):
-    """A case can't be found or opened, or a decision is not allowed."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +80,14 @@ class Reviewer:
         key: ReviewerKey,
         *,
         inbox_fingerprint: str | None = None,
+        team_keys: Path | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.key = key
         self._inbox_fingerprint = inbox_fingerprint
+        # Her own list of the team's keys (AIGAQ_RECIPIENTS): notes and questions are sealed
+        # only to database rows whose key is in it.
+        self.team = TeamKeys(sessionmaker, key.key_id, team_keys)
 
     @cached_property
     def decisions(self) -> Decisions:
@@ -115,9 +106,6 @@ class Reviewer:
         from bot.reviewing.duplicates import Duplicates
 
         return Duplicates(self)
-
-    async def _recipient_id(self, session: AsyncSession) -> int | None:
-        return await session.scalar(select(Recipient.id).where(Recipient.key_id == self.key.key_id))
 
     async def queue(self, status: CaseStatus | None = None) -> list[QueueItem]:
         async with self._sessionmaker() as session:
@@ -156,15 +144,9 @@ class Reviewer:
     async def _open(self, session: AsyncSession, case: Case) -> dict[str, Any]:
         if case.payload is None:
             raise ReviewError(f"case {case.code} was {case.status.value}: nothing is left")
-        recipient = await self._recipient_id(session)
-        wrapped = await session.scalar(
-            select(CaseKey.wrapped_key).where(
-                CaseKey.case_id == case.id, CaseKey.recipient_id == recipient
-            )
+        plain = await open_object(
+            session, self.key, "case", case.uid, case.payload, name=f"case {case.code}"
         )
-        if wrapped is None:
-            raise ReviewError(f"case {case.code} was not sealed to key {self.key.key_id}")
-        plain = open_sealed(case.payload, wrapped, self.key, object_id=case.uid, kind="case")
         return dict(json.loads(plain))
 
     async def show(self, code: str) -> OpenedCase:
@@ -185,15 +167,18 @@ class Reviewer:
             for note in await session.scalars(
                 select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id)
             ):
-                text = ""
-                wrapped = json.loads(note.wrapped_keys).get(self.key.key_id)
-                if note.sealed_note and wrapped:
-                    text = open_sealed(
-                        note.sealed_note,
-                        base64.b64decode(wrapped),
-                        self.key,
-                        object_id=note.uid,
-                        kind="note",
+                text = ""  # a decision without a note
+                if note.sealed_note is not None:
+                    text = (
+                        await open_object(
+                            session,
+                            self.key,
+                            "note",
+                            note.uid,
+                            note.sealed_note,
+                            name=f"the note of {note.created_at:%Y-%m-%d} on case {case.code} "
+                            f"(by {note.reviewer}, note {note.uid})",
+                        )
                     ).decode()
                 notes.append(
                     {

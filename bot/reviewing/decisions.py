@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
-from bot.crypto import RecipientPublicKey, seal
-from bot.models import CaseNote, CaseStatus, Notice, Recipient
+from bot.models import CaseNote, CaseStatus, Notice
 from bot.reviewing.cases import ReviewError
+from bot.sealing import seal_object
 from bot.services import audit
 
 if TYPE_CHECKING:
@@ -36,6 +32,9 @@ class Decisions:
             raise ReviewError("only the relative can withdraw a case")
         if grade is not None and grade not in GRADES:
             raise ReviewError(f"the grade is one of {', '.join(GRADES)}")
+        # Whom the note is sealed to is settled (and a refusal audited) before anything changes.
+        team = self._reviewer.team
+        holders = await team.holders(f"a note on case {code.upper()}") if note else []
         async with self._reviewer._sessionmaker() as session, session.begin():
             case = await self._reviewer._case(session, code)
             if case.status == CaseStatus.WITHDRAWN:
@@ -43,17 +42,9 @@ class Decisions:
             case.status = status
             case.grade = grade or case.grade
             uid = secrets.token_hex(16)
-            sealed_note, wrapped = None, {}
+            sealed_note = None
             if note:
-                keys = [
-                    RecipientPublicKey(suite=r.suite, public_bytes=r.public_key)
-                    for r in await session.scalars(
-                        select(Recipient).where(Recipient.active.is_(True))
-                    )
-                ]
-                sealed = seal(note.encode(), keys, object_id=uid, kind="note")
-                sealed_note = sealed.ciphertext
-                wrapped = {k: base64.b64encode(v).decode() for k, v in sealed.wrapped_keys.items()}
+                sealed_note = await seal_object(session, "note", uid, note.encode(), holders)
             session.add(
                 CaseNote(
                     case_id=case.id,
@@ -62,7 +53,6 @@ class Decisions:
                     status=status.value,
                     grade=case.grade,
                     sealed_note=sealed_note,
-                    wrapped_keys=json.dumps(wrapped),
                 )
             )
             if status in TOLD and case.consent_contact:

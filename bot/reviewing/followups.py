@@ -3,17 +3,17 @@ inbox key, and her answers; what the UN elements still lack."""
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crypto import CryptoError, RecipientPublicKey, normalise_fingerprint, open_sealed, seal
-from bot.models import Attachment, CaseStatus, FollowUp, Recipient, Setting
+from bot.crypto import CryptoError, RecipientPublicKey, normalise_fingerprint
+from bot.models import Attachment, CaseStatus, FollowUp, Setting
 from bot.reviewing.cases import ReviewError
+from bot.reviewing.opening import open_object
+from bot.sealing import Holder, seal_object
 from bot.services import audit
 
 if TYPE_CHECKING:
@@ -42,22 +42,18 @@ class FollowUps:
                     f"case {case.code}: the relative did not agree to follow-up questions"
                 )
             inbox = await self._pinned_inbox(session)
-            keys = [inbox] + [
-                RecipientPublicKey(suite=r.suite, public_bytes=r.public_key)
-                for r in await session.scalars(select(Recipient).where(Recipient.active.is_(True)))
-            ]
+            team = await self._reviewer.team.holders(f"a question on case {case.code}")
             uid = secrets.token_hex(16)
-            sealed = seal(question.encode(), keys, object_id=uid, kind="question")
+            # The bot's inbox key is no reviewer row: its copy is held as a delivery key's.
+            holders = [Holder(inbox), *team]
+            sealed = await seal_object(session, "question", uid, question.encode(), holders)
             session.add(
                 FollowUp(
                     case_id=case.id,
                     uid=uid,
                     asked_by=self._reviewer.key.key_id,
                     elements=",".join(elements),
-                    sealed_question=sealed.ciphertext,
-                    wrapped_keys=json.dumps(
-                        {k: base64.b64encode(v).decode() for k, v in sealed.wrapped_keys.items()}
-                    ),
+                    sealed_question=sealed,
                 )
             )
             case.status = CaseStatus.NEEDS_INFO
@@ -174,16 +170,17 @@ class FollowUps:
             for followup in await session.scalars(
                 select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.id)
             ):
-                wrapped = json.loads(followup.wrapped_keys).get(self._reviewer.key.key_id)
-                question = ""
-                if wrapped:
-                    question = open_sealed(
-                        followup.sealed_question,
-                        base64.b64decode(wrapped),
+                question = (
+                    await open_object(
+                        session,
                         self._reviewer.key,
-                        object_id=followup.uid,
-                        kind="question",
-                    ).decode()
+                        "question",
+                        followup.uid,
+                        followup.sealed_question,
+                        name=f"the question of {followup.created_at:%Y-%m-%d} on case "
+                        f"{case.code} (by {followup.asked_by}, question {followup.uid})",
+                    )
+                ).decode()
                 answers = [
                     {"uid": uid, "kind": kind}
                     for uid, kind in await session.execute(

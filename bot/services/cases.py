@@ -9,25 +9,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db
-from bot.crypto import RecipientPublicKey, ServerKey, StreamSealer, seal
+from bot.crypto import RecipientPublicKey, ServerKey
 from bot.models import (
     Account,
     Attachment,
     AttachmentChunk,
     BlindIndex,
     Case,
-    CaseKey,
     CaseStatus,
     FollowUp,
     Recipient,
     Role,
+    SealedKey,
     utcnow,
 )
+from bot.sealing import Holder, drop_keys, of_case, seal_object
 from bot.services import audit
 from bot.services.accounts import Accounts
 from bot.services.answers import fold_name
@@ -103,10 +104,10 @@ async def sync_recipients(
     return added
 
 
-async def _active_recipients(session: AsyncSession) -> list[tuple[int, RecipientPublicKey]]:
+async def _active_recipients(session: AsyncSession) -> list[Holder]:
     rows = await session.scalars(select(Recipient).where(Recipient.active.is_(True)))
     found = [
-        (row.id, RecipientPublicKey(suite=row.suite, public_bytes=row.public_key, label=row.label))
+        Holder(RecipientPublicKey(row.suite, row.public_key, row.label), recipient_id=row.id)
         for row in rows
     ]
     if not found:
@@ -147,9 +148,7 @@ class CaseStore:
             if followup_id is not None:
                 await _still_open(session, account.id, case_id, followup_id)
             recipients = await _active_recipients(session)
-            sealer = StreamSealer(
-                [key for _id, key in recipients], object_id=uid, kind="attachment"
-            )
+            sealed = await seal_object(session, "attachment", uid, io.BytesIO(data), recipients)
             attachment = Attachment(
                 uid=uid,
                 account_id=None if case_id else account.id,
@@ -158,36 +157,28 @@ class CaseStore:
                 kind=kind,
                 size=0,
                 sha256="",
-                header=sealer.header(),
+                header=sealed.header,
             )
             session.add(attachment)
             await session.flush()
-            for seq, chunk in enumerate(sealer.seal_chunks(io.BytesIO(data))):
+            for seq, chunk in enumerate(sealed):
                 session.add(AttachmentChunk(attachment_id=attachment.id, seq=seq, data=chunk))
-            attachment.size = sealer.plaintext_size
-            attachment.sha256 = sealer.plaintext_sha256
-            by_key = {key.key_id: rid for rid, key in recipients}
-            for key_id, wrapped in sealer.wrapped_keys.items():
-                session.add(
-                    CaseKey(
-                        recipient_id=by_key[key_id],
-                        attachment_id=attachment.id,
-                        wrapped_key=wrapped,
-                    )
-                )
+            attachment.size, attachment.sha256 = sealed.size, sealed.sha256
         return uid
 
     async def discard_draft_files(self, user_id: int, uids: list[str] | None = None) -> int:
         """Delete files of her unsent draft (all of them, or the given ones)."""
         async with self._sessionmaker() as session, session.begin():
             account = await self._account(session, user_id)
-            query = delete(Attachment).where(
+            query = select(Attachment.uid).where(
                 Attachment.account_id == account.id, Attachment.case_id.is_(None)
             )
             if uids is not None:
                 query = query.where(Attachment.uid.in_(uids))
-            result = await session.execute(query)
-        return int(getattr(result, "rowcount", 0) or 0)
+            gone = list(await session.scalars(query))
+            await session.execute(delete(Attachment).where(Attachment.uid.in_(gone)))
+            await drop_keys(session, "attachment", gone)
+        return len(gone)
 
     async def submissions_since(self, user_id: int, since: datetime) -> int:
         """How many cases she submitted since a moment (for the daily limit)."""
@@ -222,25 +213,15 @@ class CaseStore:
             # A voice answer she replaced, skipped or went back over is no part of her case.
             wanted = referenced_files(draft)
             files = [f for f in staged if f.uid in wanted]
-            unwanted = [f.id for f in staged if f.uid not in wanted]
+            unwanted = [f.uid for f in staged if f.uid not in wanted]
             if unwanted:
-                await session.execute(delete(CaseKey).where(CaseKey.attachment_id.in_(unwanted)))
-                await session.execute(delete(Attachment).where(Attachment.id.in_(unwanted)))
+                await drop_keys(session, "attachment", unwanted)
+                await session.execute(delete(Attachment).where(Attachment.uid.in_(unwanted)))
             uid = secrets.token_hex(16)
             case = await self._insert_case(session, account, uid, locale, draft, len(files))
             payload = _payload(case.code, locale, draft, files)
-            sealed = seal(
-                json.dumps(payload, ensure_ascii=False).encode(),
-                [key for _id, key in recipients],
-                object_id=uid,
-                kind="case",
-            )
-            case.payload = sealed.ciphertext
-            by_key = {key.key_id: rid for rid, key in recipients}
-            for key_id, wrapped in sealed.wrapped_keys.items():
-                session.add(
-                    CaseKey(recipient_id=by_key[key_id], case_id=case.id, wrapped_key=wrapped)
-                )
+            plaintext = json.dumps(payload, ensure_ascii=False).encode()
+            case.payload = await seal_object(session, "case", uid, plaintext, recipients)
             for attachment in files:
                 attachment.case_id = case.id
                 attachment.account_id = None
@@ -344,16 +325,7 @@ class CaseStore:
             )
             if case is None or case.status == CaseStatus.WITHDRAWN:
                 return None
-            keys = await session.scalar(
-                select(func.count(CaseKey.id)).where(
-                    or_(
-                        CaseKey.case_id == case.id,
-                        CaseKey.attachment_id.in_(
-                            select(Attachment.id).where(Attachment.case_id == case.id)
-                        ),
-                    )
-                )
-            )
+            keys = await session.scalar(select(func.count(SealedKey.id)).where(of_case(case.id)))
             key_count = int(keys or 0)
             files = await shred_case(session, case, CaseStatus.WITHDRAWN)
             await audit.record(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import CryptoError, ServerKey, open_sealed
-from bot.models import Account, Case, CaseStatus, FollowUp, Setting, utcnow
+from bot.models import Account, Case, CaseStatus, Delivery, FollowUp, Setting, utcnow
+from bot.sealing import drop_delivery_copies, wrapped_for
 from bot.services import audit
 from bot.services.accounts import Accounts
+from bot.services.outbox import QUESTION, Outbox, Queued
 
 INBOX = "inbox_public"
 QUEUED, SENT, ANSWERED, FAILED = "queued", "sent", "answered", "failed"
@@ -25,6 +25,7 @@ class Question:
     locale: str | None
     code: str
     text: str
+    account_id: int | None = None
 
 
 class FollowUps:
@@ -50,34 +51,54 @@ class FollowUps:
                 row.value = line
 
     async def due(self, limit: int = 20) -> list[Question]:
-        """Queued questions, opened with the inbox key, for relatives who can be reached."""
+        """Queued questions not yet handed to the outbox, opened with the inbox key."""
         found = []
+        handed = exists().where(and_(Delivery.kind == QUESTION, Delivery.subject_id == FollowUp.id))
         async with self._sessionmaker() as session:
             rows = await session.execute(
-                select(FollowUp, Case.code, Account.chat_ref, Account.locale)
+                select(FollowUp, Case.code, Account.chat_ref, Account.locale, Account.id)
                 .join(Case, Case.id == FollowUp.case_id)
                 .outerjoin(Account, Account.id == Case.account_id)
-                .where(FollowUp.state == QUEUED)
+                .where(FollowUp.state == QUEUED, ~handed)
                 .order_by(FollowUp.id)
                 .limit(limit)
             )
-            for followup, code, chat_ref, locale in rows:
-                text = self._open_question(followup)
+            for followup, code, chat_ref, locale, account_id in rows:
+                text = await self._open_question(session, followup)
                 chat = int(self._key.decrypt(chat_ref, context="chat")) if chat_ref else None
-                found.append(Question(followup.id, chat, locale, code, text))
+                found.append(Question(followup.id, chat, locale, code, text, account_id))
         return found
 
-    def _open_question(self, followup: FollowUp) -> str:
+    async def stage(self, outbox: Outbox) -> int:
+        """Hand queued questions to the outbox (the question text travels in the delivery's
+        server-encrypted blob, deleted once sent; `mark` then drops the inbox's key)."""
+        queued = []
+        for question in await self.due():
+            if question.chat_id is None or question.account_id is None or not question.text:
+                await self.mark(question.followup_id, sent=False)
+                continue
+            queued.append(
+                Queued(
+                    account_id=question.account_id,
+                    locale=question.locale or "",
+                    subject_id=question.followup_id,
+                    message={"code": question.code, "text": question.text},
+                )
+            )
+        return await outbox.queue(QUESTION, queued)
+
+    async def _open_question(self, session: AsyncSession, followup: FollowUp) -> str:
         """With the current inbox key, or an older one if the server key was rotated since."""
-        keys = json.loads(followup.wrapped_keys)
         for inbox in self._key.inboxes():
-            wrapped = keys.get(inbox.key_id)
+            wrapped = await wrapped_for(
+                session, "question", followup.uid, delivery_key_id=inbox.key_id
+            )
             if wrapped is None:
                 continue
             try:
                 return open_sealed(
                     followup.sealed_question,
-                    base64.b64decode(wrapped),
+                    wrapped,
                     inbox,
                     object_id=followup.uid,
                     kind="question",
@@ -92,10 +113,7 @@ class FollowUps:
             followup = await session.get(FollowUp, followup_id)
             if followup is None:
                 return
-            keys = json.loads(followup.wrapped_keys)
-            for inbox in self._key.inboxes():
-                keys.pop(inbox.key_id, None)
-            followup.wrapped_keys = json.dumps(keys)
+            await drop_delivery_copies(session, "question", followup.uid)
             followup.state = SENT if sent else FAILED
             followup.sent_at = utcnow()
 

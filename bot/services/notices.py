@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import ServerKey
-from bot.models import Account, Case, Notice, utcnow
+from bot.models import Account, Case, Delivery, Notice, utcnow
+from bot.services.outbox import NOTICE, Outbox, Queued
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Due:
     locale: str | None
     code: str
     status: str
+    account_id: int | None = None
+    consented: bool = True
 
 
 class Notices:
@@ -26,12 +29,22 @@ class Notices:
         self._key = server_key
 
     async def due(self, limit: int = 50) -> list[Due]:
+        """Pending notices not yet handed to the outbox."""
+        queued = exists().where(and_(Delivery.kind == NOTICE, Delivery.subject_id == Notice.id))
         async with self._sessionmaker() as session:
             rows = await session.execute(
-                select(Notice.id, Account.chat_ref, Account.locale, Case.code, Notice.status)
+                select(
+                    Notice.id,
+                    Account.chat_ref,
+                    Account.locale,
+                    Case.code,
+                    Notice.status,
+                    Account.id,
+                    Case.consent_contact,
+                )
                 .join(Case, Case.id == Notice.case_id)
                 .outerjoin(Account, Account.id == Case.account_id)
-                .where(Notice.state == "pending")
+                .where(Notice.state == "pending", ~queued)
                 .order_by(Notice.id)
                 .limit(limit)
             )
@@ -42,9 +55,28 @@ class Notices:
                     locale,
                     code,
                     status,
+                    account_id,
+                    bool(consented),
                 )
-                for notice_id, ref, locale, code, status in rows
+                for notice_id, ref, locale, code, status, account_id, consented in rows
             ]
+
+    async def stage(self, outbox: Outbox) -> int:
+        """Hand pending notices to the outbox; one she cannot get (no consent, no chat) fails."""
+        queued = []
+        for due in await self.due():
+            if due.chat_id is None or due.account_id is None or not due.consented:
+                await self.mark(due.notice_id, sent=False)
+                continue
+            queued.append(
+                Queued(
+                    account_id=due.account_id,
+                    locale=due.locale or "",
+                    subject_id=due.notice_id,
+                    message={"code": due.code, "status": due.status},
+                )
+            )
+        return await outbox.queue(NOTICE, queued)
 
     async def mark(self, notice_id: int, *, sent: bool) -> None:
         async with self._sessionmaker() as session, session.begin():

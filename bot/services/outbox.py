@@ -1,33 +1,48 @@
-"""The broadcast outbox: deliveries claimed row by row and sent at a smooth, steady pace.
+"""The outbox: every message the bot starts on its own, claimed row by row and marked.
 
-Exactly once, as far as Telegram lets anyone: a row is marked `sending` (committed) just
-before its message goes out and `sent`, with the message id, just after. Rows are claimed
-with a lease; a sender that dies leaves its rows to be taken over when the lease runs out.
-A `sending` row taken over is sent again: that is the one message a crash may repeat, and
-a sender has only one message in flight at a time, so it is at most one per dead sender.
-On PostgreSQL several senders claim with FOR UPDATE SKIP LOCKED and never share a row.
+A delivery row is one message to one recipient, of a kind: `broadcast` (an admin's protest
+update), `notice` (a status change she agreed to hear about), `question` (a reviewer's
+follow-up), `reminder` (her unsent answers expire tomorrow) or `alert` (staff: a new case,
+code and counts only). The recipient is an account (its chat id, server-encrypted, lives
+on the account) or, for a chat with no account link, the row's own blob. Everything but a
+broadcast carries its message in that blob (server-encrypted JSON), which goes with the
+row once it is sent or has failed for good; a broadcast's texts stay on its broadcast row.
+
+Exactly once, as far as Telegram lets anyone (docs/broadcasts.md): `sending` is committed
+just before a message goes out and `sent` just after; rows are claimed with a lease, on
+PostgreSQL with FOR UPDATE SKIP LOCKED; a dead sender's rows are taken over when it runs
+out, so a crash repeats at most the one message that was in flight.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import secrets
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Protocol
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import ServerKey
-from bot.models import Account, Broadcast, Delivery, DeliveryState, utcnow
-from bot.services.broadcasts import DONE, SCHEDULED, SENDING, Figures, text_for
+from bot.models import Account, Broadcast, Delivery, DeliveryState, FollowUp, Notice, utcnow
+from bot.services.broadcasts import DONE, SCHEDULED, SENDING, text_for
 
 log = logging.getLogger(__name__)
+
+BROADCAST, NOTICE, QUESTION, REMINDER, ALERT = (
+    "broadcast",
+    "notice",
+    "question",
+    "reminder",
+    "alert",
+)
+OPEN = (DeliveryState.PENDING, DeliveryState.SENDING)
 
 
 class RateLimited(Exception):
@@ -50,24 +65,46 @@ class Transient(Exception):
     """5xx, a timeout, a network error: worth a few more tries, later."""
 
 
+@dataclass(frozen=True)
+class Item:
+    """One claimed delivery, ready to send: who to, in which language, and what."""
+
+    delivery_id: int
+    kind: str
+    broadcast_id: int | None
+    account_id: int | None
+    subject_id: int | None
+    chat_id: int
+    locale: str
+    attempts: int
+    # A broadcast's chosen text and photo; the other kinds' message is in `message`.
+    text: str = ""
+    photo_file_id: str | None = None
+    message: Mapping[str, Any] = field(default_factory=dict)
+
+
 class Transport(Protocol):
-    async def send(self, chat_id: int, text: str, photo_file_id: str | None) -> int:
+    async def send(self, item: Item) -> int:
         """Send one message; return its id, or raise one of the errors above."""
 
 
 @dataclass(frozen=True)
-class Item:
-    delivery_id: int
-    broadcast_id: int
-    account_id: int
-    chat_id: int
-    text: str
-    photo_file_id: str | None
-    attempts: int
+class Queued:
+    """A message to queue: an account, or `chat` in the message for one without an account."""
+
+    account_id: int | None
+    locale: str
+    message: Mapping[str, Any]
+    subject_id: int | None = None
+
+
+class Settle(Protocol):
+    async def __call__(self, subject_id: int, /, *, sent: bool) -> None:
+        """Tell a kind's source row (a notice, a question) how its message ended."""
 
 
 class Outbox:
-    """The database side: claim, mark, and finish."""
+    """The database side: queue, claim, mark, and finish."""
 
     def __init__(
         self,
@@ -81,8 +118,52 @@ class Outbox:
         self._sessionmaker = sessionmaker
         self._key = server_key
         self.sender_id = sender_id or secrets.token_hex(8)
-        self._lease = lease
+        self.lease = lease
         self.max_attempts = max_attempts
+        # What a kind's source row learns when its message went out (True) or never will.
+        self._settle: dict[str, Settle] = {}
+        # Set by the sender loop of this process: something was queued, look now.
+        self.on_queued: Callable[[], None] | None = None
+
+    def settle_with(self, kind: str, settle: Settle) -> None:
+        self._settle[kind] = settle
+
+    def _seal(self, message: Mapping[str, Any]) -> bytes:
+        return self._key.encrypt(
+            json.dumps(message, ensure_ascii=False).encode(), context="delivery"
+        )
+
+    def _open(self, sealed: bytes) -> dict[str, Any]:
+        opened: dict[str, Any] = json.loads(self._key.decrypt(sealed, context="delivery"))
+        return opened
+
+    async def queue(self, kind: str, messages: Collection[Queued]) -> int:
+        """Queue messages of one kind; a subject already queued for that account is skipped."""
+        if not messages:
+            return 0
+        rows = [
+            {
+                "kind": kind,
+                "account_id": m.account_id,
+                "subject_id": m.subject_id,
+                "sealed": self._seal(m.message),
+                "locale": m.locale,
+                "state": DeliveryState.PENDING,
+                "attempts": 0,
+                "updated_at": utcnow(),
+            }
+            for m in messages
+        ]
+        async with self._sessionmaker() as session, session.begin():
+            dialect = session.get_bind().dialect.name
+            build = pg_insert if dialect == "postgresql" else sqlite_insert
+            await session.execute(build(Delivery).on_conflict_do_nothing(), rows)
+        self.wake()
+        return len(rows)
+
+    def wake(self) -> None:
+        if self.on_queued is not None:
+            self.on_queued()
 
     async def activate_scheduled(self) -> int:
         """Scheduled broadcasts whose time has come start sending."""
@@ -94,27 +175,36 @@ class Outbox:
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
-    async def claim(self, limit: int) -> list[Item]:
-        """Take up to `limit` due rows of running broadcasts for this sender."""
+    def _live(self) -> Any:
+        """Rows that may be sent at all: not a broadcast, or one of a running broadcast."""
+        running = select(Broadcast.id).where(Broadcast.status == SENDING)
+        return and_(
+            Delivery.state.in_(OPEN),
+            or_(Delivery.broadcast_id.is_(None), Delivery.broadcast_id.in_(running)),
+        )
+
+    async def claim(self, limit: int, kinds: Collection[str] | None = None) -> list[Item]:
+        """Take up to `limit` due rows for this sender: personal messages before broadcasts."""
         now = utcnow()
         claimable = and_(
-            Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
+            self._live(),
             or_(
                 Delivery.claimed_by.is_(None),
                 Delivery.claimed_by == self.sender_id,
-                Delivery.claimed_at < now - self._lease,
+                Delivery.claimed_at < now - self.lease,
             ),
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
         )
+        if kinds is not None:
+            claimable = and_(claimable, Delivery.kind.in_(list(kinds)))
         async with self._sessionmaker() as session, session.begin():
             candidates = list(
                 await session.scalars(
                     select(Delivery.id)
-                    .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
-                    .where(Broadcast.status == SENDING, claimable)
-                    .order_by(Delivery.id)
+                    .where(claimable)
+                    .order_by(Delivery.broadcast_id.is_not(None), Delivery.id)
                     .limit(limit)
-                    .with_for_update(skip_locked=True, of=Delivery)
+                    .with_for_update(skip_locked=True)
                 )
             )
             if not candidates:
@@ -129,36 +219,76 @@ class Outbox:
                     .returning(Delivery.id)
                 )
             )
-            if not ids:
-                return []
             rows = await session.execute(
-                select(Delivery, Account.chat_ref, Broadcast)
-                .join(Account, Account.id == Delivery.account_id)
-                .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
+                select(Delivery, Account.chat_ref)
+                .outerjoin(Account, Account.id == Delivery.account_id)
                 .where(Delivery.id.in_(ids))
-                .order_by(Delivery.id)
+                .order_by(Delivery.broadcast_id.is_not(None), Delivery.id)
             )
-            items = []
-            for delivery, chat_ref, broadcast in rows:
-                texts = json.loads(broadcast.texts)
-                chosen = text_for(delivery.locale, texts, broadcast.fallback.split(","))
-                if chat_ref is None or chosen is None:
-                    # She unsubscribed after the broadcast was queued: nothing to send.
-                    delivery.state = DeliveryState.FAILED
-                    delivery.error = "unsubscribed" if chat_ref is None else "no text"
+            items, unreachable = [], []
+            for delivery, chat_ref in rows:
+                item = await self._item(session, delivery, chat_ref)
+                if isinstance(item, Item):
+                    items.append(item)
                     continue
-                items.append(
-                    Item(
-                        delivery_id=delivery.id,
-                        broadcast_id=broadcast.id,
-                        account_id=delivery.account_id,
-                        chat_id=int(self._key.decrypt(chat_ref, context="chat")),
-                        text=chosen[1],
-                        photo_file_id=broadcast.photo_file_id,
-                        attempts=delivery.attempts,
-                    )
-                )
-            return items
+                # She unsubscribed (or blocked the bot) after it was queued: nothing to send.
+                delivery.state, delivery.error = DeliveryState.FAILED, item
+                unreachable.append(delivery)
+            for delivery in unreachable:
+                await self._close(session, delivery)
+        for delivery in unreachable:
+            await self._settle_source(delivery.kind, delivery.subject_id, sent=False)
+        return items
+
+    async def _item(
+        self, session: AsyncSession, row: Delivery, chat_ref: bytes | None
+    ) -> Item | str:
+        message = self._open(row.sealed) if row.sealed else {}
+        chat = message.get("chat")
+        if chat is None and chat_ref is not None:
+            chat = int(self._key.decrypt(chat_ref, context="chat"))
+        if chat is None:
+            return "unsubscribed"
+        source = {NOTICE: Notice, QUESTION: FollowUp}.get(row.kind)
+        if source is not None and await session.get(source, row.subject_id) is None:
+            return "withdrawn"  # shredded with its case: the message must not go out
+        text, photo = "", None
+        if row.kind == BROADCAST and row.broadcast_id is not None:
+            broadcast = await session.get(Broadcast, row.broadcast_id)
+            if broadcast is None:
+                return "no broadcast"
+            chosen = text_for(
+                row.locale, json.loads(broadcast.texts), broadcast.fallback.split(",")
+            )
+            if chosen is None:
+                return "no text"
+            text, photo = chosen[1], broadcast.photo_file_id
+        return Item(
+            delivery_id=row.id,
+            kind=row.kind,
+            broadcast_id=row.broadcast_id,
+            account_id=row.account_id,
+            subject_id=row.subject_id,
+            chat_id=int(chat),
+            locale=row.locale,
+            attempts=row.attempts,
+            text=text,
+            photo_file_id=photo,
+            message=message,
+        )
+
+    async def _close(self, session: AsyncSession, delivery: Delivery) -> None:
+        """Done with for good: a personal message's row (and its blob) goes, a broadcast's
+        stays for the figures until retention reduces it to counts."""
+        if delivery.kind == BROADCAST:
+            delivery.claimed_by, delivery.sealed = None, None
+        else:
+            await session.delete(delivery)
+
+    async def _settle_source(self, kind: str, subject_id: int | None, *, sent: bool) -> None:
+        settle = self._settle.get(kind)
+        if settle is not None and subject_id is not None:
+            await settle(subject_id, sent=sent)
 
     async def _update(self, item: Item, **values: object) -> bool:
         async with self._sessionmaker() as session, session.begin():
@@ -168,6 +298,28 @@ class Outbox:
                 .values(**values)
             )
             return bool(getattr(result, "rowcount", 0))
+
+    async def _end(self, item: Item, state: DeliveryState, **values: object) -> None:
+        """The last word on a row this sender holds, and its source row told."""
+        async with self._sessionmaker() as session, session.begin():
+            delivery = await session.scalar(
+                select(Delivery).where(
+                    Delivery.id == item.delivery_id, Delivery.claimed_by == self.sender_id
+                )
+            )
+            if delivery is None:
+                return
+            delivery.state = state
+            for name, value in values.items():
+                setattr(delivery, name, value)
+            await self._close(session, delivery)
+            if state == DeliveryState.BLOCKED and item.account_id is not None:
+                await session.execute(
+                    update(Account)
+                    .where(Account.id == item.account_id)
+                    .values(subscribed=False, chat_ref=None)
+                )
+        await self._settle_source(item.kind, item.subject_id, sent=state == DeliveryState.SENT)
 
     async def mark_sending(self, item: Item) -> bool:
         """Just before sending; False if the row is no longer ours (taken over)."""
@@ -179,12 +331,14 @@ class Outbox:
         )
 
     async def mark_sent(self, item: Item, message_id: int) -> None:
-        await self._update(
-            item, state=DeliveryState.SENT, message_id=message_id, error=None, claimed_by=None
-        )
+        await self._end(item, DeliveryState.SENT, message_id=message_id, error=None)
 
     async def mark_failed(self, item: Item, error: str) -> None:
-        await self._update(item, state=DeliveryState.FAILED, error=error[:200], claimed_by=None)
+        await self._end(item, DeliveryState.FAILED, error=error[:200])
+
+    async def mark_blocked(self, item: Item) -> None:
+        """She blocked the bot: the delivery is done with, and she is unsubscribed."""
+        await self._end(item, DeliveryState.BLOCKED, error="blocked")
 
     async def retry_later(self, item: Item, error: str, delay: float) -> None:
         """Back to pending, due after `delay` seconds; failed after max_attempts tries."""
@@ -200,30 +354,31 @@ class Outbox:
         )
 
     async def release(self, item: Item) -> None:
-        """Give a claimed row back untouched (a 429 pause, a stop)."""
+        """Give a claimed row back untouched (a stop)."""
         await self._update(item, state=DeliveryState.PENDING, claimed_by=None)
 
-    async def mark_blocked(self, item: Item) -> None:
-        """She blocked the bot: the delivery is done with, and she is unsubscribed."""
-        async with self._sessionmaker() as session, session.begin():
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id == item.delivery_id)
-                .values(state=DeliveryState.BLOCKED, claimed_by=None, error="blocked")
+    async def next_due(self) -> datetime | None:
+        """When something becomes due that is not due now: a retry, a lease running out,
+        a scheduled broadcast. None if nothing is waiting."""
+        async with self._sessionmaker() as session:
+            free = or_(Delivery.claimed_by.is_(None), Delivery.claimed_by == self.sender_id)
+            retry = await session.scalar(
+                select(func.min(Delivery.next_attempt_at)).where(self._live(), free)
             )
-            await session.execute(
-                update(Account)
-                .where(Account.id == item.account_id)
-                .values(subscribed=False, chat_ref=None)
+            lease = await session.scalar(
+                select(func.min(Delivery.claimed_at)).where(self._live(), ~free)
             )
+            scheduled = await session.scalar(
+                select(func.min(Broadcast.scheduled_at)).where(Broadcast.status == SCHEDULED)
+            )
+        times = [retry, scheduled, lease + self.lease if lease is not None else None]
+        found = [t if t.tzinfo else t.replace(tzinfo=utcnow().tzinfo) for t in times if t]
+        return min(found) if found else None
 
     async def finish(self) -> list[int]:
         """Mark running broadcasts with nothing left to send as done; return their ids."""
         open_rows = exists().where(
-            and_(
-                Delivery.broadcast_id == Broadcast.id,
-                Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
-            )
+            and_(Delivery.broadcast_id == Broadcast.id, Delivery.state.in_(OPEN))
         )
         async with self._sessionmaker() as session, session.begin():
             done = list(
@@ -238,122 +393,3 @@ class Outbox:
                     .values(status=DONE, finished_at=utcnow())
                 )
             return done
-
-
-class Pacer:
-    """Spaces sends evenly at `rate` per second, and a chat at most once a second."""
-
-    def __init__(self, rate: float, per_chat: float = 1.0) -> None:
-        self._interval = 1.0 / rate
-        self._per_chat = 1.0 / per_chat
-        self._next = 0.0
-        self._chats: dict[int, float] = {}
-
-    async def wait(self, chat_id: int) -> None:
-        now = time.monotonic()
-        start = max(now, self._next, self._chats.get(chat_id, 0.0))
-        self._next = start + self._interval
-        self._chats[chat_id] = start + self._per_chat
-        if len(self._chats) > 50_000:
-            self._chats = {c: t for c, t in self._chats.items() if t > now}
-        if start > now:
-            await asyncio.sleep(start - now)
-
-    def pause(self, seconds: float) -> None:
-        """After a 429: nothing goes out before `seconds` from now."""
-        self._next = max(self._next, time.monotonic() + seconds)
-
-
-ProgressCallback = Callable[[int, bool], Awaitable[None]]
-
-
-class OutboxSender:
-    """Drains the outbox: one message in flight, paced, every error handled per chat."""
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        transport: Transport,
-        *,
-        rate: float = 30.0,
-        batch: int = 60,
-        on_progress: ProgressCallback | None = None,
-        progress_every: float = 3.0,
-    ) -> None:
-        self.outbox = outbox
-        self._transport = transport
-        self._pacer = Pacer(rate)
-        self._batch = batch
-        self._on_progress = on_progress
-        self._progress_every = progress_every
-        self._reported: dict[int, float] = {}
-
-    async def drain(self, budget: float | None = None) -> int:
-        """Send what is due until nothing is left or `budget` seconds pass; returns the count."""
-        deadline = None if budget is None else time.monotonic() + budget
-        sent = 0
-        await self.outbox.activate_scheduled()
-        while deadline is None or time.monotonic() < deadline:
-            items = await self.outbox.claim(self._batch)
-            if not items:
-                break
-            for index, item in enumerate(items):
-                if deadline is not None and time.monotonic() >= deadline:
-                    for left in items[index:]:
-                        await self.outbox.release(left)
-                    break
-                sent += await self._deliver(item)
-                await self._progress(item.broadcast_id, final=False)
-        for broadcast_id in await self.outbox.finish():
-            await self._progress(broadcast_id, final=True)
-        return sent
-
-    async def _deliver(self, item: Item) -> int:
-        while True:
-            await self._pacer.wait(item.chat_id)
-            if not await self.outbox.mark_sending(item):
-                return 0
-            try:
-                message_id = await self._transport.send(item.chat_id, item.text, item.photo_file_id)
-            except RateLimited as exc:
-                # The message did not go out: pause everything, then the same message again.
-                log.info("rate limited for %.1fs", exc.retry_after)
-                self._pacer.pause(exc.retry_after)
-                continue
-            except Blocked:
-                await self.outbox.mark_blocked(item)
-                return 0
-            except ChatGone as exc:
-                await self.outbox.mark_failed(item, str(exc) or "chat not found")
-                return 0
-            except Transient as exc:
-                await self.outbox.retry_later(item, str(exc) or "transient", 2.0**item.attempts)
-                return 0
-            await self.outbox.mark_sent(item, message_id)
-            return 1
-
-    async def _progress(self, broadcast_id: int, *, final: bool) -> None:
-        if self._on_progress is None:
-            return
-        now = time.monotonic()
-        if not final and now - self._reported.get(broadcast_id, 0.0) < self._progress_every:
-            return
-        self._reported[broadcast_id] = now
-        try:
-            await self._on_progress(broadcast_id, final)
-        except Exception as exc:
-            log.warning("progress report failed: %s", type(exc).__name__)
-
-
-__all__ = [
-    "Blocked",
-    "ChatGone",
-    "Figures",
-    "Item",
-    "Outbox",
-    "OutboxSender",
-    "Pacer",
-    "RateLimited",
-    "Transient",
-    "Transport",
-]

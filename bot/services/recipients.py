@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import RecipientPublicKey
-from bot.models import CaseKey, Recipient, utcnow
+from bot.models import Recipient, SealedKey, utcnow
 from bot.services import audit
 
 BATCH = 200
@@ -63,9 +63,9 @@ class Recipients:
             counts = dict(
                 (rid, int(n))
                 for rid, n in await session.execute(
-                    select(CaseKey.recipient_id, func.count(CaseKey.id))
-                    .where(CaseKey.case_id.is_not(None))
-                    .group_by(CaseKey.recipient_id)
+                    select(SealedKey.recipient_id, func.count(SealedKey.id))
+                    .where(SealedKey.kind == "case", SealedKey.recipient_id.is_not(None))
+                    .group_by(SealedKey.recipient_id)
                 )
             )
             rows = await session.scalars(select(Recipient).order_by(Recipient.id))

@@ -16,7 +16,6 @@ from bot.models import (
     BlindIndex,
     Broadcast,
     Case,
-    CaseKey,
     CaseNote,
     CaseStatus,
     Delivery,
@@ -24,8 +23,10 @@ from bot.models import (
     Draft,
     FollowUp,
     Notice,
+    SealedKey,
     utcnow,
 )
+from bot.sealing import of_case, orphaned
 from bot.services import audit
 from bot.services.broadcasts import CANCELLED, DONE
 
@@ -53,9 +54,9 @@ async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> i
     what the row said about it (counts, language, consent, urgency, grade, duplicate links);
     keep the code, the date, the status and the account link (what she is told remains)."""
     files = list(await session.scalars(select(Attachment.id).where(Attachment.case_id == case.id)))
-    await session.execute(delete(CaseKey).where(CaseKey.case_id == case.id))
+    # Every kind of sealed object of the case loses its keys (bot.sealing.KINDS).
+    await session.execute(delete(SealedKey).where(of_case(case.id)))
     if files:
-        await session.execute(delete(CaseKey).where(CaseKey.attachment_id.in_(files)))
         await session.execute(delete(Attachment).where(Attachment.id.in_(files)))
     await session.execute(delete(BlindIndex).where(BlindIndex.case_id == case.id))
     await session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
@@ -124,6 +125,8 @@ class Retention:
                     Attachment.case_id.is_(None), Attachment.created_at <= now - self._draft_ttl
                 )
             )
+            # Keys of objects deleted with them (or with an account) go too.
+            await session.execute(delete(SealedKey).where(orphaned()))
             rejected = 0
             if self._rejected_after is not None:
                 old = await session.scalars(

@@ -39,6 +39,7 @@ from bot.i18n import LOCALE_NAMES, LOCALES, translate
 from bot.models import CaseStatus
 from bot.reviewing.cases import GRADES, Reviewer, ReviewError
 from bot.reviewing.console.guard import ConsoleGuard
+from bot.reviewing.console.media import media_type
 from bot.reviewing.export import ExportError, export
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.un import ELEMENT_LABELS, write_draft
@@ -47,32 +48,11 @@ from bot.services.intake import BY_NAME, STEPS, UNKNOWN
 
 COOKIE = "aigaq_console"
 DECISIONS = (CaseStatus.IN_REVIEW, CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
-MAGIC = (
-    (b"%PDF", "application/pdf"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG", "image/png"),
-    (b"GIF8", "image/gif"),
-    (b"RIFF", "image/webp"),
-    (b"OggS", "audio/ogg"),
-    (b"ID3", "audio/mpeg"),
-)
 
 
 def _to(request: Request, path: str) -> str:
     """A path inside the console, wherever it is mounted."""
     return str(request.scope.get("root_path", "")) + path
-
-
-def media_type(first: bytes, kind: str) -> str:
-    """What the browser is told a file is: a written answer is text, the rest go by first bytes."""
-    if kind == "text":
-        return "text/plain; charset=utf-8"
-    for magic, name in MAGIC:
-        if first.startswith(magic):
-            return name
-    if first[4:8] == b"ftyp":
-        return "video/mp4"
-    return {"voice": "audio/ogg", "video": "video/mp4"}.get(kind, "application/octet-stream")
 
 
 @dataclass
@@ -91,9 +71,11 @@ def create_app(
     *,
     idle_minutes: float = 15,
     inbox_fingerprint: str | None = None,
+    team_keys: Path | None = None,
 ) -> ConsoleGuard:
-    """The console, locked until the key's passphrase is given; questions go only to the bot
-    inbox key pinned by `inbox_fingerprint` (AIGAQ_INBOX_FINGERPRINT)."""
+    """The console, locked until the key's passphrase is given; notes and questions are sealed
+    only to reviewer keys in `team_keys` (AIGAQ_RECIPIENTS), questions also to the bot inbox
+    key pinned by `inbox_fingerprint` (AIGAQ_INBOX_FINGERPRINT)."""
     state = ConsoleState(key_path=key_path, idle_seconds=idle_minutes * 60)
     env = Environment(
         loader=PackageLoader("bot.reviewing.console", "templates"),
@@ -163,7 +145,9 @@ def create_app(
             key = ReviewerKey.load(state.key_path, values.get("passphrase", ""))
         except (CryptoError, PermissionError):
             return RedirectResponse(_to(request, "/?error=1"), status_code=303)
-        state.reviewer = Reviewer(sessionmaker, key, inbox_fingerprint=inbox_fingerprint)
+        state.reviewer = Reviewer(
+            sessionmaker, key, inbox_fingerprint=inbox_fingerprint, team_keys=team_keys
+        )
         state.token = secrets.token_urlsafe(32)
         state.last_seen = time.monotonic()
         response = RedirectResponse(_to(request, "/"), status_code=303)

@@ -1,0 +1,44 @@
+"""Messages to the team the bot starts itself: a new case, code and counts only."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.models import Account, Case, Role
+from bot.services.outbox import ALERT, REMINDER, Outbox, Queued
+
+
+async def queue_staff_alert(
+    outbox: Outbox,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    code: str,
+    people: int,
+    files: int,
+    urgent: bool,
+) -> int:
+    """One alert per reviewer and admin with a chat, each in their own language."""
+    async with sessionmaker() as session:
+        case_id = await session.scalar(select(Case.id).where(Case.code == code))
+        staff = list(
+            await session.execute(
+                select(Account.id, Account.locale).where(
+                    Account.role.in_([Role.REVIEWER, Role.ADMIN]), Account.chat_ref.is_not(None)
+                )
+            )
+        )
+    message = {"code": code, "people": people, "files": files, "urgent": urgent}
+    return await outbox.queue(
+        ALERT,
+        [
+            Queued(account_id, locale or "", message, subject_id=case_id)
+            for account_id, locale in staff
+        ],
+    )
+
+
+async def queue_reminder(outbox: Outbox, user_id: int, locale: str | None) -> int:
+    """Her unsent answers expire tomorrow. Her account keeps no chat id (she has not asked for
+    messages), so the chat travels in the delivery's own blob, deleted once it is sent."""
+    return await outbox.queue(REMINDER, [Queued(None, locale or "", {"chat": user_id})])
