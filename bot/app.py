@@ -149,7 +149,9 @@ def build_application(
         recipients=recipients,
         catalogs=catalogs,
         accounts=accounts,
-        cases=CaseStore(sessionmaker, server_key, accounts),
+        cases=CaseStore(
+            sessionmaker, server_key, accounts, max_per_day=settings.max_submissions_per_day
+        ),
         flood_gate=FloodGate(settings.max_messages_per_minute),
         roles=Roles(sessionmaker, server_key, accounts),
         broadcasts=Broadcasts(sessionmaker, server_key),

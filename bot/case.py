@@ -282,6 +282,21 @@ class CasePayload(_Record):
         return cls.from_json(raw)
 
 
+def files_named_in(draft: Any) -> set[str]:
+    """The uids of the files a draft or a (partial) payload names: voice answers, the story,
+    the evidence. Works on the JSON form, so a payload cut down for a partner counts too."""
+    if isinstance(draft, dict):
+        found = {str(draft["voice"])} if isinstance(draft.get("voice"), str) else set()
+        if isinstance(draft.get("uid"), str) and "kind" in draft:
+            found.add(draft["uid"])
+        for value in draft.values():
+            found |= files_named_in(value)
+        return found
+    if isinstance(draft, list):
+        return set().union(*(files_named_in(item) for item in draft)) if draft else set()
+    return set()
+
+
 def _json(value: Any) -> Any:
     return (
         value.model_dump(mode="json", exclude_unset=True) if isinstance(value, BaseModel) else value

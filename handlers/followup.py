@@ -16,9 +16,8 @@ from telegram.ext import (
 
 from bot.app import AigaqApplication, AigaqContext
 from bot.i18n import gettext as _
-from bot.services.cases import FollowUpClosed, NoRecipients
 from bot.services.outbox import QUESTION
-from handlers.intake import MAX_FILE, evidence_of
+from handlers.files import Closed, evidence_of, receive_file, seal_received, unsupported_text
 
 log = logging.getLogger(__name__)
 
@@ -71,31 +70,33 @@ async def begin(update: Update, context: AigaqContext) -> str | int:
     return ANSWER
 
 
-async def _seal(update: Update, context: AigaqContext, kind: str, data: bytes) -> str | int:
+async def _kept(
+    update: Update, context: AigaqContext, kind: str, *, media: Any = None, data: bytes = b""
+) -> str | int:
+    """Seal one part of her answer to the case (a file received the one way files are, or
+    her text), and say it was received; a closed question keeps nothing."""
     state: dict[str, Any] = (context.user_data or {}).get("followup") or {}
-    user = update.effective_user
-    if not state or user is None or update.effective_message is None:
+    user, message = update.effective_user, update.effective_message
+    if not state or user is None or message is None:
         return ConversationHandler.END
+
+    async def say(text: str) -> None:
+        await message.reply_text(text)
+
+    where = {"case_id": state["case"], "followup_id": state["id"]}
     try:
-        await context.services.cases.seal_attachment(
-            user.id, kind, data, case_id=state["case"], followup_id=state["id"]
-        )
-    except FollowUpClosed:
+        if media is not None:
+            uid = await receive_file(context, user.id, media, kind, say, **where)
+        else:
+            uid = await seal_received(context, user.id, kind, data, say, **where)
+    except Closed:
         (context.user_data or {}).pop("followup", None)
-        await update.effective_message.reply_text(
-            _("This question is closed, so this answer was not kept.")
-        )
+        await say(_("This question is closed, so this answer was not kept."))
         return ConversationHandler.END
-    except NoRecipients:
-        await update.effective_message.reply_text(
-            _(
-                "The bot is not ready to receive testimony yet: the reviewing team has not set "
-                "up its keys. Your answers are kept. Please try again later."
-            )
-        )
+    if uid is None:
         return ANSWER
     state["parts"] += 1
-    await update.effective_message.reply_text(
+    await message.reply_text(
         _("Received. You can add more, or press Done."),
         reply_markup=_done_button(state["id"]),
         protect_content=True,
@@ -107,7 +108,7 @@ async def text_answer(update: Update, context: AigaqContext) -> str | int:
     message = update.effective_message
     if message is None or not (message.text or "").strip():
         return ANSWER
-    return await _seal(update, context, "text", (message.text or "").encode())
+    return await _kept(update, context, "text", data=(message.text or "").encode())
 
 
 async def file_answer(update: Update, context: AigaqContext) -> str | int:
@@ -120,23 +121,9 @@ async def file_answer(update: Update, context: AigaqContext) -> str | int:
     else:
         media, kind = evidence_of(message)
     if media is None or kind is None:
-        await message.reply_text(
-            _(
-                "I can take text, voice messages, photos, PDF documents and videos. "
-                "Stickers, locations, contacts and polls cannot be kept."
-            )
-        )
+        await message.reply_text(unsupported_text())
         return ANSWER
-    if (media.file_size or 0) > MAX_FILE:
-        await message.reply_text(
-            _(
-                "This file is larger than 20 MB, the most a bot can receive. Please send a "
-                "smaller file, or a photo of the page. Nothing you sent before is lost."
-            )
-        )
-        return ANSWER
-    data = bytes(await (await context.bot.get_file(media.file_id)).download_as_bytearray())
-    return await _seal(update, context, kind, data)
+    return await _kept(update, context, kind, media=media)
 
 
 async def finish(update: Update, context: AigaqContext) -> str | int:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import FileSizeLimit
-from telegram.error import BadRequest, TelegramError
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -21,11 +18,8 @@ from telegram.ext import (
 from bot.app import AigaqApplication, AigaqContext
 from bot.i18n import LOCALES, current_locale, use_locale
 from bot.i18n import gettext as _
-from bot.models import utcnow
 from bot.services import intake
-from bot.services.alerts import queue_staff_alert
-from bot.services.answers import split_message
-from bot.services.cases import NoRecipients
+from bot.services.cases import DailyLimit, NoRecipients
 from handlers.common import (
     LANGUAGE_PREFIX,
     help_command,
@@ -34,73 +28,39 @@ from handlers.common import (
     when_sealed,
     who_runs_it,
 )
+from handlers.dialogue import (
+    CANCEL_PREFIX,
+    CONFIRM_CANCEL,
+    INTAKE,
+    LANGUAGE,
+    SUBMITTED,
+    WIPE_PREFIX,
+    draft_of,
+    ids,
+    remember,
+    say,
+)
+from handlers.files import (
+    MAX_FILE,
+    evidence_of,
+    not_ready_text,
+    receive_file,
+    too_big_text,
+    unsupported_text,
+)
+from handlers.submitted import notify_team, stray_in_submitted, wipe_answered
 
 log = logging.getLogger(__name__)
-
-LANGUAGE, INTAKE, CONFIRM_CANCEL, SUBMITTED = "language", "intake", "confirm_cancel", "submitted"
-CANCEL_PREFIX = "cancel:"
-WIPE_PREFIX = "wipe:"
-DOCUMENT_TYPES = ("application/pdf",)
-MAX_FILE = FileSizeLimit.FILESIZE_DOWNLOAD  # 20 MB: what the Bot API lets a bot download
-
-
-def _draft(context: AigaqContext) -> dict[str, Any] | None:
-    return context.user_data.get("draft") if context.user_data is not None else None
-
-
-def _ids(update: Update) -> tuple[int, int]:
-    """Her user id and chat id; the private-chat guard lets no update without them through."""
-    user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None:
-        raise ValueError("an update without a user or a chat reached the intake")
-    return user.id, chat.id
-
-
-def _remember(context: AigaqContext, message: Message | None) -> None:
-    """Note a message of the dialogue, so it can be deleted from her phone at the end."""
-    if message is not None and context.user_data is not None:
-        context.user_data.setdefault("dialogue", []).append(message.message_id)
-
-
-async def _say(
-    update: Update,
-    context: AigaqContext,
-    text: str,
-    buttons: list[list[tuple[str, str]]] | None = None,
-) -> None:
-    """Send (in parts, if long) with protect_content; the last part carries the buttons."""
-    chat = update.effective_chat
-    if chat is None:
-        return
-    markup = (
-        InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                for row in buttons
-            ]
-        )
-        if buttons
-        else None
-    )
-    parts = split_message(text)
-    for index, part in enumerate(parts):
-        sent = await context.bot.send_message(
-            chat.id,
-            part,
-            reply_markup=markup if index == len(parts) - 1 else None,
-            protect_content=True,
-        )
-        _remember(context, sent)
 
 
 async def _ask(update: Update, context: AigaqContext, prefix: str | None = None) -> str:
     """Show the current step's question (after an optional note) and stay in the dialogue."""
-    draft = _draft(context)
+    draft = draft_of(context)
     if draft is None:
         return await _welcome(update, context)
     shown = intake.prompt(draft)
     text = f"{prefix}\n\n{shown.text}" if prefix else shown.text
-    await _say(update, context, text, shown.buttons)
+    await say(update, context, text, shown.buttons)
     return INTAKE
 
 
@@ -110,9 +70,9 @@ async def _reask(update: Update, context: AigaqContext, error: intake.IntakeErro
 
 
 async def _welcome(update: Update, context: AigaqContext) -> str:
-    user_id, _chat_id = _ids(update)
+    user_id, _chat_id = ids(update)
     await context.services.accounts.ensure(user_id)
-    await _say(
+    await say(
         update,
         context,
         _("Welcome. Aigaq collects testimony about relatives detained in Xinjiang.")
@@ -129,12 +89,12 @@ async def _welcome(update: Update, context: AigaqContext) -> str:
 
 async def start(update: Update, context: AigaqContext) -> str:
     """/start: the language screen, or back to where she stopped."""
-    _remember(context, update.effective_message)
+    remember(context, update.effective_message)
     if update.effective_user is not None and update.effective_chat is not None:
         await context.services.accounts.remember_staff_chat(
             update.effective_user.id, update.effective_chat.id
         )
-    if _draft(context) is not None:
+    if draft_of(context) is not None:
         return await _ask(update, context, _("Welcome back. We continue where you stopped."))
     return await _welcome(update, context)
 
@@ -152,21 +112,21 @@ async def language_picked(update: Update, context: AigaqContext) -> str | None:
     context.user_data["locale"] = code
     with use_locale(code):
         await query.answer(_("Language set: English."))
-        if _draft(context) is None:
+        if draft_of(context) is None:
             context.user_data["draft"] = intake.new_draft()
         return await _ask(update, context)
 
 
 async def change_language(update: Update, context: AigaqContext) -> None:
     """/language in the middle of the dialogue: answers stay as they are."""
-    _remember(context, update.effective_message)
-    await _say(update, context, _("Choose your language:"), language_buttons(current_locale()))
+    remember(context, update.effective_message)
+    await say(update, context, _("Choose your language:"), language_buttons(current_locale()))
 
 
 async def on_button(update: Update, context: AigaqContext) -> str | None:
     """A questionnaire button. Its data names the step, so an old message's button is caught."""
     query = update.callback_query
-    draft = _draft(context)
+    draft = draft_of(context)
     if query is None:
         return None
     parsed = intake.parse_callback(query.data or "")
@@ -209,8 +169,8 @@ async def _summary_button(
 async def on_text(update: Update, context: AigaqContext) -> str | None:
     """Typed text: the answer to the current step."""
     message = update.effective_message
-    draft = _draft(context)
-    _remember(context, message)
+    draft = draft_of(context)
+    remember(context, message)
     if message is None or draft is None:
         return await _welcome(update, context)
     given = intake.Answer(text=message.text or "")
@@ -223,7 +183,7 @@ async def _take(
     try:
         if draft["step"] == "narrative":
             intake.add_narrative(draft, given)
-            await _say(
+            await say(
                 update,
                 context,
                 _("Received. You can add more, or press Done."),
@@ -242,8 +202,8 @@ async def _take(
 async def on_voice(update: Update, context: AigaqContext) -> str | None:
     """A voice message is welcome wherever text is: sealed at once, kept as the answer."""
     message = update.effective_message
-    draft = _draft(context)
-    _remember(context, message)
+    draft = draft_of(context)
+    remember(context, message)
     if message is None or draft is None:
         return await _welcome(update, context)
     media = message.voice or message.audio
@@ -252,7 +212,7 @@ async def on_voice(update: Update, context: AigaqContext) -> str | None:
     step = intake.BY_NAME.get(draft["step"])
     if step is None or step.kind in ("info", "yesno") or (step.kind == "choice" and not step.free):
         return await _ask(update, context, _("Please choose one of the buttons."))
-    uid = await _receive(update, context, media.file_id, media.file_size, "voice")
+    uid = await _receive(update, context, media, "voice")
     if uid is None:
         return INTAKE
     return await _take(update, context, draft, intake.Answer(voice=uid))
@@ -261,8 +221,8 @@ async def on_voice(update: Update, context: AigaqContext) -> str | None:
 async def on_file(update: Update, context: AigaqContext) -> str | None:
     """Photos, PDF documents and videos, at the evidence step."""
     message = update.effective_message
-    draft = _draft(context)
-    _remember(context, message)
+    draft = draft_of(context)
+    remember(context, message)
     if message is None or draft is None:
         return await _welcome(update, context)
     if draft["step"] != "evidence":
@@ -273,31 +233,15 @@ async def on_file(update: Update, context: AigaqContext) -> str | None:
         )
     media, kind = evidence_of(message)
     if media is not None and (media.file_size or 0) > MAX_FILE:
-        await _say(update, context, _too_big_text())
+        await say(update, context, too_big_text())
         return INTAKE
     if media is None or kind is None:
-        return await _ask(update, context, _unsupported_text())
-    uid = await _receive(update, context, media.file_id, media.file_size, kind)
+        return await _ask(update, context, unsupported_text())
+    uid = await _receive(update, context, media, kind)
     if uid is None:
         return INTAKE
     count = intake.add_evidence(draft, uid, kind)
     return await _acknowledge_file(update, context, kind, count)
-
-
-def evidence_of(message: Message) -> tuple[Any, str | None]:
-    """The file to keep and its kind, or (None, None) for what cannot be kept."""
-    if message.photo:
-        return message.photo[-1], "photo"
-    if message.video or message.video_note:
-        return message.video or message.video_note, "video"
-    document = message.document
-    if document is None:
-        return None, None
-    mime = document.mime_type or ""
-    if mime in DOCUMENT_TYPES or mime.startswith("image/"):
-        return document, "document"
-    # Too big is the clearer answer when it is both too big and of another type.
-    return (document, None) if (document.file_size or 0) > MAX_FILE else (None, None)
 
 
 async def _acknowledge_file(update: Update, context: AigaqContext, kind: str, count: int) -> str:
@@ -307,7 +251,7 @@ async def _acknowledge_file(update: Update, context: AigaqContext, kind: str, co
         "voice": _("Voice message {number} received."),
         "video": _("Video {number} received."),
     }
-    await _say(
+    await say(
         update,
         context,
         texts[kind].format(number=count) + " " + _("Send more, or press Done."),
@@ -316,66 +260,27 @@ async def _acknowledge_file(update: Update, context: AigaqContext, kind: str, co
     return INTAKE
 
 
-async def _receive(
-    update: Update, context: AigaqContext, file_id: str, size: int | None, kind: str
-) -> str | None:
-    """Download and seal a file at once; the file_id is not kept. None if refused."""
-    if size is not None and size > MAX_FILE:
-        await _say(update, context, _too_big_text())
-        return None
-    try:
-        telegram_file = await context.bot.get_file(file_id)
-        data = bytes(await telegram_file.download_as_bytearray())
-    except BadRequest as exc:
-        log.warning("file download refused: %s", type(exc).__name__)
-        await _say(update, context, _("I could not receive this file. Please send it again."))
-        return None
-    if len(data) > MAX_FILE:
-        await _say(update, context, _too_big_text())
-        return None
-    try:
-        return await context.services.cases.seal_attachment(_ids(update)[0], kind, data)
-    except NoRecipients:
-        log.error("no active reviewer key: a file could not be sealed")
-        await _say(update, context, _not_ready_text())
-        return None
-    finally:
-        del data
+async def _receive(update: Update, context: AigaqContext, media: Any, kind: str) -> str | None:
+    """A draft's file, sealed at once (handlers/files.py); None if refused."""
 
+    async def tell(text: str) -> None:
+        await say(update, context, text)
 
-def _too_big_text() -> str:
-    return _(
-        "This file is larger than 20 MB, the most a bot can receive. Please send a "
-        "smaller file, or a photo of the page. Nothing you sent before is lost."
-    )
-
-
-def _unsupported_text() -> str:
-    return _(
-        "I can take text, voice messages, photos, PDF documents and videos. "
-        "Stickers, locations, contacts and polls cannot be kept."
-    )
-
-
-def _not_ready_text() -> str:
-    return _(
-        "The bot is not ready to receive testimony yet: the reviewing team has not set up "
-        "its keys. Your answers are kept. Please try again later."
-    )
+    return await receive_file(context, ids(update)[0], media, kind, tell)
 
 
 async def on_unsupported(update: Update, context: AigaqContext) -> str | None:
     """Stickers, locations, contacts, polls: say what is accepted, lose nothing."""
-    _remember(context, update.effective_message)
-    if _draft(context) is None:
+    remember(context, update.effective_message)
+    if draft_of(context) is None:
         return await _welcome(update, context)
-    return await _ask(update, context, _unsupported_text())
+    return await _ask(update, context, unsupported_text())
 
 
 async def back(update: Update, context: AigaqContext) -> str | None:
     """/back: one step back, every answer kept."""
-    _remember(context, update.effective_message)
-    draft = _draft(context)
+    remember(context, update.effective_message)
+    draft = draft_of(context)
     if draft is None:
         return await _welcome(update, context)
     if not intake.back(draft):
@@ -385,8 +290,8 @@ async def back(update: Update, context: AigaqContext) -> str | None:
 
 async def ask_cancel(update: Update, context: AigaqContext) -> str:
     """/cancel: ask before wiping anything."""
-    _remember(context, update.effective_message)
-    await _say(
+    remember(context, update.effective_message)
+    await say(
         update,
         context,
         _("Delete all your answers and files of this testimony? This cannot be undone."),
@@ -402,10 +307,10 @@ async def cancel_answered(update: Update, context: AigaqContext) -> str | int:
     await query.answer()
     if query.data != CANCEL_PREFIX + "yes":
         return await _ask(update, context)
-    await context.services.cases.discard_draft_files(_ids(update)[0])
+    await context.services.cases.discard_draft_files(ids(update)[0])
     if context.user_data is not None:
         context.user_data.pop("draft", None)
-    await _say(update, context, _("Your answers were deleted. Send /start to begin again."))
+    await say(update, context, _("Your answers were deleted. Send /start to begin again."))
     return ConversationHandler.END
 
 
@@ -415,27 +320,25 @@ async def _submit(update: Update, context: AigaqContext, draft: dict[str, Any]) 
         return None
     if not intake.ready(draft):
         return await _ask(update, context, _("The name of the detained person is missing."))
-    settings = context.services.settings
-    today = await context.services.cases.submissions_since(user.id, utcnow() - timedelta(days=1))
-    if today >= settings.max_submissions_per_day:
-        await _say(
+    try:
+        done = await context.services.cases.submit(user.id, chat.id, draft, current_locale())
+    except DailyLimit as limit:
+        await say(
             update,
             context,
             _(
                 "You have sent {count} testimonies today, the most for one day. Your answers "
                 "are kept: please press Submit again tomorrow."
-            ).format(count=today),
+            ).format(count=limit.count),
         )
         return INTAKE
-    try:
-        done = await context.services.cases.submit(user.id, chat.id, draft, current_locale())
     except NoRecipients:
         log.error("no active reviewer key: a case could not be sealed")
-        await _say(update, context, _not_ready_text())
+        await say(update, context, not_ready_text())
         return INTAKE
     context.user_data.pop("draft", None)
-    await _notify_reviewers(context, done.code, done.detainees, done.attachments, done.urgent)
-    await _say(
+    await notify_team(context, done.code, done.detainees, done.attachments, done.urgent)
+    await say(
         update,
         context,
         _(
@@ -445,66 +348,7 @@ async def _submit(update: Update, context: AigaqContext, draft: dict[str, Any]) 
             "with /mycases."
         ).format(code=done.code),
     )
-    await _say(
-        update,
-        context,
-        _("Delete this conversation from your phone?"),
-        [[(_("Yes, delete"), WIPE_PREFIX + "yes"), (_("No"), WIPE_PREFIX + "no")]],
-    )
-    return SUBMITTED
-
-
-async def _notify_reviewers(
-    context: AigaqContext, code: str, people: int, files: int, urgent: bool
-) -> None:
-    """Code and counts only, never content, through the outbox like every message the bot
-    starts itself; and whether the UN urgent procedure applies."""
-    await queue_staff_alert(
-        context.services.outbox,
-        context.services.sessionmaker,
-        code=code,
-        people=people,
-        files=files,
-        urgent=urgent,
-    )
-
-
-async def wipe_answered(update: Update, context: AigaqContext) -> int:
-    """Delete both sides of the dialogue, as far as Telegram allows (48 hours)."""
-    query = update.callback_query
-    chat = update.effective_chat
-    if query is None or chat is None or context.user_data is None:
-        return ConversationHandler.END
-    await query.answer()
-    ids = [int(i) for i in context.user_data.pop("dialogue", [])]
-    if query.message is not None:
-        ids.append(query.message.message_id)
-    if query.data != WIPE_PREFIX + "yes":
-        await context.bot.send_message(
-            chat.id, _("All right. You can delete the chat yourself at any time.")
-        )
-        return ConversationHandler.END
-    deleted = True
-    for start in range(0, len(ids), 100):
-        try:
-            await context.bot.delete_messages(chat.id, sorted(set(ids[start : start + 100])))
-        except TelegramError as exc:
-            deleted = False
-            log.warning("some messages could not be deleted: %s", type(exc).__name__)
-    text = _(
-        "The conversation was deleted from this chat as far as Telegram allows. To remove "
-        "everything, also delete the chat itself: press and hold it in your chat list and "
-        "choose Delete."
-    )
-    if not deleted:
-        text = _("Some older messages could not be deleted by the bot.") + " " + text
-    await context.bot.send_message(chat.id, text)
-    return ConversationHandler.END
-
-
-async def stray_in_submitted(update: Update, context: AigaqContext) -> str:
-    """After submit, anything but the delete question: ask it again."""
-    await _say(
+    await say(
         update,
         context,
         _("Delete this conversation from your phone?"),

@@ -202,7 +202,7 @@ async def test_status_mycases_withdraw_and_someone_elses_code(harness: Harness) 
 
 
 async def test_daily_submission_limit(harness: Harness) -> None:
-    harness.services.settings.max_submissions_per_day = 1
+    harness.services.cases.max_per_day = 1  # AIGAQ_MAX_SUBMISSIONS_PER_DAY
     user = harness.user(user_id=3600, language_code="en")
     first = await walk_intake(user, locale="en", persons=PERSONS[:1])
     second = await walk_intake(user, locale="en", persons=PERSONS[:1])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.services.cases import referenced_files
+from bot.case import files_named_in
 
 # OWASP's CSV injection rule: a cell starting with one of these is read as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -57,7 +57,7 @@ def disclosed(payload: dict[str, Any], internal: bool) -> dict[str, Any]:
     }
     # Files by allow-list: only those a kept answer, the narrative or the evidence names. A
     # withheld answer given by voice, or a recording she replaced, stays with the team.
-    named = referenced_files(kept)
+    named = files_named_in(kept)
     kept["attachments"] = [a for a in payload.get("attachments", []) if a.get("uid") in named]
     return kept
 

@@ -6,7 +6,7 @@ import io
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db
+from bot.case import files_named_in
 from bot.crypto import RecipientPublicKey, ServerKey
 from bot.models import (
     Account,
@@ -71,6 +72,14 @@ class CaseSummary:
     created_at: datetime
 
 
+class DailyLimit(Exception):
+    """She has submitted the most testimonies for one day; her answers are kept."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
 class FollowUpClosed(Exception):
     """The question was answered, withdrawn with its case, or never hers: nothing is kept."""
 
@@ -123,10 +132,16 @@ class CaseStore:
         sessionmaker: async_sessionmaker[AsyncSession],
         server_key: ServerKey,
         accounts: Accounts,
+        *,
+        max_per_day: int = 5,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._key = server_key
         self._accounts = accounts
+        self.max_per_day = max_per_day
+        # When each person submitted in the last day: counted in this process's memory
+        # only, never stored (the account link is going away).
+        self._submitted: dict[int, list[datetime]] = {}
 
     async def _account(self, session: AsyncSession, user_id: int) -> Account:
         return await self._accounts.get_or_create(session, user_id)
@@ -180,23 +195,20 @@ class CaseStore:
             await drop_keys(session, "attachment", gone)
         return len(gone)
 
-    async def submissions_since(self, user_id: int, since: datetime) -> int:
-        """How many cases she submitted since a moment (for the daily limit)."""
-        async with self._sessionmaker() as session:
-            account = await self._accounts.find_row(session, user_id)
-            if account is None:
-                return 0
-            count = await session.scalar(
-                select(func.count(Case.id)).where(
-                    Case.account_id == account.id, Case.created_at >= since
-                )
-            )
-        return int(count or 0)
+    def _within_daily_limit(self, user_id: int) -> None:
+        """Raise DailyLimit if she has submitted the most for one day already."""
+        since = utcnow() - timedelta(days=1)
+        recent = [moment for moment in self._submitted.get(user_id, []) if moment > since]
+        self._submitted[user_id] = recent
+        if len(recent) >= self.max_per_day:
+            raise DailyLimit(len(recent))
 
     async def submit(
         self, user_id: int, chat_id: int, draft: dict[str, Any], locale: str
     ) -> Submitted:
-        """Seal the testimony to every active reviewer, attach her files, wipe nothing yet."""
+        """Seal the testimony to every active reviewer, attach her files, wipe nothing yet.
+        Raises DailyLimit (nothing sealed) when she has sent the most for one day."""
+        self._within_daily_limit(user_id)
         consent = draft["consent"]
         contact = consent.get("consent_contact") == "yes"
         subscribe = consent.get("subscribe") == "yes"
@@ -211,7 +223,7 @@ class CaseStore:
                 )
             )
             # A voice answer she replaced, skipped or went back over is no part of her case.
-            wanted = referenced_files(draft)
+            wanted = files_named_in(draft)
             files = [f for f in staged if f.uid in wanted]
             unwanted = [f.uid for f in staged if f.uid not in wanted]
             if unwanted:
@@ -231,12 +243,14 @@ class CaseStore:
             if contact or account.subscribed:
                 account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
             case.urgent = urgent_case({"detainees": draft["detainees"]}, utcnow().date())
-            return Submitted(
+            done = Submitted(
                 code=case.code,
                 detainees=case.detainee_count,
                 attachments=len(files),
                 urgent=case.urgent,
             )
+        self._submitted.setdefault(user_id, []).append(utcnow())
+        return done
 
     async def _insert_case(
         self,
@@ -337,20 +351,6 @@ class CaseStore:
             )
         await db.wipe_traces(self._sessionmaker.kw["bind"])
         return Withdrawn(code=code, attachments=files, keys=key_count)
-
-
-def referenced_files(draft: Any) -> set[str]:
-    """The uids of the files her answers name: voice answers, narrative and evidence."""
-    if isinstance(draft, dict):
-        found = {str(draft["voice"])} if isinstance(draft.get("voice"), str) else set()
-        if isinstance(draft.get("uid"), str) and "kind" in draft:
-            found.add(draft["uid"])
-        for value in draft.values():
-            found |= referenced_files(value)
-        return found
-    if isinstance(draft, list):
-        return set().union(*(referenced_files(item) for item in draft)) if draft else set()
-    return set()
 
 
 async def _still_open(

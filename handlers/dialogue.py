@@ -1,0 +1,63 @@
+"""What the intake's handlers share: its states, the draft, and one way to speak in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.app import AigaqContext
+from bot.services.answers import split_message
+
+LANGUAGE, INTAKE, CONFIRM_CANCEL, SUBMITTED = "language", "intake", "confirm_cancel", "submitted"
+CANCEL_PREFIX = "cancel:"
+WIPE_PREFIX = "wipe:"
+
+
+def draft_of(context: AigaqContext) -> dict[str, Any] | None:
+    return context.user_data.get("draft") if context.user_data is not None else None
+
+
+def ids(update: Update) -> tuple[int, int]:
+    """Her user id and chat id; the private-chat guard lets no update without them through."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        raise ValueError("an update without a user or a chat reached the intake")
+    return user.id, chat.id
+
+
+def remember(context: AigaqContext, message: Message | None) -> None:
+    """Note a message of the dialogue, so it can be deleted from her phone at the end."""
+    if message is not None and context.user_data is not None:
+        context.user_data.setdefault("dialogue", []).append(message.message_id)
+
+
+async def say(
+    update: Update,
+    context: AigaqContext,
+    text: str,
+    buttons: list[list[tuple[str, str]]] | None = None,
+) -> None:
+    """Send (in parts, if long) with protect_content; the last part carries the buttons."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    markup = (
+        InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                for row in buttons
+            ]
+        )
+        if buttons
+        else None
+    )
+    parts = split_message(text)
+    for index, part in enumerate(parts):
+        sent = await context.bot.send_message(
+            chat.id,
+            part,
+            reply_markup=markup if index == len(parts) - 1 else None,
+            protect_content=True,
+        )
+        remember(context, sent)

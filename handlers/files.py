@@ -1,0 +1,123 @@
+"""Files she sends, in the intake and in a follow-up answer: one way to receive them.
+
+A file is checked for size before and after the download, downloaded into memory, sealed at
+once and forgotten (its Telegram file id is not kept). Every refusal is said to her in her
+language, and nothing she sent before is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Message
+from telegram.constants import FileSizeLimit
+from telegram.error import BadRequest
+
+from bot.app import AigaqContext
+from bot.i18n import gettext as _
+from bot.services.cases import FollowUpClosed, NoRecipients
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_TYPES = ("application/pdf",)
+MAX_FILE = FileSizeLimit.FILESIZE_DOWNLOAD  # 20 MB: what the Bot API lets a bot download
+
+Say = Callable[[str], Awaitable[None]]
+
+
+class Closed(Exception):
+    """The follow-up question the file answers is closed: nothing was kept."""
+
+
+def evidence_of(message: Message) -> tuple[Any, str | None]:
+    """The file to keep and its kind, or (None, None) for what cannot be kept."""
+    if message.photo:
+        return message.photo[-1], "photo"
+    if message.video or message.video_note:
+        return message.video or message.video_note, "video"
+    document = message.document
+    if document is None:
+        return None, None
+    mime = document.mime_type or ""
+    if mime in DOCUMENT_TYPES or mime.startswith("image/"):
+        return document, "document"
+    # Too big is the clearer answer when it is both too big and of another type.
+    return (document, None) if (document.file_size or 0) > MAX_FILE else (None, None)
+
+
+def too_big_text() -> str:
+    return _(
+        "This file is larger than 20 MB, the most a bot can receive. Please send a "
+        "smaller file, or a photo of the page. Nothing you sent before is lost."
+    )
+
+
+def unsupported_text() -> str:
+    return _(
+        "I can take text, voice messages, photos, PDF documents and videos. "
+        "Stickers, locations, contacts and polls cannot be kept."
+    )
+
+
+def not_ready_text() -> str:
+    return _(
+        "The bot is not ready to receive testimony yet: the reviewing team has not set up "
+        "its keys. Your answers are kept. Please try again later."
+    )
+
+
+async def receive_file(
+    context: AigaqContext,
+    user_id: int,
+    media: Any,
+    kind: str,
+    say: Say,
+    *,
+    case_id: int | None = None,
+    followup_id: int | None = None,
+) -> str | None:
+    """Download and seal a file at once; its uid, or None if refused (and said why).
+    Raises Closed when it answers a follow-up question that was closed meanwhile."""
+    if media.file_size is not None and media.file_size > MAX_FILE:
+        await say(too_big_text())
+        return None
+    try:
+        telegram_file = await context.bot.get_file(media.file_id)
+        data = bytes(await telegram_file.download_as_bytearray())
+    except BadRequest as exc:
+        log.warning("file download refused: %s", type(exc).__name__)
+        await say(_("I could not receive this file. Please send it again."))
+        return None
+    if len(data) > MAX_FILE:
+        await say(too_big_text())
+        return None
+    return await seal_received(
+        context, user_id, kind, data, say, case_id=case_id, followup_id=followup_id
+    )
+
+
+async def seal_received(
+    context: AigaqContext,
+    user_id: int,
+    kind: str,
+    data: bytes,
+    say: Say,
+    *,
+    case_id: int | None = None,
+    followup_id: int | None = None,
+) -> str | None:
+    """Seal what she sent (a file, or a written follow-up answer); None if not ready."""
+    try:
+        return await context.services.cases.seal_attachment(
+            user_id, kind, data, case_id=case_id, followup_id=followup_id
+        )
+    except FollowUpClosed:
+        raise Closed from None
+    except NoRecipients:
+        log.error("no active reviewer key: a file could not be sealed")
+        await say(not_ready_text())
+        return None
+    finally:
+        del data
