@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    CallbackContext,
     ContextTypes,
-    ExtBot,
 )
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot import db
-from bot.crypto import RecipientPublicKey, ServerKey, load_recipients
-from bot.i18n import Catalogs, negotiate_locale, use_locale
+from bot.context import AigaqApplication, AigaqContext, Services
+from bot.crypto import ServerKey, load_recipients
+from bot.i18n import Catalogs
 from bot.models import Role
 from bot.persistence import DatabasePersistence
 from bot.services.accounts import Accounts
@@ -35,89 +31,10 @@ from bot.services.notices import Notices
 from bot.services.outbox import Outbox
 from bot.services.retention import Retention
 from bot.services.roles import Roles
-from bot.services.sender import OutboxSender, SenderLoop
 from bot.settings import Settings
+from handlers import register_all
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """Everything a handler may call, built once at start-up and passed in."""
-
-    settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    server_key: ServerKey
-    recipients: list[RecipientPublicKey]
-    catalogs: Catalogs
-    accounts: Accounts
-    cases: CaseStore
-    flood_gate: FloodGate
-    roles: Roles
-    broadcasts: Broadcasts
-    outbox: Outbox
-    retention: Retention
-    notices: Notices
-    followups: FollowUps
-    # Set when the handlers are registered (it needs the bot to send through); the loop
-    # runs the sender while the application runs.
-    sender: OutboxSender | None = None
-    sender_loop: SenderLoop | None = None
-
-
-class AigaqApplication(
-    Application[ExtBot[None], "AigaqContext", dict[str, Any], dict[str, Any], dict[str, Any], Any]
-):
-    """PTB's Application, plus the locale of each update and a write-through persistence."""
-
-    services: Services
-
-    async def start(self) -> None:
-        await super().start()
-        if self.services.sender_loop is not None:
-            await self.services.sender_loop.start()
-
-    async def stop(self) -> None:
-        if self.services.sender_loop is not None:
-            await self.services.sender_loop.stop()
-        await super().stop()
-
-    async def process_update(self, update: object) -> None:
-        locale = await self._locale_for(update) if isinstance(update, Update) else None
-        with use_locale(locale or self.services.settings.default_locale):
-            await super().process_update(update)
-        # Write the conversation state and answers now, not every few seconds, so that a
-        # crash (kill -9 included) loses nothing a relative already gave.
-        await self.update_persistence()
-
-    async def update_persistence(self) -> None:
-        """PTB stages what changed; our persistence then writes it in one transaction."""
-        await super().update_persistence()
-        if isinstance(self.persistence, DatabasePersistence):
-            await self.persistence.commit()
-
-    async def _locale_for(self, update: Update) -> str | None:
-        user = update.effective_user
-        if user is None:
-            return None
-        stored = self.user_data[user.id].get("locale") if user.id in self.user_data else None
-        if stored is None:
-            account = await self.services.accounts.find(user.id)
-            stored = account.locale if account else None
-            if stored is not None:
-                self.user_data[user.id]["locale"] = stored
-        return negotiate_locale(stored, user.language_code, self.services.settings.default_locale)
-
-
-class AigaqContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
-    """The callback context, typed, with the application's services at hand."""
-
-    @property
-    def services(self) -> Services:
-        application = self.application
-        assert isinstance(application, AigaqApplication)  # noqa: S101 - wiring invariant
-        return application.services
 
 
 def build_application(
@@ -128,8 +45,6 @@ def build_application(
     rate_limit: bool = True,
 ) -> AigaqApplication:
     """Build the bot: services, persistence, rate limiter and every handler. Starts nothing."""
-    from handlers import register_all  # the Telegram layer sits on top of bot/
-
     # Our conversations are per chat and user on purpose (their buttons carry the step).
     warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
     token = settings.require_token()

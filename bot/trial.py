@@ -22,7 +22,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from bot import db
-from bot.app import AigaqApplication, build_application
+from bot.app import build_application
+from bot.context import AigaqApplication
 from bot.crypto import ServerKey
 from bot.i18n import LOCALE_NAMES, LOCALES, translate
 from bot.localapi import FakeUser, LocalBotApi

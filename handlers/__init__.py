@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.app import AigaqApplication
+    from bot.context import AigaqApplication
 
 
 def register_all(application: AigaqApplication) -> None:

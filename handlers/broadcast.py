@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import AigaqApplication, AigaqContext
+from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import LOCALE_NAMES, WRITTEN_LOCALES, current_locale
 from bot.i18n import gettext as _
 from bot.models import utcnow

@@ -7,7 +7,7 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.app import AigaqApplication, AigaqContext
+from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import N_, format_date
 from bot.i18n import gettext as _
 from bot.models import CaseStatus

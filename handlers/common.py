@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import AigaqApplication, AigaqContext
+from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import LOCALE_NAMES, LOCALES, current_locale, ngettext, use_locale
 from bot.i18n import gettext as _
 

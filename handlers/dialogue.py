@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.app import AigaqContext
+from bot.context import AigaqContext
 from bot.services.answers import split_message
 
 LANGUAGE, INTAKE, CONFIRM_CANCEL, SUBMITTED = "language", "intake", "confirm_cancel", "submitted"

@@ -15,7 +15,7 @@ from telegram import Message
 from telegram.constants import FileSizeLimit
 from telegram.error import BadRequest
 
-from bot.app import AigaqContext
+from bot.context import AigaqContext
 from bot.i18n import gettext as _
 from bot.services.cases import FollowUpClosed, NoRecipients
 

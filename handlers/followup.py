@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import AigaqApplication, AigaqContext
+from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import gettext as _
 from bot.services.outbox import QUESTION
 from handlers.files import Closed, evidence_of, receive_file, seal_received, unsupported_text

@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import AigaqApplication, AigaqContext
+from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import LOCALES, current_locale, use_locale
 from bot.i18n import gettext as _
 from bot.services import intake

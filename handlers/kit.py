@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from telegram import Update
 from telegram.ext import ConversationHandler
 
-from bot.app import AigaqContext
+from bot.context import AigaqContext
 from bot.i18n import gettext as _
 from bot.models import Role
 from handlers.common import not_understood

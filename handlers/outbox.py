@@ -8,7 +8,7 @@ from datetime import timedelta
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.app import AigaqApplication
+from bot.context import AigaqApplication
 from bot.i18n import translate
 from bot.models import CaseStatus
 from bot.services.outbox import (

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from telegram.ext import ContextTypes
 
-from bot.app import AigaqApplication
+from bot.context import AigaqApplication
 from bot.services.alerts import queue_reminder
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
-from bot.app import AigaqContext
+from bot.context import AigaqContext
 from bot.i18n import gettext as _
 from bot.services.alerts import queue_staff_alert
 from handlers.dialogue import SUBMITTED, WIPE_PREFIX, say

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import AigaqApplication, build_application
+from bot.app import build_application
+from bot.context import AigaqApplication
 from bot.crypto import ServerKey, StreamOpener, open_sealed
 from bot.localapi import FakeUser, LocalBotApi
 from bot.models import Attachment, AttachmentChunk, Case, Recipient, SealedKey

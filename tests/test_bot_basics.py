@@ -7,7 +7,7 @@ import logging
 import pytest
 from telegram.ext import CommandHandler
 
-from bot.app import AigaqContext
+from bot.context import AigaqContext
 from tests.harness import Harness
 
 KAZAKH_LETTERS = set("әғқңөұүһі")
