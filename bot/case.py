@@ -14,11 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from bot.i18n import N_, translate
+from bot.choices import (
+    GENDERS,
+    PERPETRATORS,
+    PREFECTURES,
+    RELATIONS,
+    SHARING,
+    STATUSES,
+    YES_NO,
+)
+from bot.i18n import translate
 
 SCHEMA_VERSION = 1
 UNKNOWN = "_unknown"
@@ -27,49 +37,7 @@ Kind = Literal["choice", "text", "name", "year", "date", "yesno"]
 Part = Literal["testifier", "detainee", "consent"]
 Sharing = Literal["team", "organisations", "publish_anonymous", "publish_named"]
 
-RELATIONS = (
-    ("son", N_("Son")),
-    ("daughter", N_("Daughter")),
-    ("husband", N_("Husband")),
-    ("wife", N_("Wife")),
-    ("father", N_("Father")),
-    ("mother", N_("Mother")),
-    ("brother", N_("Brother")),
-    ("sister", N_("Sister")),
-    ("other", N_("Other relative")),
-    ("none", N_("Not a relative")),
-)
-GENDERS = (("male", N_("Man")), ("female", N_("Woman")))
-PREFECTURES = (
-    ("ili", N_("Ili")),
-    ("altay", N_("Altay")),
-    ("tarbagatay", N_("Tarbagatay")),
-    ("urumqi", N_("Urumqi")),
-    ("bortala", N_("Bortala")),
-    ("changji", N_("Changji")),
-    ("elsewhere", N_("Somewhere else")),
-)
-STATUSES = (
-    ("camp", N_("In a «re-education» camp")),
-    ("prison", N_("Prison sentence")),
-    ("forced_labour", N_("Forced labour")),
-    ("released", N_("Released")),
-    ("died", N_("Died")),
-    ("unknown", N_("Unknown")),
-)
-PERPETRATORS = (
-    ("police", N_("Police")),
-    ("state_security", N_("State security")),
-    ("camp_staff", N_("Camp staff")),
-    ("plain_clothes", N_("People in plain clothes")),
-)
-SHARING = (
-    ("team", N_("Only the reviewing team")),
-    ("organisations", N_("Shared with human-rights organisations")),
-    ("publish_anonymous", N_("May be published, names withheld")),
-    ("publish_named", N_("May be published with names")),
-)
-YES_NO = (("yes", N_("Yes")), ("no", N_("No")))
+__all__ = ["GENDERS", "PERPETRATORS", "PREFECTURES", "RELATIONS", "SHARING", "STATUSES", "YES_NO"]
 
 
 @dataclass(frozen=True)
@@ -217,6 +185,16 @@ class FileRef(_Record):
     size: int
     sha256: str
 
+    @classmethod
+    def of(cls, attachment: Any) -> FileRef:
+        """The reference to an attachment row (uid, kind, size, hash)."""
+        return cls(
+            uid=attachment.uid,
+            kind=attachment.kind,
+            size=attachment.size,
+            sha256=attachment.sha256,
+        )
+
 
 class CasePayload(_Record):
     """The sealed case, modelled on the Xinjiang Victims Database's entries."""
@@ -231,6 +209,34 @@ class CasePayload(_Record):
     evidence: list[Evidence] = []
     attachments: list[FileRef] = []
     consent: Consent = Consent()
+
+    @classmethod
+    def from_draft(
+        cls, code: str, locale: str, draft: dict[str, Any], files: list[FileRef]
+    ) -> CasePayload:
+        """The record of what she gave in the dialogue; an answer of the wrong shape stops
+        here, at Submit, not later in a reviewer's export."""
+        consent = draft["consent"]
+        return cls.model_validate(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "code": code,
+                "submitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "locale": locale,
+                "testifier": dict(draft["about"]),
+                "detainees": [dict(person) for person in draft["detainees"]],
+                "narrative": list(draft["narrative"]),
+                "evidence": list(draft["evidence"]),
+                "attachments": [file.model_dump() for file in files],
+                "consent": {
+                    "contact": consent.get("consent_contact") == "yes",
+                    "sharing": consent.get("consent_sharing") or "team",
+                    "subscribe": consent.get("subscribe") == "yes",
+                    "un_submission": consent.get("consent_un") == "yes",
+                    "un_name_disclosed": consent.get("consent_un_name") == "yes",
+                },
+            }
+        )
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> CasePayload:

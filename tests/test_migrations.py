@@ -109,7 +109,11 @@ async def test_a_note_and_a_question_sealed_the_old_way_are_readable_after_upgra
     key, inbox = ReviewerKey.generate(), DeliveryKey.generate()
     public = key.public()
     now = datetime.now(UTC)
-    case = seal(b'{"detainees": []}', [public], object_id="c" * 32, kind="case")
+    record = (
+        b'{"code": "AAAA-BBBB", "submitted_at": "2026-11-01T10:00:00+00:00", "locale": "en",'
+        b' "testifier": {}, "detainees": []}'
+    )
+    case = seal(record, [public], object_id="c" * 32, kind="case")
     note = seal(b"On the Ili list, row 88.", [public], object_id="n" * 32, kind="note")
     question = seal(
         b"Is his ID 6543?", [public, inbox.public()], object_id="q" * 32, kind="question"

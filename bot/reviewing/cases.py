@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.case import CasePayload
 from bot.crypto import CryptoError
 from bot.models import BlindIndex, Case, CaseNote, CaseStatus
 from bot.reviewing.keys import ReviewerKey
@@ -147,7 +148,16 @@ class Reviewer:
         plain = await open_object(
             session, self.key, "case", case.uid, case.payload, name=f"case {case.code}"
         )
-        return dict(json.loads(plain))
+        try:
+            record = CasePayload.from_json(json.loads(plain))
+        except ValueError as exc:  # pydantic's ValidationError included
+            raise ReviewError(f"case {case.code} cannot be read as a case record: {exc}") from None
+        if record.code != case.code:
+            raise ReviewError(
+                f"the testimony sealed for case {record.code} sits under case {case.code}: "
+                "someone moved it in the database"
+            )
+        return record.to_json()
 
     async def show(self, code: str) -> OpenedCase:
         """Open a case for her to read; audited the same from the console and the CLI."""

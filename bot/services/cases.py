@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db
-from bot.case import files_named_in
+from bot.case import SCHEMA_VERSION, CasePayload, FileRef, files_named_in
 from bot.crypto import RecipientPublicKey, ServerKey
 from bot.models import (
     Account,
@@ -36,7 +36,6 @@ from bot.services.answers import fold_name
 from bot.services.retention import shred_case
 from bot.services.urgency import urgent_case
 
-SCHEMA_VERSION = 1
 # No 0/O, 1/I/L, 5/S or 2/Z: a code read aloud over the phone survives.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRTUVWXY346789"
 
@@ -231,7 +230,9 @@ class CaseStore:
                 await session.execute(delete(Attachment).where(Attachment.uid.in_(unwanted)))
             uid = secrets.token_hex(16)
             case = await self._insert_case(session, account, uid, locale, draft, len(files))
-            payload = _payload(case.code, locale, draft, files)
+            payload = CasePayload.from_draft(
+                case.code, locale, draft, [FileRef.of(f) for f in files]
+            ).to_json()
             plaintext = json.dumps(payload, ensure_ascii=False).encode()
             case.payload = await seal_object(session, "case", uid, plaintext, recipients)
             for attachment in files:
@@ -370,30 +371,3 @@ async def _still_open(
     )
     if found is None:
         raise FollowUpClosed(followup_id)
-
-
-def _payload(
-    code: str, locale: str, draft: dict[str, Any], files: list[Attachment]
-) -> dict[str, Any]:
-    """The sealed case, modelled on the Xinjiang Victims Database's entries."""
-    consent = draft["consent"]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "code": code,
-        "submitted_at": utcnow().isoformat(timespec="seconds"),
-        "locale": locale,
-        "testifier": dict(draft["about"]),
-        "detainees": [dict(person) for person in draft["detainees"]],
-        "narrative": list(draft["narrative"]),
-        "evidence": list(draft["evidence"]),
-        "attachments": [
-            {"uid": f.uid, "kind": f.kind, "size": f.size, "sha256": f.sha256} for f in files
-        ],
-        "consent": {
-            "contact": consent.get("consent_contact") == "yes",
-            "sharing": consent.get("consent_sharing") or "team",
-            "subscribe": consent.get("subscribe") == "yes",
-            "un_submission": consent.get("consent_un") == "yes",
-            "un_name_disclosed": consent.get("consent_un_name") == "yes",
-        },
-    }
