@@ -34,6 +34,7 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.case import describe
 from bot.crypto import CryptoError
 from bot.i18n import LOCALE_NAMES, LOCALES, translate
 from bot.models import CaseStatus
@@ -44,7 +45,7 @@ from bot.reviewing.export import ExportError, export
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.un import ELEMENT_LABELS, write_draft
 from bot.services import audit
-from bot.services.intake import BY_NAME, STEPS, UNKNOWN
+from bot.services.intake import STEPS
 
 COOKIE = "aigaq_console"
 DECISIONS = (CaseStatus.IN_REVIEW, CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
@@ -165,21 +166,14 @@ def create_app(
         return RedirectResponse(_to(request, "/"), status_code=303)
 
     def labelled(lang: str, step: str, value: Any) -> str:
+        """An answer for the reviewer: case.describe, and her own words beside a date."""
         if value is None:
             return "—"
-        if value == UNKNOWN:
-            return translate(lang, "I don't know")
-        if isinstance(value, dict):
-            if "voice" in value:
-                return ""
-            if "text" in value:
-                return str(value["text"])
-            if "precision" in value:
-                return str(value.get("text") or value.get("year") or "—")
-        for option, label in BY_NAME[step].options if step in BY_NAME else ():
-            if option == value:
-                return translate(lang, label)
-        return str(value)
+        if isinstance(value, dict) and "voice" in value:
+            return ""  # the page plays the recording
+        shown = describe(step, value, lang)
+        words = value.get("text") if isinstance(value, dict) and "precision" in value else None
+        return f"{shown} («{words}»)" if words and words != shown else shown
 
     async def case_view(request: Request) -> Response:
         reviewer = reviewer_for(request)
