@@ -10,6 +10,7 @@ from bot.models import CaseStatus
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.export import Report, export
 from tests.harness import Harness
+from tests.scenario import Consent
 from tests.test_intake_dialogue import PERSONS, walk_intake
 
 CONSENTS = ("team", "organisations", "publish_anonymous", "publish_named")
@@ -24,17 +25,8 @@ async def walk_with_consent(harness: Harness, user_id: int, sharing: str) -> str
     """The whole dialogue with this sharing consent and every UN consent given (her name to
     the Working Group included); the case verified. Returns its code."""
     user = harness.user(user_id=user_id, language_code="ru")
-    original = user.press
-    answers = {
-        "i:consent_sharing:organisations": f"i:consent_sharing:{sharing}",
-        "i:consent_un_name:no": "i:consent_un_name:yes",
-    }
-
-    async def press(data: str, message_id: int | None = None) -> None:
-        await original(answers.get(data, data), message_id)
-
-    user.press = press  # type: ignore[method-assign]
-    code = await walk_intake(user, locale="ru", persons=PERSONS[:1])
+    consent = Consent(sharing=sharing, un_name="yes")
+    code = await walk_intake(user, locale="ru", persons=PERSONS[:1], consent=consent)
     await reviewer_of(harness).decisions.set_status(code, CaseStatus.VERIFIED)
     return code
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.case import DETAINEE_FIELDS as RECORD_DETAINEE_FIELDS
-from bot.case import TESTIFIER_FIELDS, Consent
+from bot.case import TESTIFIER_FIELDS
+from bot.case import Consent as ConsentRecord
 from bot.models import Attachment, CaseStatus
 from bot.reviewing.export import CSV_FIELDS, verify_bundle
 from bot.reviewing.export_csv import CONSENT_COLUMNS, column_of
@@ -28,6 +29,7 @@ from tests.export_fixtures import (
     walk_with_consent,
 )
 from tests.harness import Harness
+from tests.scenario import Consent
 from tests.test_intake_dialogue import PERSONS, VOICE, walk_intake
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "schemas/case-v1.json").read_text())
@@ -224,7 +226,7 @@ async def test_a_voice_answer_she_replaced_is_not_kept_and_never_reaches_partner
     Submit, and no partner export carries it (files leave by allow-list)."""
     said = b"OggS" + b"my name is Gulbahram, I live at Abay street 5 " * 50
     user = harness.user(user_id=4200, language_code="ru")
-    typed, pressed = user.send_text, user.press
+    typed = user.send_text
 
     async def send_text(text: str, **kwargs: Any) -> Any:
         if text == "Гүлбаһрам" and not getattr(user, "_said", False):
@@ -233,13 +235,9 @@ async def test_a_voice_answer_she_replaced_is_not_kept_and_never_reaches_partner
             await user.send_command("back")
         return await typed(text, **kwargs)
 
-    async def press(data: str, message_id: int | None = None) -> Any:
-        if data == "i:consent_sharing:organisations":
-            data = "i:consent_sharing:publish_anonymous"
-        return await pressed(data, message_id)
-
-    user.send_text, user.press = send_text, press  # type: ignore[method-assign]
-    code = await walk_intake(user, locale="ru", persons=PERSONS[:1])
+    user.send_text = send_text  # type: ignore[method-assign]
+    anonymous = Consent(sharing="publish_anonymous")
+    code = await walk_intake(user, locale="ru", persons=PERSONS[:1], consent=anonymous)
     payload = await harness.open_case(code)
     assert payload["testifier"]["own_name"] == "Гүлбаһрам"
     for item in payload["attachments"]:
@@ -256,7 +254,7 @@ async def test_a_voice_answer_she_replaced_is_not_kept_and_never_reaches_partner
 def test_every_field_of_the_record_has_a_csv_column() -> None:
     fields = [*TESTIFIER_FIELDS, *RECORD_DETAINEE_FIELDS]
     assert [f for f in fields if column_of(f) not in CSV_FIELDS] == []
-    assert set(CONSENT_COLUMNS) == set(Consent.model_fields)
+    assert set(CONSENT_COLUMNS) == set(ConsentRecord.model_fields)
     assert set(CONSENT_COLUMNS.values()) <= set(CSV_FIELDS)
 
 
@@ -266,7 +264,7 @@ def test_every_field_of_the_record_is_in_the_json_schema() -> None:
     assert set(TESTIFIER_FIELDS) <= set(properties["testifier"]["properties"])
     detainee = properties["detainees"]["items"]["properties"]
     assert [f for f in RECORD_DETAINEE_FIELDS if f not in detainee] == []
-    assert set(Consent.model_fields) <= set(properties["consent"]["properties"])
+    assert set(ConsentRecord.model_fields) <= set(properties["consent"]["properties"])
     assert "kk_Arab" in properties["language"]["enum"]
 
 

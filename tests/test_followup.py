@@ -9,6 +9,7 @@ from bot.models import CaseStatus, FollowUp, SealedKey
 from bot.reviewing.cases import ReviewError
 from handlers.followup import deliver_questions
 from tests.harness import Harness
+from tests.scenario import Consent
 from tests.test_intake_dialogue import PERSONS, PHOTO_1, walk_intake
 
 
@@ -51,15 +52,7 @@ async def test_question_answer_and_back_to_the_queue(harness: Harness) -> None:
 
 async def test_no_question_without_consent(harness: Harness) -> None:
     user = harness.user(user_id=9100, language_code="en")
-    original = user.press
-
-    async def press(data: str, message_id: int | None = None) -> None:
-        await original(
-            "i:consent_contact:no" if data == "i:consent_contact:yes" else data, message_id
-        )
-
-    user.press = press  # type: ignore[method-assign]
-    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1], consent=Consent(contact="no"))
     reviewer = harness.reviewer_tool()
     with pytest.raises(ReviewError, match="did not agree"):
         await reviewer.followups.ask(code, "Anything else?")

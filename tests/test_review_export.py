@@ -16,6 +16,7 @@ from bot.reviewing.cases import Reviewer, ReviewError
 from bot.reviewing.export import CSV_FIELDS, ExportError, export, verify_bundle
 from handlers.cases import deliver_notices
 from tests.harness import Harness
+from tests.scenario import Consent
 from tests.test_intake_dialogue import PDF, PERSONS, PHOTO_1, PHOTO_2, walk_intake
 
 LATIN = dict(PERSONS[0], name="Erlan Nurgaliuly", alt=None)
@@ -122,15 +123,9 @@ async def test_team_only_cases_stay_out_of_partner_exports(
 ) -> None:
     user = harness.user(user_id=7100, language_code="kk")
     # The same walk, but "only the team" at the sharing question.
-    original = user.press
-
-    async def press(data: str, message_id: int | None = None) -> None:
-        if data == "i:consent_sharing:organisations":
-            data = "i:consent_sharing:team"
-        await original(data, message_id)
-
-    user.press = press  # type: ignore[method-assign]
-    code = await walk_intake(user, locale="kk", persons=PERSONS[:1])
+    code = await walk_intake(
+        user, locale="kk", persons=PERSONS[:1], consent=Consent(sharing="team")
+    )
     reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
     await reviewer.decisions.set_status(code, CaseStatus.VERIFIED)
     report = await export(reviewer, tmp_path / "partners.jsonl", "jsonl")

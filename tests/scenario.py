@@ -1,0 +1,132 @@
+"""The relative's walk through the intake, as one scenario helper for tests and benchmarks.
+
+`walk_intake(user, locale=…, persons=…)` answers every question the way she would, by text
+or by voice, sends a story, photos and a PDF, gives her consent (`Consent`, the defaults
+unless a test says otherwise), submits, and returns the case code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Her answers to the consent questions (button values)."""
+
+    contact: str = "yes"
+    sharing: str = "organisations"
+    un: str = "yes"
+    un_name: str = "no"
+    subscribe: str = "no"
+
+
+CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+PHOTO_1 = b"\xff\xd8\xff\xe0" + b"first photo of the passport " * 500
+PHOTO_2 = b"\xff\xd8\xff\xe0" + b"second photo, at the camp gate " * 700
+PDF = b"%PDF-1.4\n" + b"letter from the ministry " * 900
+VOICE = b"OggS" + b"her voice telling what happened " * 300
+LONG_STORY = ("Менің ұлым 2018 жылы мамыр айында Құлжада ұсталды. " * 120).strip()
+
+PERSONS = [
+    {
+        "name": "Ерлан Нұрғалиұлы",
+        "alt": "叶尔兰·努尔哈力",
+        "gender": "male",
+        "year": "шамамен 1985",
+        "prefecture": "ili",
+        "detail": "Құлжа ауданы",
+        "detained": "05.2018",
+        "status": "camp",
+        "held_at": "Құлжа, №3 лагерь",
+        "last_contact": "2018 жылы WeChat арқылы",
+        "occupation": "мұғалім",
+        "reason": "Қазақстанға барғаны үшін",
+        "detained_place": "Құлжа қаласы, өз үйінен",
+        "perpetrators": "police",
+        "id_number": "654321198501011234",
+        "steps_taken": "Консулдыққа хат жаздым, жауап келмеді.",
+    },
+    {
+        "name": "Erlan's father Nurgali",
+        "alt": None,
+        "gender": "male",
+        "year": "1960s",
+        "prefecture": "altay",
+        "detail": None,
+        "detained": "2019",
+        "status": "prison",
+        "held_at": None,
+        "last_contact": None,
+        "occupation": None,
+        "reason": None,
+        "detained_place": None,
+        "perpetrators": "_unknown",
+        "id_number": None,
+        "steps_taken": None,
+    },
+]
+
+
+async def answer_or_skip(user: Any, step: str, value: str | None) -> None:
+    if value is None:
+        await user.press(f"i:{step}:_skip")
+    else:
+        await user.send_text(value)
+
+
+async def walk_intake(
+    user: Any,
+    *,
+    locale: str,
+    persons: list[dict[str, Any]],
+    by_voice: bool = False,
+    consent: Consent = Consent(),
+) -> str:
+    """The whole dialogue, as she would go through it; returns the case code."""
+    await user.send_command("start")
+    await user.press(f"lang:{locale}")
+    await user.press("i:safety:_continue")
+    await user.press("i:relation:mother")
+    await user.send_text("Гүлбаһрам")
+    await user.send_text("Алматы, Қазақстан")
+    for index, person in enumerate(persons):
+        if by_voice:
+            await user.send_voice(VOICE + bytes([index]))
+        else:
+            await user.send_text(person["name"])
+        await answer_or_skip(user, "name_alt", person["alt"])
+        await user.press(f"i:gender:{person['gender']}")
+        await user.send_text(person["year"])
+        await user.press(f"i:hometown:{person['prefecture']}")
+        await answer_or_skip(user, "hometown_detail", person["detail"])
+        await user.send_text(person["detained"])
+        await user.press(f"i:status:{person['status']}")
+        for step in ("held_at", "last_contact", "occupation", "reason", "detained_place"):
+            await answer_or_skip(user, step, person[step])
+        await user.press(f"i:perpetrators:{person['perpetrators']}")
+        for step in ("id_number", "steps_taken"):
+            await answer_or_skip(user, step, person[step])
+        await user.press("i:another:" + ("yes" if index < len(persons) - 1 else "no"))
+    await user.send_text(LONG_STORY)
+    if by_voice:
+        await user.send_voice(VOICE)
+    await user.send_text("Мен консулдыққа хат жаздым.")
+    await user.press("i:narrative:_done")
+    await user.send_photo(PHOTO_1)
+    await user.send_photo(PHOTO_2)
+    await user.send_document(PDF, file_name="letter.pdf", mime_type="application/pdf")
+    await user.press("i:evidence:_done")
+    await user.press(f"i:consent_contact:{consent.contact}")
+    await user.press(f"i:consent_sharing:{consent.sharing}")
+    await user.press(f"i:consent_un:{consent.un}")
+    if consent.un == "yes":
+        await user.press(f"i:consent_un_name:{consent.un_name}")
+    await user.press(f"i:subscribe:{consent.subscribe}")
+    await user.press("i:summary:submit")
+    found = [CODE.search(m.text or "") for m in user.messages]
+    codes = [m.group(0) for m in found if m]
+    assert codes, "no case code was shown"
+    return codes[-1]
