@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
@@ -196,6 +196,21 @@ class FileRef(_Record):
         )
 
 
+class Draft(TypedDict):
+    """What she has answered so far, as the dialogue keeps it (in the encrypted persistence)
+    until Submit turns it into a CasePayload. Answers are in their JSON form."""
+
+    step: str
+    person: int  # which detained person the questions are about now
+    history: list[list[Any]]  # [step, person] pairs, for /back
+    editing: str | None  # the summary part being edited, if any
+    about: dict[str, Any]  # the Testifier fields
+    detainees: list[dict[str, Any]]  # the Detainee fields, one dict per person
+    narrative: list[dict[str, str]]  # {"text": …} or {"voice": uid}
+    evidence: list[dict[str, str]]  # {"uid": …, "kind": …}
+    consent: dict[str, str]  # the consent questions' button values
+
+
 class CasePayload(_Record):
     """The sealed case, modelled on the Xinjiang Victims Database's entries."""
 
@@ -211,9 +226,7 @@ class CasePayload(_Record):
     consent: Consent = Consent()
 
     @classmethod
-    def from_draft(
-        cls, code: str, locale: str, draft: dict[str, Any], files: list[FileRef]
-    ) -> CasePayload:
+    def from_draft(cls, code: str, locale: str, draft: Draft, files: list[FileRef]) -> CasePayload:
         """The record of what she gave in the dialogue; an answer of the wrong shape stops
         here, at Submit, not later in a reviewer's export."""
         consent = draft["consent"]

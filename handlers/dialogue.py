@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
+from bot.case import Draft
 from bot.context import AigaqContext
 from bot.services.answers import split_message
 
@@ -14,8 +15,11 @@ CANCEL_PREFIX = "cancel:"
 WIPE_PREFIX = "wipe:"
 
 
-def draft_of(context: AigaqContext) -> dict[str, Any] | None:
-    return context.user_data.get("draft") if context.user_data is not None else None
+def draft_of(context: AigaqContext) -> Draft | None:
+    """Her draft, as the intake keeps it in user_data (the encrypted persistence)."""
+    if context.user_data is None:
+        return None
+    return cast("Draft | None", context.user_data.get("draft"))
 
 
 def ids(update: Update) -> tuple[int, int]:

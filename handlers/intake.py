@@ -15,6 +15,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.case import Draft
 from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import LOCALES, current_locale, use_locale
 from bot.i18n import gettext as _
@@ -153,7 +154,7 @@ async def on_button(update: Update, context: AigaqContext) -> str | None:
 
 
 async def _summary_button(
-    update: Update, context: AigaqContext, draft: dict[str, Any], value: str
+    update: Update, context: AigaqContext, draft: Draft, value: str
 ) -> str | None:
     if value == "submit":
         return await _submit(update, context, draft)
@@ -178,7 +179,7 @@ async def on_text(update: Update, context: AigaqContext) -> str | None:
 
 
 async def _take(
-    update: Update, context: AigaqContext, draft: dict[str, Any], given: intake.Answer
+    update: Update, context: AigaqContext, draft: Draft, given: intake.Answer
 ) -> str | None:
     try:
         if draft["step"] == "narrative":
@@ -314,7 +315,7 @@ async def cancel_answered(update: Update, context: AigaqContext) -> str | int:
     return ConversationHandler.END
 
 
-async def _submit(update: Update, context: AigaqContext, draft: dict[str, Any]) -> str | None:
+async def _submit(update: Update, context: AigaqContext, draft: Draft) -> str | None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or context.user_data is None:
         return None

@@ -7,14 +7,13 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db
-from bot.case import SCHEMA_VERSION, CasePayload, FileRef, files_named_in
+from bot.case import SCHEMA_VERSION, CasePayload, Draft, FileRef, files_named_in
 from bot.crypto import RecipientPublicKey, ServerKey
 from bot.models import (
     Account,
@@ -202,9 +201,7 @@ class CaseStore:
         if len(recent) >= self.max_per_day:
             raise DailyLimit(len(recent))
 
-    async def submit(
-        self, user_id: int, chat_id: int, draft: dict[str, Any], locale: str
-    ) -> Submitted:
+    async def submit(self, user_id: int, chat_id: int, draft: Draft, locale: str) -> Submitted:
         """Seal the testimony to every active reviewer, attach her files, wipe nothing yet.
         Raises DailyLimit (nothing sealed) when she has sent the most for one day."""
         self._within_daily_limit(user_id)
@@ -259,7 +256,7 @@ class CaseStore:
         account: Account,
         uid: str,
         locale: str,
-        draft: dict[str, Any],
+        draft: Draft,
         attachments: int,
     ) -> Case:
         consent = draft["consent"]
@@ -284,7 +281,7 @@ class CaseStore:
                 continue
         raise RuntimeError("could not find a free case code")
 
-    def _blind_indexes(self, draft: dict[str, Any]) -> set[str]:
+    def _blind_indexes(self, draft: Draft) -> set[str]:
         values = set()
         for person in draft["detainees"]:
             year = (

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.case import describe
+from bot.case import Draft, describe
 from bot.i18n import N_, current_locale, ngettext
 from bot.i18n import gettext as _
 from bot.services.answers import (
@@ -89,7 +89,7 @@ class Prompt:
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)
 
 
-def new_draft() -> dict[str, Any]:
+def new_draft() -> Draft:
     """An empty draft at the safety screen."""
     return {
         "step": "safety",
@@ -119,7 +119,7 @@ def parse_callback(data: str) -> tuple[str, str] | None:
     return step, value
 
 
-def _store(draft: dict[str, Any], step: Step, value: Any) -> None:
+def _store(draft: Draft, step: Step, value: Any) -> None:
     if step.part == "person":
         draft["detainees"][draft["person"]][step.name] = value
     elif step.part == "consent":
@@ -139,7 +139,7 @@ def _voice_or_text(answer: Answer, check: Any) -> Any:
         raise IntakeError(exc.message, **exc.values) from None
 
 
-def answer(draft: dict[str, Any], given: Answer, *, today: date | None = None) -> None:
+def answer(draft: Draft, given: Answer, *, today: date | None = None) -> None:
     """Take her answer for the current step and move on; raise IntakeError to re-ask."""
     step = BY_NAME[draft["step"]]
     value: Any
@@ -169,7 +169,7 @@ def answer(draft: dict[str, Any], given: Answer, *, today: date | None = None) -
     _advance(draft, step, value)
 
 
-def add_narrative(draft: dict[str, Any], given: Answer) -> None:
+def add_narrative(draft: Draft, given: Answer) -> None:
     """One more piece of the story; long texts are kept whole, never cut."""
     if given.voice is not None:
         draft["narrative"].append({"voice": given.voice})
@@ -179,18 +179,18 @@ def add_narrative(draft: dict[str, Any], given: Answer) -> None:
         raise IntakeError(N_("Please write your answer, send a voice message, or press Skip."))
 
 
-def add_evidence(draft: dict[str, Any], uid: str, kind: str) -> int:
+def add_evidence(draft: Draft, uid: str, kind: str) -> int:
     """Record a sealed attachment; returns how many of this kind she has sent."""
     draft["evidence"].append({"uid": uid, "kind": kind})
     return sum(1 for item in draft["evidence"] if item["kind"] == kind)
 
 
-def finish_part(draft: dict[str, Any]) -> None:
+def finish_part(draft: Draft) -> None:
     """The Done button of the narrative or evidence step."""
     _advance(draft, BY_NAME[draft["step"]], None)
 
 
-def _advance(draft: dict[str, Any], step: Step, value: Any) -> None:
+def _advance(draft: Draft, step: Step, value: Any) -> None:
     draft["history"].append([step.name, draft["person"]])
     editing = draft.get("editing")
     if editing and PART_LAST.get(editing.split(":")[0]) == step.name:
@@ -214,7 +214,7 @@ def _advance(draft: dict[str, Any], step: Step, value: Any) -> None:
     draft["step"] = next_name
 
 
-def back(draft: dict[str, Any]) -> bool:
+def back(draft: Draft) -> bool:
     """Go one step back, keeping every answer; False at the first step."""
     if not draft["history"]:
         return False
@@ -227,7 +227,7 @@ def back(draft: dict[str, Any]) -> bool:
     return True
 
 
-def edit(draft: dict[str, Any], part: str) -> None:
+def edit(draft: Draft, part: str) -> None:
     """From the summary: go to the first step of a part, and come back when it is done."""
     kind, _sep, index = part.partition(":")
     if kind not in PART_FIRST:
@@ -241,7 +241,7 @@ def edit(draft: dict[str, Any], part: str) -> None:
     draft["step"] = PART_FIRST[kind]
 
 
-def prompt(draft: dict[str, Any]) -> Prompt:
+def prompt(draft: Draft) -> Prompt:
     """The current question in the current locale, with its buttons."""
     name = draft["step"]
     if name == SUMMARY:
@@ -285,7 +285,7 @@ def _label(step_name: str, value: Any) -> str:
     return describe(step_name, value, current_locale())
 
 
-def summary(draft: dict[str, Any]) -> str:
+def summary(draft: Draft) -> str:
     """Everything she gave, in her language, part by part."""
     lines = [_("Please check your answers."), "", "— " + _("About you")]
     for name in ("relation", "own_name", "residence"):
@@ -331,7 +331,7 @@ def evidence_counts(counts: dict[str, int]) -> str:
     return ", ".join(parts) if parts else _("No files.")
 
 
-def summary_buttons(draft: dict[str, Any]) -> list[list[tuple[str, str]]]:
+def summary_buttons(draft: Draft) -> list[list[tuple[str, str]]]:
     """An Edit button per part, then Submit and Cancel."""
     rows = [[(_("Edit: about you"), callback(SUMMARY, "edit:about"))]]
     for index in range(len(draft["detainees"])):
@@ -352,6 +352,6 @@ def summary_buttons(draft: dict[str, Any]) -> list[list[tuple[str, str]]]:
     return rows
 
 
-def ready(draft: dict[str, Any]) -> bool:
+def ready(draft: Draft) -> bool:
     """The draft has reached the summary with every required answer."""
     return draft["step"] == SUMMARY and all(p.get("name") for p in draft["detainees"])
