@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.states import BroadcastStatus, FollowUpState, Grade, NoticeState, Sharing
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -40,14 +42,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
+def _enum(cls: type[enum.Enum], name: str, length: int = 24) -> Enum:
     # Stored as plain strings with a CHECK, so adding a value is a small migration.
     return Enum(
         cls,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=24,
+        length=length,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
@@ -129,12 +131,16 @@ class Case(Base):
     detainee_count: Mapped[int] = mapped_column(Integer, default=0)
     attachment_count: Mapped[int] = mapped_column(Integer, default=0)
     consent_contact: Mapped[bool] = mapped_column(Boolean, default=False)
-    consent_sharing: Mapped[str] = mapped_column(String(24), default="team")
+    # Typed str (a Sharing, a Grade is one) while callers still assign plain values to them.
+    consent_sharing: Mapped[Sharing] = mapped_column(
+        _enum(Sharing, "sharing"), default=Sharing.TEAM
+    )
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
     # A disappearance less than three months before the report (the UN urgent procedure).
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    # The verification ladder: reported, partially_verified, corroborated, documented.
-    grade: Mapped[str] = mapped_column(String(24), default="reported", server_default="reported")
+    grade: Mapped[Grade] = mapped_column(
+        _enum(Grade, "grade"), default=Grade.REPORTED, server_default=Grade.REPORTED.value
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -242,8 +248,9 @@ class Broadcast(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
-    # scheduled | sending | done | cancelled
-    status: Mapped[str] = mapped_column(String(16), default="sending", index=True)
+    status: Mapped[BroadcastStatus] = mapped_column(
+        _enum(BroadcastStatus, "broadcast_status", 16), default=BroadcastStatus.SENDING, index=True
+    )
     # JSON {"kk": "...", "ru": "...", "en": "..."} and the fallback order.
     texts: Mapped[str] = mapped_column(Text, default="{}")
     fallback: Mapped[str] = mapped_column(String(64), default="kk,ru,en")
@@ -327,8 +334,8 @@ class CaseNote(Base):
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     # The reviewer's key id (who decided), never a name.
     reviewer: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(24))
-    grade: Mapped[str] = mapped_column(String(24))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"))
+    grade: Mapped[Grade] = mapped_column(_enum(Grade, "grade"))
     # The note, sealed to the team's reviewer keys; its wrapped keys are in sealed_keys.
     sealed_note: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -341,9 +348,10 @@ class Notice(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(24))
-    # pending | sent | failed
-    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"))
+    state: Mapped[NoticeState] = mapped_column(
+        _enum(NoticeState, "notice_state", 16), default=NoticeState.PENDING, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -362,8 +370,9 @@ class FollowUp(Base):
     # The question, sealed to the reviewers and to the bot's inbox key (so it can be sent);
     # the inbox's wrapped key (in sealed_keys) is dropped once the question went out.
     sealed_question: Mapped[bytes] = mapped_column(LargeBinary)
-    # queued | sent | answered | failed
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    state: Mapped[FollowUpState] = mapped_column(
+        _enum(FollowUpState, "followup_state", 16), default=FollowUpState.QUEUED, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

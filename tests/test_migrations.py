@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -229,5 +230,252 @@ async def test_a_note_and_a_question_sealed_the_old_way_are_readable_after_upgra
             assert set(json.loads(questions.scalar_one())) == {public.key_id, inbox.key_id}
             keys = await connection.execute(text("SELECT case_id FROM case_keys"))
             assert keys.scalar_one() == 1
+    finally:
+        await engine.dispose()
+
+
+# -- 0009: the plain-string states gain CHECKs; on SQLite every such table is copied --------
+
+STATES_AS_ENUMS = "0009"
+
+
+def _rows_of_a_case(now: Any) -> dict[str, list[dict[str, Any]]]:
+    """A case at 0008 with one row in every table that points at it, and a broadcast."""
+    case = {
+        "locale": "en",
+        "schema_version": 1,
+        "payload": b"sealed",
+        "detainee_count": 1,
+        "attachment_count": 2,
+        "consent_contact": True,
+        "consent_sharing": "organisations",
+        "grade": "corroborated",
+        "created_at": now,
+        "updated_at": now,
+    }
+    return {
+        "accounts": [
+            {
+                "id": 1,
+                "pseudonym": "p1",
+                "role": "relative",
+                "subscribed": True,
+                "chat_ref": b"chat",
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+        "cases": [
+            {
+                **case,
+                "id": 1,
+                "uid": "c" * 32,
+                "code": "AAAA-BBBB",
+                "account_id": 1,
+                "status": "needs_info",
+                "urgent": True,
+            },
+            # A later report of the same detention: its duplicate_of is ON DELETE SET NULL.
+            {
+                **case,
+                "id": 2,
+                "uid": "d" * 32,
+                "code": "CCCC-DDDD",
+                "account_id": None,
+                "status": "received",
+                "duplicate_of": 1,
+            },
+        ],
+        "blind_indexes": [{"id": 1, "case_id": 1, "value": "b" * 64}],
+        "followups": [
+            {
+                "id": 1,
+                "case_id": 1,
+                "uid": "q" * 32,
+                "asked_by": "k1",
+                "elements": "date",
+                "sealed_question": b"question",
+                "state": "answered",
+                "created_at": now,
+                "sent_at": now,
+                "answered_at": now,
+            }
+        ],
+        "attachments": [
+            {
+                "id": 1,
+                "uid": "a" * 32,
+                "case_id": 1,
+                "kind": "photo",
+                "size": 3,
+                "sha256": "s" * 64,
+                "header": b"h",
+                "created_at": now,
+            },
+            {
+                "id": 2,
+                "uid": "e" * 32,
+                "case_id": 1,
+                "kind": "text",
+                "followup_id": 1,
+                "size": 5,
+                "sha256": "t" * 64,
+                "header": b"h",
+                "created_at": now,
+            },
+        ],
+        "attachment_chunks": [
+            {"attachment_id": 1, "seq": 0, "data": b"abc"},
+            {"attachment_id": 2, "seq": 0, "data": b"12345"},
+        ],
+        "case_notes": [
+            {
+                "id": 1,
+                "case_id": 1,
+                "uid": "n" * 32,
+                "reviewer": "k1",
+                "status": "needs_info",
+                "grade": "corroborated",
+                "sealed_note": b"note",
+                "created_at": now,
+            }
+        ],
+        "notices": [
+            {
+                "id": 1,
+                "case_id": 1,
+                "status": "needs_info",
+                "state": "sent",
+                "created_at": now,
+                "sent_at": now,
+            }
+        ],
+        "broadcasts": [
+            {
+                "id": 1,
+                "created_by": 1,
+                "status": "scheduled",
+                "texts": "{}",
+                "fallback": "kk",
+                "created_at": now,
+                "scheduled_at": now,
+            }
+        ],
+        "deliveries": [
+            {
+                "id": 1,
+                "kind": "broadcast",
+                "broadcast_id": 1,
+                "account_id": 1,
+                "locale": "en",
+                "state": "pending",
+                "attempts": 0,
+                "updated_at": now,
+            },
+            {
+                "id": 2,
+                "kind": "notice",
+                "subject_id": 1,
+                "account_id": 1,
+                "locale": "en",
+                "state": "sent",
+                "attempts": 1,
+                "updated_at": now,
+            },
+        ],
+    }
+
+
+def _snapshot(connection: Connection) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, as plain values, in a stable order."""
+    return {
+        name: sorted(
+            (dict(row) for row in connection.execute(text(f"SELECT * FROM {name}")).mappings()),  # noqa: S608 - table names from the database itself
+            key=repr,
+        )
+        for name in sorted(_tables(connection))
+    }
+
+
+async def test_copying_the_tables_keeps_every_row_that_points_at_a_case(
+    scratch_database_url: str,
+) -> None:
+    from datetime import UTC, datetime
+
+    await db.upgrade(scratch_database_url, ONE_KEY_TABLE)
+    engine = db.create_engine(scratch_database_url)
+    try:
+        async with engine.begin() as connection:
+            tables = await connection.run_sync(_reflect)
+            for name, rows in _rows_of_a_case(datetime.now(UTC)).items():
+                for row in rows:  # one by one: the rows name different columns
+                    await connection.execute(tables[name].insert().values(**row))
+        async with engine.connect() as connection:
+            before = await connection.run_sync(_snapshot)
+        assert all(before[name] for name in _rows_of_a_case(datetime.now(UTC)))
+
+        await db.upgrade(scratch_database_url, STATES_AS_ENUMS)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_snapshot) == before
+            checks = await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_check_constraints("cases")}
+            )
+            assert {"ck_cases_case_status", "ck_cases_grade", "ck_cases_sharing"} <= checks
+
+        await db.downgrade(scratch_database_url, ONE_KEY_TABLE)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_snapshot) == before
+            checks = await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_check_constraints("cases")}
+            )
+            assert checks == {"ck_cases_case_status"}
+            if connection.dialect.name == "sqlite":  # the bot's own connections enforce again
+                pragma = await connection.exec_driver_sql("PRAGMA foreign_keys")
+                assert pragma.scalar_one() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_value_outside_the_states_stops_the_upgrade_and_says_which(
+    scratch_database_url: str,
+) -> None:
+    await db.upgrade(scratch_database_url, ONE_KEY_TABLE)
+    engine = db.create_engine(scratch_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO broadcasts (status, texts, fallback, created_at)"
+                    " VALUES ('paused', '{}', 'kk', CURRENT_TIMESTAMP)"
+                )
+            )
+        with pytest.raises(RuntimeError, match=r"broadcasts\.status holds \['paused'\]"):
+            await db.upgrade(scratch_database_url, STATES_AS_ENUMS)
+        assert await db.current_revision(engine) == ONE_KEY_TABLE
+    finally:
+        await engine.dispose()
+
+
+async def test_on_sqlite_a_row_pointing_at_nothing_stops_the_upgrade(
+    scratch_database_url: str,
+) -> None:
+    if not scratch_database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL keeps its foreign keys on while migrating")
+    await db.upgrade(scratch_database_url, ONE_KEY_TABLE)
+    engine = db.create_engine(scratch_database_url)
+    try:
+        async with engine.connect() as connection:
+            # Only a connection with foreign keys off can write such a row; migrating runs so.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.execute(
+                text("INSERT INTO blind_indexes (case_id, value) VALUES (99, 'orphan')")
+            )
+            await connection.commit()
+        with pytest.raises(RuntimeError, match="pointing at nothing"):
+            await db.upgrade(scratch_database_url, STATES_AS_ENUMS)
+        # The revision was one transaction: not even the copy of `cases` it began is left.
+        assert await db.current_revision(engine) == ONE_KEY_TABLE
+        async with engine.connect() as connection:
+            assert not {t for t in await connection.run_sync(_tables) if t.startswith("_alembic")}
     finally:
         await engine.dispose()

@@ -25,6 +25,7 @@ from bot.models import BlindIndex, Case, CaseNote, CaseStatus
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError, TeamKeys, open_object
 from bot.services import audit
+from bot.states import Grade
 
 if TYPE_CHECKING:
     from bot.reviewing.attachments import AttachmentReader
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from bot.reviewing.duplicates import Duplicates
     from bot.reviewing.followups import FollowUps
 
-GRADES = ("reported", "partially_verified", "corroborated", "documented")
+GRADES = tuple(grade.value for grade in Grade)
 # A relative who agreed to contact hears of these changes (code and status only).
 TOLD = (CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
 SIMILAR = 90  # rapidfuzz token-sort ratio over folded names

@@ -9,11 +9,12 @@ from bot.models import CaseNote, CaseStatus, Notice
 from bot.reviewing.cases import ReviewError
 from bot.sealing import seal_object
 from bot.services import audit
+from bot.states import Grade
 
 if TYPE_CHECKING:
     from bot.reviewing.cases import Reviewer
 
-GRADES = ("reported", "partially_verified", "corroborated", "documented")
+GRADES = tuple(grade.value for grade in Grade)
 # A relative who agreed to contact hears of these changes (code and status only).
 TOLD = (CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
 
@@ -40,7 +41,7 @@ class Decisions:
             if case.status == CaseStatus.WITHDRAWN:
                 raise ReviewError(f"case {code} was withdrawn")
             case.status = status
-            case.grade = grade or case.grade
+            case.grade = Grade(grade) if grade else case.grade
             uid = secrets.token_hex(16)
             sealed_note = None
             if note:

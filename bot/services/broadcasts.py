@@ -15,9 +15,11 @@ from bot.crypto import ServerKey
 from bot.i18n import LOCALES, WRITTEN_LOCALES
 from bot.models import Account, Broadcast, Delivery, DeliveryState, utcnow
 from bot.services import audit
+from bot.states import BroadcastStatus
 from bot.tote import to_arabic
 
-SENDING, SCHEDULED, DONE, CANCELLED = "sending", "scheduled", "done", "cancelled"
+SENDING, SCHEDULED = BroadcastStatus.SENDING, BroadcastStatus.SCHEDULED
+DONE, CANCELLED = BroadcastStatus.DONE, BroadcastStatus.CANCELLED
 ALMATY = ZoneInfo("Asia/Almaty")
 
 

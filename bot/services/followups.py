@@ -13,9 +13,11 @@ from bot.sealing import drop_delivery_copies, wrapped_for
 from bot.services import audit
 from bot.services.accounts import Accounts
 from bot.services.outbox import QUESTION, Outbox, Queued
+from bot.states import FollowUpState
 
 INBOX = "inbox_public"
-QUEUED, SENT, ANSWERED, FAILED = "queued", "sent", "answered", "failed"
+QUEUED, SENT = FollowUpState.QUEUED, FollowUpState.SENT
+ANSWERED, FAILED = FollowUpState.ANSWERED, FollowUpState.FAILED
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crypto import ServerKey
 from bot.models import Account, Case, Delivery, Notice, utcnow
 from bot.services.outbox import NOTICE, Outbox, Queued
+from bot.states import NoticeState
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Notices:
                 )
                 .join(Case, Case.id == Notice.case_id)
                 .outerjoin(Account, Account.id == Case.account_id)
-                .where(Notice.state == "pending", ~queued)
+                .where(Notice.state == NoticeState.PENDING, ~queued)
                 .order_by(Notice.id)
                 .limit(limit)
             )
@@ -83,5 +84,5 @@ class Notices:
             await session.execute(
                 update(Notice)
                 .where(Notice.id == notice_id)
-                .values(state="sent" if sent else "failed", sent_at=utcnow())
+                .values(state=NoticeState.SENT if sent else NoticeState.FAILED, sent_at=utcnow())
             )

@@ -29,6 +29,7 @@ from bot.models import (
 from bot.sealing import of_case, orphaned
 from bot.services import audit
 from bot.services.broadcasts import CANCELLED, DONE
+from bot.states import Grade, Sharing
 
 DELIVERY_KEEP = timedelta(days=30)
 
@@ -69,8 +70,8 @@ async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> i
     case.status = status
     case.attachment_count = case.detainee_count = 0
     case.locale = ""
-    case.consent_contact, case.consent_sharing = False, "team"
-    case.urgent, case.grade, case.duplicate_of = False, "reported", None
+    case.consent_contact, case.consent_sharing = False, Sharing.TEAM
+    case.urgent, case.grade, case.duplicate_of = False, Grade.REPORTED, None
     return len(files)
 
 
