@@ -10,8 +10,20 @@ if TYPE_CHECKING:
 
 def register_all(application: AigaqApplication) -> None:
     """Add every handler to the application, in the order they must be tried."""
-    from handlers import admin, broadcast, cases, common, followup, intake, outbox, retention
+    from handlers import (
+        admin,
+        broadcast,
+        cases,
+        common,
+        followup,
+        forget,
+        intake,
+        outbox,
+        retention,
+    )
 
+    # /forget is heard in the middle of any dialogue, which it ends.
+    forget.register(application)
     # An admin in the middle of writing a broadcast is heard by that dialogue first.
     broadcast.register(application)
     followup.register(application)

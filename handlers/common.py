@@ -175,6 +175,7 @@ async def help_command(update: Update, context: AigaqContext) -> None:
             "/start: begin or continue\n"
             "/language: change language\n"
             "/privacy: who can read what you send, and how to delete it\n"
+            "/forget: delete your account from the bot\n"
             "/help: this message"
         )
         + "\n\n"
@@ -232,6 +233,11 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
                 )
                 + " "
                 + withdrawal_remains(),
+                _(
+                    "/forget deletes the bot's record of your account: the code that stands "
+                    "for it, your language, your news subscription and the chat number it "
+                    "kept. Cases you sent stay with the team, no longer linked to you."
+                ),
             ]
         ),
         protect_content=True,

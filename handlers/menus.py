@@ -23,6 +23,7 @@ RELATIVE = {
     "unsubscribe": N_("Stop news about protests"),
     "language": N_("Change language"),
     "privacy": N_("Who can read what you send"),
+    "forget": N_("Delete my account from the bot"),
     "help": N_("Help"),
 }
 REVIEWER = {

@@ -452,3 +452,57 @@ async def test_the_readme_threat_model_says_what_privacy_says(harness: Harness) 
     ):
         assert privacy_says in privacy and readme_says in threats, privacy_says
     assert "sealed at once" not in readme and "holds no private key" not in readme
+
+
+# -- /forget --------------------------------------------------------------------------------
+
+
+async def test_forget_deletes_her_account_and_unlinks_her_cases(
+    harness: Harness, database: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/privacy and /forget: the record of her account goes (pseudonym, language, news,
+    chat number, unsent answers); her sent cases stay, unlinked; staff are not forgotten."""
+    made = _recording_server_encryption(monkeypatch)
+    user = harness.user(user_id=3970, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])  # contact: yes
+    pseudonym = harness.services.accounts.pseudonym(3970)
+    await user.send_command("start")  # a new dialogue, with an answer not yet sent
+    await user.press("lang:en")
+    await user.press("i:safety:_continue")
+    await user.press("i:relation:mother")
+    await user.send_text("Aisulu Forgetkyzy")
+    await user.send_command("forget")
+    assert "Cases you already sent stay with the team" in user.last_text
+    await user.press("forget:yes")
+    assert user.last_text.startswith("Done: the bot deleted its record of your account.")
+    async with harness.services.sessionmaker() as session:
+        assert await session.scalar(select(Account).where(Account.pseudonym == pseudonym)) is None
+        case = (await session.scalars(select(Case).where(Case.code == code))).one()
+        assert case.account_id is None and case.payload is not None  # unlinked, kept
+        forgotten = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "account.forgotten", AuditEntry.actor == "relative")
+        )
+        assert forgotten == 1
+        key = harness.services.server_key
+        for draft in await session.scalars(select(Draft)):
+            plain = key.decrypt(draft.data, context=f"draft:{draft.kind}:{draft.name}")
+            assert b"3970" not in plain and b"Forgetkyzy" not in plain
+    await user.send_command("status", code)  # not hers any more, from here
+    assert user.last_text == "No case with this code was found among your cases."
+    if not database.is_postgres:
+        disk = _on_disk(database)
+        assert not [sealed for plain, sealed in made if b"Forgetkyzy" in plain and sealed in disk]
+    await user.send_command("start")  # she starts afresh, nothing remembered
+    assert user.last_text.startswith(translate("en", "Welcome."))
+
+
+async def test_staff_are_not_forgotten_by_forget(harness: Harness) -> None:
+    from bot.models import Role
+
+    await harness.services.roles.grant("cli", 3980, Role.ADMIN)
+    admin = harness.user(user_id=3980, language_code="en")
+    await admin.send_command("forget")
+    assert "Forget you?" not in admin.last_text
+    assert (await harness.services.accounts.find(3980)) is not None
