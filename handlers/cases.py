@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import AigaqApplication, AigaqContext
@@ -14,6 +14,7 @@ from bot.models import CaseStatus
 from bot.services.cases import normalise_code
 from bot.services.outbox import NOTICE
 from handlers.common import withdrawal_remains
+from handlers.dialogue import say
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +41,18 @@ async def status(update: Update, context: AigaqContext) -> None:
     if message is None or user is None:
         return
     if not context.args:
-        await message.reply_text(_("Please write the code after the command: /status K7QF-M2XD"))
+        await say(update, context, _("Please write the code after the command: /status K7QF-M2XD"))
         return
     found = await context.services.cases.status(user.id, context.args[0])
     if found is None:
-        await message.reply_text(_unknown_code())
+        await say(update, context, _unknown_code())
         return
-    await message.reply_text(
+    await say(
+        update,
+        context,
         _("Case {code}: {status}.").format(
             code=normalise_code(context.args[0]), status=_(STATUS_LABELS[found])
         ),
-        protect_content=True,
     )
 
 
@@ -61,13 +63,13 @@ async def my_cases(update: Update, context: AigaqContext) -> None:
         return
     cases = await context.services.cases.mine(user.id)
     if not cases:
-        await message.reply_text(_("You have not sent any testimony yet. Send /start to begin."))
+        await say(update, context, _("You have not sent any testimony yet. Send /start to begin."))
         return
     lines = [_("Your cases:")] + [
         f"{case.code} · {format_date(case.created_at)} · {_(STATUS_LABELS[case.status])}"
         for case in cases
     ]
-    await message.reply_text("\n".join(lines), protect_content=True)
+    await say(update, context, "\n".join(lines))
 
 
 async def withdraw(update: Update, context: AigaqContext) -> None:
@@ -76,29 +78,25 @@ async def withdraw(update: Update, context: AigaqContext) -> None:
     if message is None or user is None:
         return
     if not context.args:
-        await message.reply_text(_("Please write the code after the command: /withdraw K7QF-M2XD"))
+        await say(
+            update, context, _("Please write the code after the command: /withdraw K7QF-M2XD")
+        )
         return
     code = normalise_code(context.args[0])
     found = await context.services.cases.status(user.id, code)
     if found is None or found == CaseStatus.WITHDRAWN:
-        await message.reply_text(_unknown_code())
+        await say(update, context, _unknown_code())
         return
-    await message.reply_text(
+    await say(
+        update,
+        context,
         _(
             "Withdraw case {code}? Its testimony, its files, and the team's notes and questions "
             "about it will be deleted from the server."
         ).format(code=code)
         + " "
         + withdrawal_remains(),
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(_("Yes, withdraw"), callback_data=WITHDRAW_PREFIX + code),
-                    InlineKeyboardButton(_("No"), callback_data=WITHDRAW_PREFIX + "no"),
-                ]
-            ]
-        ),
-        protect_content=True,
+        [[(_("Yes, withdraw"), WITHDRAW_PREFIX + code), (_("No"), WITHDRAW_PREFIX + "no")]],
     )
 
 

@@ -29,6 +29,7 @@ from telegram.ext import (
 from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import LOCALE_NAMES, LOCALES, current_locale, ngettext, use_locale
 from bot.i18n import gettext as _
+from handlers.dialogue import remember, say
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ LANGUAGE_PREFIX = "lang:"
 # The guards run before every other handler.
 GUARD_GROUP = -100
 FLOOD_GROUP = -90
+REMEMBER_GROUP = -80
 
 
 def language_buttons(preselected: str | None) -> list[list[tuple[str, str]]]:
@@ -85,11 +87,13 @@ async def flood_guard(update: Update, context: AigaqContext) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer(_("Please wait a minute, then try again."))
     elif update.effective_message is not None:
-        await update.effective_message.reply_text(
+        await say(
+            update,
+            context,
             _(
                 "You are sending messages very fast. Please wait a minute, then send again "
                 "whatever I did not answer. Nothing you sent before is lost."
-            )
+            ),
         )
     raise ApplicationHandlerStop
 
@@ -110,9 +114,7 @@ async def choose_language(update: Update, context: AigaqContext) -> None:
     """/language: offer the three languages again."""
     if update.effective_message is None:
         return
-    await update.effective_message.reply_text(
-        _("Choose your language:"), reply_markup=language_keyboard(current_locale())
-    )
+    await say(update, context, _("Choose your language:"), language_buttons(current_locale()))
 
 
 async def language_chosen(update: Update, context: AigaqContext) -> None:
@@ -163,7 +165,9 @@ async def help_command(update: Update, context: AigaqContext) -> None:
     """/help: what the bot does, in plain words."""
     if update.effective_message is None:
         return
-    await update.effective_message.reply_text(
+    await say(
+        update,
+        context,
         _(
             "Aigaq records testimony about people detained in Xinjiang, so that the "
             "reviewing team can check it and bring it to human-rights organisations."
@@ -180,7 +184,6 @@ async def help_command(update: Update, context: AigaqContext) -> None:
         )
         + "\n\n"
         + _("You can answer any question with a voice message."),
-        protect_content=True,
     )
 
 
@@ -189,7 +192,9 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
     if update.effective_message is None:
         return
     days = context.services.settings.draft_ttl_days
-    await update.effective_message.reply_text(
+    await say(
+        update,
+        context,
         "\n\n".join(
             [
                 who_runs_it(context),
@@ -240,7 +245,6 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
                 ),
             ]
         ),
-        protect_content=True,
     )
 
 
@@ -248,8 +252,8 @@ async def not_understood(update: Update, context: AigaqContext) -> None:
     """Anything no other handler took: a short hint, never an echo."""
     if update.effective_message is None:
         return
-    await update.effective_message.reply_text(
-        _("I did not understand that. Send /start to begin, or /help for help.")
+    await say(
+        update, context, _("I did not understand that. Send /start to begin, or /help for help.")
     )
 
 
@@ -284,9 +288,16 @@ async def on_error(update: object, context: AigaqContext) -> None:
             log.warning("could not report incident %s: %s", incident, type(exc).__name__)
 
 
+async def remember_hers(update: Update, context: AigaqContext) -> None:
+    """Every message she sends is remembered, so that the conversation can be deleted."""
+    if update.message is not None:
+        remember(context, update.message)
+
+
 def register(application: AigaqApplication) -> None:
     """Add the common handlers."""
     application.add_handler(TypeHandler(Update, private_only), group=GUARD_GROUP)
+    application.add_handler(TypeHandler(Update, remember_hers), group=REMEMBER_GROUP)
     application.add_handler(
         ChatMemberHandler(added_to_chat, ChatMemberHandler.MY_CHAT_MEMBER), group=GUARD_GROUP
     )

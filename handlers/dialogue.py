@@ -30,10 +30,18 @@ def ids(update: Update) -> tuple[int, int]:
     return user.id, chat.id
 
 
+# How many message ids are kept for deleting the conversation (Telegram lets a bot delete
+# for 48 hours only; older ids just fail quietly).
+REMEMBERED = 1000
+
+
 def remember(context: AigaqContext, message: Message | None) -> None:
-    """Note a message of the dialogue, so it can be deleted from her phone at the end."""
+    """Note a message of hers or of the bot's, so it can be deleted from her phone later."""
     if message is not None and context.user_data is not None:
-        context.user_data.setdefault("dialogue", []).append(message.message_id)
+        ids = context.user_data.setdefault("dialogue", [])
+        if message.message_id not in ids[-3:]:
+            ids.append(message.message_id)
+        del ids[:-REMEMBERED]
 
 
 async def say(
@@ -42,7 +50,8 @@ async def say(
     text: str,
     buttons: list[list[tuple[str, str]]] | None = None,
 ) -> None:
-    """Send (in parts, if long) with protect_content; the last part carries the buttons."""
+    """The one way the bot answers her: in parts if long, with protect_content, the last
+    part carrying the buttons, every message remembered so that it can be deleted later."""
     chat = update.effective_chat
     if chat is None:
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -17,6 +17,7 @@ from telegram.ext import (
 from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import gettext as _
 from bot.services.outbox import QUESTION
+from handlers.dialogue import say
 from handlers.files import Closed, evidence_of, receive_file, seal_received, unsupported_text
 
 log = logging.getLogger(__name__)
@@ -33,18 +34,11 @@ async def deliver_questions(application: AigaqApplication) -> int:
 
 
 async def _reply(
-    update: Update, context: AigaqContext, text: str, markup: InlineKeyboardMarkup | None = None
+    update: Update, context: AigaqContext, text: str, done_for: int | None = None
 ) -> None:
-    if update.effective_chat is not None:
-        await context.bot.send_message(
-            update.effective_chat.id, text, reply_markup=markup, protect_content=True
-        )
-
-
-def _done_button(followup_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(_("Done"), callback_data=f"{DONE}{followup_id}")]]
-    )
+    """Through the one way the bot answers her (remembered for deletion, protected)."""
+    buttons = [[(_("Done"), f"{DONE}{done_for}")]] if done_for is not None else None
+    await say(update, context, text, buttons)
 
 
 async def begin(update: Update, context: AigaqContext) -> str | int:
@@ -65,7 +59,7 @@ async def begin(update: Update, context: AigaqContext) -> str | int:
             "Please write your answer, or send a voice message, photos or documents. "
             "When you have finished, press Done."
         ),
-        _done_button(int(raw)),
+        int(raw),
     )
     return ANSWER
 
@@ -80,27 +74,23 @@ async def _kept(
     if not state or user is None or message is None:
         return ConversationHandler.END
 
-    async def say(text: str) -> None:
-        await message.reply_text(text)
+    async def tell(text: str) -> None:
+        await _reply(update, context, text)
 
     where = {"case_id": state["case"], "followup_id": state["id"]}
     try:
         if media is not None:
-            uid = await receive_file(context, user.id, media, kind, say, **where)
+            uid = await receive_file(context, user.id, media, kind, tell, **where)
         else:
-            uid = await seal_received(context, user.id, kind, data, say, **where)
+            uid = await seal_received(context, user.id, kind, data, tell, **where)
     except Closed:
         (context.user_data or {}).pop("followup", None)
-        await say(_("This question is closed, so this answer was not kept."))
+        await tell(_("This question is closed, so this answer was not kept."))
         return ConversationHandler.END
     if uid is None:
         return ANSWER
     state["parts"] += 1
-    await message.reply_text(
-        _("Received. You can add more, or press Done."),
-        reply_markup=_done_button(state["id"]),
-        protect_content=True,
-    )
+    await _reply(update, context, _("Received. You can add more, or press Done."), state["id"])
     return ANSWER
 
 
@@ -121,7 +111,7 @@ async def file_answer(update: Update, context: AigaqContext) -> str | int:
     else:
         media, kind = evidence_of(message)
     if media is None or kind is None:
-        await message.reply_text(unsupported_text())
+        await _reply(update, context, unsupported_text())
         return ANSWER
     return await _kept(update, context, kind, media=media)
 

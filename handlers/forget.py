@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from bot import db
@@ -12,6 +12,7 @@ from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import gettext as _
 from bot.models import Role
 from handlers.common import not_understood
+from handlers.dialogue import say
 
 FORGET_PREFIX = "forget:"
 
@@ -25,22 +26,16 @@ async def forget(update: Update, context: AigaqContext) -> None:
     if account is not None and account.role != Role.RELATIVE:
         await not_understood(update, context)  # staff leave through /revoke, not here
         return
-    await message.reply_text(
+    await say(
+        update,
+        context,
         _(
             "Forget you? The bot deletes its record of your account: the code that stands "
             "for it, your language, your news subscription, the chat number it kept, and any "
             "answers you have not sent. Cases you already sent stay with the team, no longer "
             "linked to this account: you will not be able to check or withdraw them from here."
         ),
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(_("Yes, forget me"), callback_data=FORGET_PREFIX + "yes"),
-                    InlineKeyboardButton(_("No"), callback_data=FORGET_PREFIX + "no"),
-                ]
-            ]
-        ),
-        protect_content=True,
+        [[(_("Yes, forget me"), FORGET_PREFIX + "yes"), (_("No"), FORGET_PREFIX + "no")]],
     )
 
 

@@ -38,7 +38,6 @@ from handlers.dialogue import (
     WIPE_PREFIX,
     draft_of,
     ids,
-    remember,
     say,
 )
 from handlers.files import (
@@ -90,7 +89,6 @@ async def _welcome(update: Update, context: AigaqContext) -> str:
 
 async def start(update: Update, context: AigaqContext) -> str:
     """/start: the language screen, or back to where she stopped."""
-    remember(context, update.effective_message)
     if update.effective_user is not None and update.effective_chat is not None:
         await context.services.accounts.remember_staff_chat(
             update.effective_user.id, update.effective_chat.id
@@ -120,7 +118,6 @@ async def language_picked(update: Update, context: AigaqContext) -> str | None:
 
 async def change_language(update: Update, context: AigaqContext) -> None:
     """/language in the middle of the dialogue: answers stay as they are."""
-    remember(context, update.effective_message)
     await say(update, context, _("Choose your language:"), language_buttons(current_locale()))
 
 
@@ -171,7 +168,6 @@ async def on_text(update: Update, context: AigaqContext) -> str | None:
     """Typed text: the answer to the current step."""
     message = update.effective_message
     draft = draft_of(context)
-    remember(context, message)
     if message is None or draft is None:
         return await _welcome(update, context)
     given = intake.Answer(text=message.text or "")
@@ -204,7 +200,6 @@ async def on_voice(update: Update, context: AigaqContext) -> str | None:
     """A voice message is welcome wherever text is: sealed at once, kept as the answer."""
     message = update.effective_message
     draft = draft_of(context)
-    remember(context, message)
     if message is None or draft is None:
         return await _welcome(update, context)
     media = message.voice or message.audio
@@ -223,7 +218,6 @@ async def on_file(update: Update, context: AigaqContext) -> str | None:
     """Photos, PDF documents and videos, at the evidence step."""
     message = update.effective_message
     draft = draft_of(context)
-    remember(context, message)
     if message is None or draft is None:
         return await _welcome(update, context)
     if draft["step"] != "evidence":
@@ -272,7 +266,6 @@ async def _receive(update: Update, context: AigaqContext, media: Any, kind: str)
 
 async def on_unsupported(update: Update, context: AigaqContext) -> str | None:
     """Stickers, locations, contacts, polls: say what is accepted, lose nothing."""
-    remember(context, update.effective_message)
     if draft_of(context) is None:
         return await _welcome(update, context)
     return await _ask(update, context, unsupported_text())
@@ -280,7 +273,6 @@ async def on_unsupported(update: Update, context: AigaqContext) -> str | None:
 
 async def back(update: Update, context: AigaqContext) -> str | None:
     """/back: one step back, every answer kept."""
-    remember(context, update.effective_message)
     draft = draft_of(context)
     if draft is None:
         return await _welcome(update, context)
@@ -291,7 +283,6 @@ async def back(update: Update, context: AigaqContext) -> str | None:
 
 async def ask_cancel(update: Update, context: AigaqContext) -> str:
     """/cancel: ask before wiping anything."""
-    remember(context, update.effective_message)
     await say(
         update,
         context,

@@ -506,3 +506,18 @@ async def test_staff_are_not_forgotten_by_forget(harness: Harness) -> None:
     await admin.send_command("forget")
     assert "Forget you?" not in admin.last_text
     assert (await harness.services.accounts.find(3980)) is not None
+
+
+async def test_deleting_the_conversation_deletes_every_message_both_ways(
+    harness: Harness,
+) -> None:
+    """After Submit, "Delete this conversation?" removes what the bot may still delete:
+    her messages and its answers, /help and /privacy included, not only the intake's."""
+    user = harness.user(user_id=3990, language_code="en")
+    await user.send_command("help")
+    await user.send_command("privacy")
+    await walk_intake(user, locale="en", persons=PERSONS[:1])
+    await user.press("wipe:yes")
+    left = [m for m in user.all_messages if not m.deleted]
+    assert [m.shown_text for m in left] == [user.last_text]
+    assert user.last_text.startswith("The conversation was deleted from this chat")
