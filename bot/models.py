@@ -38,6 +38,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def utcday(moment: datetime | None = None) -> datetime:
+    """Midnight UTC of the moment's day (today by default): how times on her account, cases,
+    files and messages to her are stored (docs/data.md); the exact submit time is sealed."""
+    moment = moment or utcnow()
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -90,9 +98,9 @@ class Account(Base):
     subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
     # Server-key encrypted chat id, kept only while she is subscribed or agreed to follow-ups.
     chat_ref: Mapped[bytes | None] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcday)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        DateTime(timezone=True), default=utcday, onupdate=utcday
     )
 
 
@@ -141,9 +149,9 @@ class Case(Base):
     grade: Mapped[Grade] = mapped_column(
         _enum(Grade, "grade"), default=Grade.REPORTED, server_default=Grade.REPORTED.value
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcday)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        DateTime(timezone=True), default=utcday, onupdate=utcday
     )
 
 
@@ -179,7 +187,7 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     header: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcday)
 
 
 class AttachmentChunk(Base):
@@ -352,7 +360,7 @@ class Notice(Base):
     state: Mapped[NoticeState] = mapped_column(
         _enum(NoticeState, "notice_state", 16), default=NoticeState.PENDING, index=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcday)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -479,3 +479,55 @@ async def test_on_sqlite_a_row_pointing_at_nothing_stops_the_upgrade(
             assert not {t for t in await connection.run_sync(_tables) if t.startswith("_alembic")}
     finally:
         await engine.dispose()
+
+
+# -- 0010: times on a relative's rows keep only the day ------------------------------------
+
+ROUND_CASE_TIMES = "0010"
+
+
+async def test_times_on_her_rows_are_rounded_to_the_day_and_the_teams_are_not(
+    scratch_database_url: str,
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    exact = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
+    rounded = {
+        "accounts": {"created_at", "updated_at"},
+        "cases": {"created_at", "updated_at"},
+        "attachments": {"created_at"},
+        "notices": {"created_at", "sent_at"},
+        "followups": {"sent_at", "answered_at"},
+    }
+
+    def utc(value: datetime) -> datetime:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    await db.upgrade(scratch_database_url, STATES_AS_ENUMS)
+    engine = db.create_engine(scratch_database_url)
+    try:
+        async with engine.begin() as connection:
+            tables = await connection.run_sync(_reflect)
+            for name, rows in _rows_of_a_case(exact).items():
+                for row in rows:
+                    await connection.execute(tables[name].insert().values(**row))
+        await db.upgrade(scratch_database_url, ROUND_CASE_TIMES)
+        async with engine.connect() as connection:
+            seen = 0
+            for name in _rows_of_a_case(exact):
+                for row in (await connection.execute(select(tables[name]))).mappings():
+                    for column, value in row.items():
+                        if not isinstance(value, datetime):
+                            continue
+                        seen += 1
+                        wanted = exact.replace(hour=0, minute=0, second=0, microsecond=0)
+                        if column not in rounded.get(name, set()):
+                            wanted = exact  # the team's: notes, questions asked, broadcasts
+                        assert utc(value) == wanted, (name, column, value)
+            assert seen >= 18
+        await db.downgrade(scratch_database_url, STATES_AS_ENUMS)  # a no-op, and allowed
+        assert await db.current_revision(engine) == STATES_AS_ENUMS
+    finally:
+        await engine.dispose()

@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import AuditEntry, utcnow
+from bot.models import AuditEntry, utcday, utcnow
 
 GENESIS = "0" * 64
+# The actor of anything a relative did: her pseudonym never enters the log (DESIGN.md).
+RELATIVE = "relative"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -50,7 +52,8 @@ async def record(
         select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1).with_for_update()
     )
     entry = AuditEntry(
-        at=utcnow(),
+        # What a relative did is dated to the day only, like everything else of hers.
+        at=utcday() if actor == RELATIVE else utcnow(),
         actor=actor,
         action=action,
         target=target,

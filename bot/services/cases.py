@@ -342,7 +342,7 @@ class CaseStore:
             files = await shred_case(session, case, CaseStatus.WITHDRAWN)
             await audit.record(
                 session,
-                actor=account.pseudonym,
+                actor=audit.RELATIVE,
                 action="case.withdrawn",
                 target=code,
                 detail={"attachments": files, "keys": key_count},

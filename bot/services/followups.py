@@ -8,7 +8,7 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import CryptoError, ServerKey, open_sealed
-from bot.models import Account, Case, CaseStatus, Delivery, FollowUp, Setting, utcnow
+from bot.models import Account, Case, CaseStatus, Delivery, FollowUp, Setting, utcday
 from bot.sealing import drop_delivery_copies, wrapped_for
 from bot.services import audit
 from bot.services.accounts import Accounts
@@ -117,7 +117,7 @@ class FollowUps:
                 return
             await drop_delivery_copies(session, "question", followup.uid)
             followup.state = SENT if sent else FAILED
-            followup.sent_at = utcnow()
+            followup.sent_at = utcday()
 
     async def _hers(
         self, session: AsyncSession, user_id: int, followup_id: int
@@ -152,12 +152,12 @@ class FollowUps:
                 return None
             followup, case = found
             followup.state = ANSWERED
-            followup.answered_at = utcnow()
+            followup.answered_at = utcday()
             if case.status == CaseStatus.NEEDS_INFO:
                 case.status = CaseStatus.IN_REVIEW
             await audit.record(
                 session,
-                actor=self._accounts.pseudonym(user_id),
+                actor=audit.RELATIVE,
                 action="followup.answered",
                 target=case.code,
             )

@@ -8,7 +8,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import ServerKey
-from bot.models import Account, Case, Delivery, Notice, utcnow
+from bot.models import Account, Case, Delivery, Notice, utcday
 from bot.services.outbox import NOTICE, Outbox, Queued
 from bot.states import NoticeState
 
@@ -84,5 +84,5 @@ class Notices:
             await session.execute(
                 update(Notice)
                 .where(Notice.id == notice_id)
-                .values(state=NoticeState.SENT if sent else NoticeState.FAILED, sent_at=utcnow())
+                .values(state=NoticeState.SENT if sent else NoticeState.FAILED, sent_at=utcday())
             )

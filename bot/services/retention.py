@@ -24,6 +24,7 @@ from bot.models import (
     FollowUp,
     Notice,
     SealedKey,
+    utcday,
     utcnow,
 )
 from bot.sealing import of_case, orphaned
@@ -121,9 +122,12 @@ class Retention:
         now = utcnow()
         async with self._sessionmaker() as session, session.begin():
             drafts = await session.execute(delete(Draft).where(Draft.expires_at <= now))
+            # A file's and a case's row keep only the day (bot.models.utcday): each is kept
+            # until that whole day lies the full time back, never a moment less.
             files = await session.execute(
                 delete(Attachment).where(
-                    Attachment.case_id.is_(None), Attachment.created_at <= now - self._draft_ttl
+                    Attachment.case_id.is_(None),
+                    Attachment.created_at < utcday(now - self._draft_ttl),
                 )
             )
             # Keys of objects deleted with them (or with an account) go too.
@@ -134,7 +138,7 @@ class Retention:
                     select(Case).where(
                         Case.status == CaseStatus.REJECTED,
                         Case.payload.is_not(None),
-                        Case.updated_at <= now - self._rejected_after,
+                        Case.updated_at < utcday(now - self._rejected_after),
                     )
                 )
                 for case in old:

@@ -50,9 +50,11 @@ class Roles:
             role = account.role if account else Role.RELATIVE
             if role in wanted:
                 return True
+            # Staff are named (by pseudonym); a relative who tried is only "relative".
+            actor = audit.RELATIVE if role == Role.RELATIVE else self._accounts.pseudonym(user_id)
             await audit.record(
                 session,
-                actor=self._accounts.pseudonym(user_id),
+                actor=actor,
                 action="refused",
                 target=action,
                 detail={"role": role.value},

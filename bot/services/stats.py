@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import Account, Case, Delivery, utcnow
+from bot.models import Account, Case, Delivery, utcday, utcnow
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ async def collect(sessionmaker: async_sessionmaker[AsyncSession], weeks: int = 8
                 .group_by(Case.locale)
             )
         }
-        since = utcnow() - timedelta(weeks=weeks)
+        # Cases keep only their day (bot.models.utcday), so the window starts at a midnight.
+        since = utcday(utcnow() - timedelta(weeks=weeks))
         weekly: dict[str, int] = {}
         for (created,) in await session.execute(
             select(Case.created_at).where(Case.created_at >= since)
