@@ -2,7 +2,8 @@
 
     ECHO_BOT_TOKEN=… ECHO_API_URL=http://127.0.0.1:PORT/bot .venv/bin/python benchmarks/echo_bot.py
 
-Long polling, PTB's defaults (HTTPXRequest, no persistence, no rate limiter); it repeats
+Long polling, PTB's defaults (HTTPXRequest, no persistence, no rate limiter — or, with
+ECHO_LIMITER=1, the same `AIORateLimiter(max_retries=3)` Aigaq runs with); it repeats
 every message's text (or says "ok" to media) and answers every button press, then replies to
 it. Stop it with SIGINT.
 """
@@ -13,7 +14,14 @@ import os
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -35,13 +43,15 @@ def main() -> None:
     api_url = os.environ["ECHO_API_URL"]
     if not api_url.startswith("http://127.0.0.1:"):
         raise SystemExit("echo_bot.py talks only to a stand-in Bot API on 127.0.0.1")
-    app: Application[Any, Any, Any, Any, Any, Any] = (
+    builder = (
         Application.builder()
         .token(os.environ["ECHO_BOT_TOKEN"])
         .base_url(api_url)
         .base_file_url(os.environ.get("ECHO_FILE_URL", api_url.replace("/bot", "/file/bot")))
-        .build()
     )
+    if os.environ.get("ECHO_LIMITER") == "1":  # paced as Telegram requires, like Aigaq
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
     app.add_handler(MessageHandler(filters.ALL, echo))
     app.add_handler(CallbackQueryHandler(pressed))
     app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])

@@ -351,12 +351,13 @@ def start_aigaq(standin: StandIn, folder: Path) -> BotProcess:
     return BotProcess("aigaq", [str(aigaq), "run"], env, folder)
 
 
-def start_echo(standin: StandIn, folder: Path) -> BotProcess:
+def start_echo(standin: StandIn, folder: Path, *, limiter: bool = False) -> BotProcess:
     folder.mkdir(exist_ok=True)
     env = clean_env() | {
         "ECHO_BOT_TOKEN": ECHO_TOKEN,
         "ECHO_API_URL": standin.api_url,
         "ECHO_FILE_URL": standin.file_url,
+        "ECHO_LIMITER": "1" if limiter else "0",
     }
     script = Path(__file__).resolve().parent / "echo_bot.py"
     return BotProcess("echo", [sys.executable, str(script)], env, folder)
@@ -585,7 +586,7 @@ async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="aigaq-intake-http-") as tmp:
         folder = Path(tmp)
         aigaq = start_aigaq(standin, folder / "aigaq")
-        echo = start_echo(standin, folder / "echo")
+        echo = start_echo(standin, folder / "echo", limiter=args.echo_limiter)
         try:
             await aigaq.wait_polling(standin.apis[AIGAQ_TOKEN])
             await echo.wait_polling(standin.apis[ECHO_TOKEN])
@@ -719,6 +720,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile-rate", type=int, default=250)
     parser.add_argument("--py-spy", help="the py-spy executable")
     parser.add_argument("--keep-logs", help="copy both bots' logs into this folder")
+    parser.add_argument(
+        "--echo-limiter",
+        action="store_true",
+        help="give the echo bot the same AIORateLimiter as Aigaq (Telegram's pace for both)",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     asyncio.run(run(args))
