@@ -22,7 +22,7 @@ from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot import db
 from bot.crypto import CryptoError, ServerKey
-from bot.models import Draft, utcnow
+from bot.models import Draft, utcday, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,9 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
-        now = utcnow()
+        # Dated to the day, like everything of hers: the row's times must not match the exact
+        # moment of a submit or an answer elsewhere. It expires at the midnight after its TTL.
+        today = utcday()
         drops = [ref for ref, (_k, _n, plain, _d) in pending.items() if plain is None]
         rows = [
             {
@@ -138,8 +140,8 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
                 "name": name,
                 "ref": ref,
                 "data": self._key.encrypt(plain.encode(), context=f"draft:{kind}:{name}"),
-                "updated_at": now,
-                "expires_at": now + self._ttl,
+                "updated_at": today,
+                "expires_at": today + self._ttl + timedelta(days=1),
             }
             for ref, (kind, name, plain, _digest) in pending.items()
             if plain is not None

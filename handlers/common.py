@@ -208,13 +208,14 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
                     "kept on their own computers; the bot cannot read it back."
                 ),
                 _(
-                    "We do not keep your Telegram phone number or name. Your account is stored "
-                    "as a code made with the bot's own key; if you agreed to follow-up "
-                    "questions or to news, the number Telegram gives this chat (not your phone "
-                    "number) is kept too, encrypted with that key. Whoever takes over the "
-                    "server together with that key could find out "
-                    "which cases you sent, and check whether a case is about a person whose "
-                    "name they already know."
+                    "We do not keep your Telegram phone number or name. Your Telegram account "
+                    "number is kept encrypted with the bot's own key, and your account is "
+                    "stored as a code made with that key; if you agreed to follow-up questions "
+                    "or to news, the number Telegram gives this chat (not your phone number) is "
+                    "kept too, encrypted with that key. Whoever takes over the server could "
+                    "check whether a case holds a document they already have; with that key, "
+                    "they could also find out which cases you sent, and check whether a case "
+                    "is about a person whose name they already know."
                 ),
                 _(
                     "Like every Telegram chat, this chat and everything you write in it stay on "

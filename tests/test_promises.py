@@ -302,6 +302,9 @@ async def test_withdrawal_deletes_and_leaves_exactly_what_she_is_told(harness: H
         )
         linked = await session.scalar(select(Case.duplicate_of).where(Case.code == other))
         assert linked is None
+        # Her chat id was kept for this case's questions only: it goes with it.
+        account = await session.get(Account, case.account_id)
+        assert account is not None and account.chat_ref is None
         logged = await session.scalar(
             select(func.count())
             .select_from(AuditEntry)
@@ -445,7 +448,8 @@ async def test_the_readme_threat_model_says_what_privacy_says(harness: Harness) 
         ("sealed as soon as they arrive", "sealed to the reviewers' public keys as soon as"),
         ("until you press Submit", "when she presses Submit"),
         ("whoever controls the server could read them", "whoever controls the server can read"),
-        ("could find out which cases you sent", "links Telegram accounts to the codes"),
+        ("find out which cases you sent", "links Telegram accounts to the codes"),
+        ("holds a document they already have", "a document they already have"),
         ("stay on Telegram's servers until you delete them", "on its servers until she deletes"),
         ("the link between your Telegram account and the code", "the link to her account"),
         ("Copies in backups made earlier are not deleted", "copies in earlier backups"),

@@ -340,6 +340,17 @@ class CaseStore:
             keys = await session.scalar(select(func.count(SealedKey.id)).where(of_case(case.id)))
             key_count = int(keys or 0)
             files = await shred_case(session, case, CaseStatus.WITHDRAWN)
+            # Her chat id was kept for this case's questions and notices: it goes unless she
+            # subscribed to news or another case of hers still may be asked about.
+            still_asked = await session.scalar(
+                select(Case.id).where(
+                    Case.account_id == account.id,
+                    Case.consent_contact.is_(True),
+                    Case.status != CaseStatus.WITHDRAWN,
+                )
+            )
+            if not account.subscribed and still_asked is None and account.role == Role.RELATIVE:
+                account.chat_ref = None
             await audit.record(
                 session,
                 actor=audit.RELATIVE,
