@@ -233,3 +233,11 @@ def test_dockerfile_lints_clean() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout.decode()
+
+
+def test_both_ways_tell_the_bot_who_runs_it() -> None:
+    """The bot refuses to start without AIGAQ_ORGANISATION: both deployments set it."""
+    root = Path(__file__).parent.parent
+    assert "AIGAQ_ORGANISATION: ${AIGAQ_ORGANISATION:?" in (root / "compose.yaml").read_text()
+    guide = (root / "docs" / "deploy.md").read_text()
+    assert "AIGAQ_ORGANISATION=Your Organisation" in guide
