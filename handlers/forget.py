@@ -49,6 +49,7 @@ async def forget_answered(update: Update, context: AigaqContext) -> None:
         return
     services = context.services
     await services.cases.discard_draft_files(user.id)
+    await services.outbox.drop_reminders(chat.id)
     await services.accounts.forget(user.id)
     _end_conversations(context.application, (chat.id, user.id))
     context.application.drop_user_data(user.id)

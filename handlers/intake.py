@@ -300,6 +300,7 @@ async def cancel_answered(update: Update, context: AigaqContext) -> str | int:
     if query.data != CANCEL_PREFIX + "yes":
         return await _ask(update, context)
     await context.services.cases.discard_draft_files(ids(update)[0])
+    await context.services.outbox.drop_reminders(ids(update)[1])  # "expires tomorrow": no more
     if context.user_data is not None:
         context.user_data.pop("draft", None)
     await say(update, context, _("Your answers were deleted. Send /start to begin again."))

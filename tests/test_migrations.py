@@ -531,3 +531,127 @@ async def test_times_on_her_rows_are_rounded_to_the_day_and_the_teams_are_not(
         assert await db.current_revision(engine) == STATES_AS_ENUMS
     finally:
         await engine.dispose()
+
+
+# -- 0011: a relative's old audit rows name no one, and the chain is hashed anew -------------
+
+
+async def _audit_rows(url: str, rows: list[tuple[str, str, str | None]]) -> None:
+    """Append rows (actor, action, target) at 15:09 today, hashed as the bot does."""
+    from datetime import UTC, datetime
+
+    from bot.models import AuditEntry
+    from bot.services.audit import GENESIS, _digest
+
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            previous = GENESIS
+            at = datetime.now(UTC).replace(hour=15, minute=9, second=26, microsecond=535897)
+            for actor, action, target in rows:
+                entry = AuditEntry(
+                    at=at,
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    detail="{}",
+                    prev_hash=previous,
+                )
+                entry.hash = _digest(entry)
+                await connection.execute(
+                    text(
+                        "INSERT INTO audit_log (at, actor, action, target, detail, prev_hash, hash)"
+                        " VALUES (:at, :actor, :action, :target, :detail, :prev, :hash)"
+                    ),
+                    {
+                        "at": at,
+                        "actor": actor,
+                        "action": action,
+                        "target": target,
+                        "detail": "{}",
+                        "prev": previous,
+                        "hash": entry.hash,
+                    },
+                )
+                previous = entry.hash
+    finally:
+        await engine.dispose()
+
+
+async def test_0011_takes_her_pseudonym_out_of_old_audit_rows(scratch_database_url: str) -> None:
+    from bot.services.audit import verify_chain
+
+    url = scratch_database_url
+    await db.upgrade(url, "0010")
+    engine = db.create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO accounts (pseudonym, role, subscribed, created_at, updated_at)"
+                " VALUES ('staffpseudonym', 'admin', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    await _audit_rows(
+        url,
+        [
+            ("cli", "role.granted", "staffpseudo"),
+            ("herpseudonym", "case.withdrawn", "K7QF-M2XD"),
+            ("herpseudonym", "followup.answered", "K7QF-M2XD"),
+            ("herpseudonym", "refused", None),
+            ("staffpseudonym", "refused", None),
+            ("abcd1234", "case.status", "K7QF-M2XD"),
+        ],
+    )
+    await db.upgrade(url, "0011")
+    try:
+        async with engine.connect() as connection:
+            rows = list(
+                await connection.execute(
+                    text("SELECT actor, action, at FROM audit_log ORDER BY id")
+                )
+            )
+        assert [(r[0], r[1]) for r in rows] == [
+            ("cli", "role.granted"),
+            ("relative", "case.withdrawn"),
+            ("relative", "followup.answered"),
+            ("relative", "refused"),
+            ("staffpseudonym", "refused"),
+            ("abcd1234", "case.status"),
+            ("system", "audit.rechained"),
+        ]
+        assert "herpseudonym" not in str(rows)
+        for actor, _action, at in rows[1:4]:
+            if isinstance(at, str):  # SQLite hands back its text
+                assert at.startswith(at[:10]) and "00:00:00" in at, at
+            else:
+                assert (at.hour, at.minute, at.second, at.microsecond) == (0, 0, 0, 0)
+            assert actor == "relative"
+        assert "15:09:26" in str(rows[4][2]) or getattr(rows[4][2], "minute", None) == 9
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        async with AsyncSession(engine) as session:
+            report = await verify_chain(session)
+        assert report.first_broken is None and report.rows == 7
+    finally:
+        await engine.dispose()
+
+
+async def test_0011_stops_on_a_broken_chain_and_changes_nothing(scratch_database_url: str) -> None:
+    import pytest
+
+    url = scratch_database_url
+    await db.upgrade(url, "0010")
+    await _audit_rows(url, [("herpseudonym", "case.withdrawn", "K7QF-M2XD"), ("cli", "x", None)])
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE audit_log SET target = 'ZZZZ-ZZZZ' WHERE id = 1"))
+        with pytest.raises(RuntimeError, match="audit log is broken at row 1"):
+            await db.upgrade(url, "0011")
+        async with engine.connect() as connection:
+            found = await connection.execute(text("SELECT actor FROM audit_log ORDER BY id"))
+            actors = [r[0] for r in found]
+            assert actors == ["herpseudonym", "cli"]
+            assert await db.current_revision(engine) == "0010"
+    finally:
+        await engine.dispose()

@@ -77,7 +77,8 @@ class FollowUps:
         queued = []
         for question in await self.due():
             if question.chat_id is None or question.account_id is None or not question.text:
-                await self.mark(question.followup_id, sent=False)
+                async with self._sessionmaker() as session, session.begin():
+                    await self.mark(session, question.followup_id, sent=False)
                 continue
             queued.append(
                 Queued(
@@ -109,15 +110,15 @@ class FollowUps:
                 continue
         return ""
 
-    async def mark(self, followup_id: int, *, sent: bool) -> None:
-        """Sent (the inbox's copy of the key is dropped, so the server can't read it again)."""
-        async with self._sessionmaker() as session, session.begin():
-            followup = await session.get(FollowUp, followup_id)
-            if followup is None:
-                return
-            await drop_delivery_copies(session, "question", followup.uid)
-            followup.state = SENT if sent else FAILED
-            followup.sent_at = utcday()
+    async def mark(self, session: AsyncSession, followup_id: int, *, sent: bool) -> None:
+        """Sent (the inbox's copy of the key is dropped, so the server can't read it again),
+        in the caller's transaction (the outbox closes the delivery in the same one)."""
+        followup = await session.get(FollowUp, followup_id)
+        if followup is None:
+            return
+        await drop_delivery_copies(session, "question", followup.uid)
+        followup.state = SENT if sent else FAILED
+        followup.sent_at = utcday()
 
     async def _hers(
         self, session: AsyncSession, user_id: int, followup_id: int

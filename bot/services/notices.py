@@ -67,7 +67,8 @@ class Notices:
         queued = []
         for due in await self.due():
             if due.chat_id is None or due.account_id is None or not due.consented:
-                await self.mark(due.notice_id, sent=False)
+                async with self._sessionmaker() as session, session.begin():
+                    await self.mark(session, due.notice_id, sent=False)
                 continue
             queued.append(
                 Queued(
@@ -79,10 +80,10 @@ class Notices:
             )
         return await outbox.queue(NOTICE, queued)
 
-    async def mark(self, notice_id: int, *, sent: bool) -> None:
-        async with self._sessionmaker() as session, session.begin():
-            await session.execute(
-                update(Notice)
-                .where(Notice.id == notice_id)
-                .values(state=NoticeState.SENT if sent else NoticeState.FAILED, sent_at=utcday())
-            )
+    async def mark(self, session: AsyncSession, notice_id: int, *, sent: bool) -> None:
+        """How her notice ended, in the caller's transaction (the outbox's)."""
+        await session.execute(
+            update(Notice)
+            .where(Notice.id == notice_id)
+            .values(state=NoticeState.SENT if sent else NoticeState.FAILED, sent_at=utcday())
+        )

@@ -20,9 +20,8 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,8 +31,30 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crypto import ServerKey
 from bot.models import Account, Broadcast, Delivery, DeliveryState, FollowUp, Notice, utcnow
 from bot.services.broadcasts import DONE, SCHEDULED, SENDING, text_for
+from bot.services.delivery import (
+    Blocked,
+    ChatGone,
+    Item,
+    Queued,
+    RateLimited,
+    Settle,
+    Transient,
+    Transport,
+)
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "Blocked",
+    "ChatGone",
+    "Item",
+    "Outbox",
+    "Queued",
+    "RateLimited",
+    "Settle",
+    "Transient",
+    "Transport",
+]
 
 BROADCAST, NOTICE, QUESTION, REMINDER, ALERT = (
     "broadcast",
@@ -43,64 +64,6 @@ BROADCAST, NOTICE, QUESTION, REMINDER, ALERT = (
     "alert",
 )
 OPEN = (DeliveryState.PENDING, DeliveryState.SENDING)
-
-
-class RateLimited(Exception):
-    """Telegram said 429: wait `retry_after` seconds, then send the same message again."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"retry after {retry_after}s")
-        self.retry_after = retry_after
-
-
-class Blocked(Exception):
-    """403: she blocked the bot or deleted her account. Unsubscribe, never retry."""
-
-
-class ChatGone(Exception):
-    """400 chat not found (or another refusal that retrying won't change)."""
-
-
-class Transient(Exception):
-    """5xx, a timeout, a network error: worth a few more tries, later."""
-
-
-@dataclass(frozen=True)
-class Item:
-    """One claimed delivery, ready to send: who to, in which language, and what."""
-
-    delivery_id: int
-    kind: str
-    broadcast_id: int | None
-    account_id: int | None
-    subject_id: int | None
-    chat_id: int
-    locale: str
-    attempts: int
-    # A broadcast's chosen text and photo; the other kinds' message is in `message`.
-    text: str = ""
-    photo_file_id: str | None = None
-    message: Mapping[str, Any] = field(default_factory=dict)
-
-
-class Transport(Protocol):
-    async def send(self, item: Item) -> int:
-        """Send one message; return its id, or raise one of the errors above."""
-
-
-@dataclass(frozen=True)
-class Queued:
-    """A message to queue: an account, or `chat` in the message for one without an account."""
-
-    account_id: int | None
-    locale: str
-    message: Mapping[str, Any]
-    subject_id: int | None = None
-
-
-class Settle(Protocol):
-    async def __call__(self, subject_id: int, /, *, sent: bool) -> None:
-        """Tell a kind's source row (a notice, a question) how its message ended."""
 
 
 class Outbox:
@@ -136,6 +99,22 @@ class Outbox:
     def _open(self, sealed: bytes) -> dict[str, Any]:
         opened: dict[str, Any] = json.loads(self._key.decrypt(sealed, context="delivery"))
         return opened
+
+    async def drop_reminders(self, chat_id: int) -> int:
+        """Reminders to a chat that are still waiting (they name it only in their blob):
+        gone when she cancels her draft or asks to be forgotten. Returns how many."""
+        async with self._sessionmaker() as session, session.begin():
+            rows = list(
+                await session.scalars(
+                    select(Delivery).where(Delivery.kind == REMINDER, Delivery.sealed.is_not(None))
+                )
+            )
+            mine = [
+                row for row in rows if row.sealed and self._open(row.sealed).get("chat") == chat_id
+            ]
+            for row in mine:
+                await session.delete(row)
+        return len(mine)
 
     async def queue(self, kind: str, messages: Collection[Queued]) -> int:
         """Queue messages of one kind; a subject already queued for that account is skipped."""
@@ -236,8 +215,7 @@ class Outbox:
                 unreachable.append(delivery)
             for delivery in unreachable:
                 await self._close(session, delivery)
-        for delivery in unreachable:
-            await self._settle_source(delivery.kind, delivery.subject_id, sent=False)
+                await self._settle_source(session, delivery.kind, delivery.subject_id, sent=False)
         return items
 
     async def _item(
@@ -285,10 +263,12 @@ class Outbox:
         else:
             await session.delete(delivery)
 
-    async def _settle_source(self, kind: str, subject_id: int | None, *, sent: bool) -> None:
+    async def _settle_source(
+        self, session: AsyncSession, kind: str, subject_id: int | None, *, sent: bool
+    ) -> None:
         settle = self._settle.get(kind)
         if settle is not None and subject_id is not None:
-            await settle(subject_id, sent=sent)
+            await settle(session, subject_id, sent=sent)
 
     async def _update(self, item: Item, **values: object) -> bool:
         async with self._sessionmaker() as session, session.begin():
@@ -319,7 +299,10 @@ class Outbox:
                     .where(Account.id == item.account_id)
                     .values(subscribed=False, chat_ref=None)
                 )
-        await self._settle_source(item.kind, item.subject_id, sent=state == DeliveryState.SENT)
+            # In the same transaction: a crash or another sender's staging in between would
+            # otherwise find the source unsettled and the delivery gone, and send it again.
+            sent = state == DeliveryState.SENT
+            await self._settle_source(session, item.kind, item.subject_id, sent=sent)
 
     async def mark_sending(self, item: Item) -> bool:
         """Just before sending; False if the row is no longer ours (taken over)."""

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import CryptoError, ServerKey
@@ -62,6 +62,19 @@ async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> i
         await session.execute(delete(Attachment).where(Attachment.id.in_(files)))
     await session.execute(delete(BlindIndex).where(BlindIndex.case_id == case.id))
     await session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
+    # Messages about the case still waiting in the outbox go first (a question's text, a
+    # notice, the staff alert): they name their source only by its id.
+    questions = select(FollowUp.id).where(FollowUp.case_id == case.id)
+    notices = select(Notice.id).where(Notice.case_id == case.id)
+    await session.execute(
+        delete(Delivery).where(
+            or_(
+                and_(Delivery.kind == "question", Delivery.subject_id.in_(questions)),
+                and_(Delivery.kind == "notice", Delivery.subject_id.in_(notices)),
+                and_(Delivery.kind == "alert", Delivery.subject_id == case.id),
+            )
+        )
+    )
     await session.execute(delete(FollowUp).where(FollowUp.case_id == case.id))
     await session.execute(delete(Notice).where(Notice.case_id == case.id))
     await session.execute(
