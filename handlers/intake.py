@@ -48,7 +48,7 @@ from handlers.files import (
     too_big_text,
     unsupported_text,
 )
-from handlers.submitted import notify_team, stray_in_submitted, wipe_answered
+from handlers.submitted import notify_team, offer_deletion, stray_in_submitted, wipe_answered
 
 log = logging.getLogger(__name__)
 
@@ -341,13 +341,7 @@ async def _submit(update: Update, context: AigaqContext, draft: Draft) -> str | 
             "with /mycases."
         ).format(code=done.code),
     )
-    await say(
-        update,
-        context,
-        _("Delete this conversation from your phone?"),
-        [[(_("Yes, delete"), WIPE_PREFIX + "yes"), (_("No"), WIPE_PREFIX + "no")]],
-    )
-    return SUBMITTED
+    return await offer_deletion(update, context)
 
 
 def conversation() -> ConversationHandler[AigaqContext]:

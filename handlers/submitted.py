@@ -65,8 +65,8 @@ async def wipe_answered(update: Update, context: AigaqContext) -> int:
     return ConversationHandler.END
 
 
-async def stray_in_submitted(update: Update, context: AigaqContext) -> str:
-    """After submit, anything but the delete question: ask it again."""
+async def offer_deletion(update: Update, context: AigaqContext) -> str:
+    """After Submit: offer to delete the conversation from her phone."""
     await say(
         update,
         context,
@@ -74,3 +74,8 @@ async def stray_in_submitted(update: Update, context: AigaqContext) -> str:
         [[(_("Yes, delete"), WIPE_PREFIX + "yes"), (_("No"), WIPE_PREFIX + "no")]],
     )
     return SUBMITTED
+
+
+async def stray_in_submitted(update: Update, context: AigaqContext) -> str:
+    """After submit, anything but the delete question: ask it again."""
+    return await offer_deletion(update, context)
