@@ -37,8 +37,6 @@ Kind = Literal["choice", "text", "name", "year", "date", "yesno"]
 Part = Literal["testifier", "detainee", "consent"]
 Sharing = Literal["team", "organisations", "publish_anonymous", "publish_named"]
 
-__all__ = ["GENDERS", "PERPETRATORS", "PREFECTURES", "RELATIONS", "SHARING", "STATUSES", "YES_NO"]
-
 
 @dataclass(frozen=True)
 class FieldSpec:

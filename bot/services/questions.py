@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.case import (
+from bot.choices import (
     GENDERS,
     PERPETRATORS,
     PREFECTURES,
