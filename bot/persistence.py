@@ -22,6 +22,7 @@ from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot import db
 from bot.crypto import CryptoError, ServerKey
+from bot.draft_write import DirectUpsert
 from bot.models import Draft, utcday, utcnow
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,12 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
                 "expires_at": statement.excluded.expires_at,
                 "reminded_at": None,
             },
+        )
+        # On SQLite the every-update write goes to the driver directly (see DirectUpsert).
+        self._direct = (
+            DirectUpsert(self._upsert, self._engine.dialect)
+            if self._engine.dialect.name == "sqlite"
+            else None
         )
         # ref -> (kind, name, plaintext JSON or None to delete, digest)
         self._pending: dict[str, tuple[str, str, str | None, bytes | None]] = {}
@@ -147,11 +154,14 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             if plain is not None
         ]
         try:
-            async with self._engine.begin() as connection:
-                if drops:
-                    await connection.execute(delete(Draft).where(Draft.ref.in_(drops)))
-                if rows:
-                    await connection.execute(self._upsert, rows)
+            if self._direct is not None and not drops:
+                await self._direct.write(self._engine, rows)
+            else:
+                async with self._engine.begin() as connection:
+                    if drops:
+                        await connection.execute(delete(Draft).where(Draft.ref.in_(drops)))
+                    if rows:
+                        await connection.execute(self._upsert, rows)
         except Exception:
             # Nothing was written: keep it staged (newer changes win) for the next commit.
             self._pending = pending | self._pending
