@@ -28,6 +28,7 @@ from sqlalchemy import insert
 
 from bot import db
 from bot.crypto import StreamSealer, seal
+from bot.file_record import FileRecord
 from bot.models import Attachment, AttachmentChunk, Case, CaseStatus, Recipient, SealedKey
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.export import export
@@ -99,8 +100,6 @@ async def fill(url: str, key: ReviewerKey, count: int, with_files: bool) -> None
                         .values(
                             uid=file_uid,
                             kind="photo",
-                            size=sealer.plaintext_size,
-                            sha256=sealer.plaintext_sha256,
                             header=sealer.header(),
                             created_at=db_now(),
                         )
@@ -114,22 +113,34 @@ async def fill(url: str, key: ReviewerKey, count: int, with_files: bool) -> None
                         for i, c in enumerate(chunks)
                     ],
                 )
-                await connection.execute(
-                    insert(SealedKey).values(
-                        kind="attachment",
-                        object_uid=file_uid,
-                        recipient_id=recipient,
-                        wrapped_key=sealer.wrapped_keys[key.key_id],
-                    )
+                # Its hash and size in its sealed record, as the bot seals them.
+                record = FileRecord(
+                    sha256=sealer.plaintext_sha256, size=sealer.plaintext_size, mime="image/jpeg"
                 )
-                files = [
-                    {
-                        "uid": file_uid,
-                        "kind": "photo",
-                        "size": sealer.plaintext_size,
-                        "sha256": sealer.plaintext_sha256,
-                    }
-                ]
+                sealed_record = seal(
+                    record.to_bytes(), [public], object_id=file_uid, kind="file_record"
+                )
+                await connection.execute(
+                    Attachment.__table__.update()
+                    .where(Attachment.id == attachment_id)
+                    .values(record=sealed_record.ciphertext)
+                )
+                await connection.execute(
+                    insert(SealedKey),
+                    [
+                        {
+                            "kind": kind,
+                            "object_uid": file_uid,
+                            "recipient_id": recipient,
+                            "wrapped_key": wrapped[key.key_id],
+                        }
+                        for kind, wrapped in (
+                            ("attachment", sealer.wrapped_keys),
+                            ("file_record", sealed_record.wrapped_keys),
+                        )
+                    ],
+                )
+                files = [{"uid": file_uid, "kind": "photo"}]
             sealed = seal(payload(code, files), [public], object_id=uid, kind="case")
             case_id = (
                 await connection.execute(

@@ -19,16 +19,22 @@ from telegram.warnings import PTBUserWarning
 from bot import db
 from bot.context import AigaqApplication, AigaqContext, Services
 from bot.crypto import ServerKey, load_recipients
+from bot.crypto.delivery import DeliveryKeyring
+from bot.crypto.intake import IntakeSigner
 from bot.i18n import Catalogs
 from bot.models import Role
 from bot.persistence import DatabasePersistence
 from bot.services.accounts import Accounts
 from bot.services.broadcasts import Broadcasts
 from bot.services.cases import CaseStore, sync_recipients
+from bot.services.contacts import seal_earlier_contacts
+from bot.services.delivery_keys import DeliveryKeys
+from bot.services.earlier import send_earlier_receipts
 from bot.services.flood import FloodGate
 from bot.services.followups import FollowUps
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox
+from bot.services.pieces import DraftPieces
 from bot.services.retention import Retention
 from bot.services.roles import Roles
 from bot.settings import Settings
@@ -56,6 +62,11 @@ def build_application(
     engine = db.create_engine(settings.database_url)
     sessionmaker = db.make_sessionmaker(engine)
     accounts = Accounts(sessionmaker, server_key, admins=frozenset(settings.admins))
+    delivery_keys = DeliveryKeys(
+        sessionmaker,
+        DeliveryKeyring(settings.delivery_folder()),
+        rotate_after=timedelta(days=settings.delivery_key_days),
+    )
     services = Services(
         settings=settings,
         engine=engine,
@@ -65,14 +76,20 @@ def build_application(
         catalogs=catalogs,
         accounts=accounts,
         cases=CaseStore(
-            sessionmaker, server_key, accounts, max_per_day=settings.max_submissions_per_day
+            sessionmaker,
+            server_key,
+            accounts,
+            max_per_day=settings.max_submissions_per_day,
+            intake_signer=IntakeSigner(settings.intake_key()),
         ),
+        pieces=DraftPieces(sessionmaker, engine),
         flood_gate=FloodGate(settings.max_messages_per_minute),
         roles=Roles(sessionmaker, server_key, accounts),
         broadcasts=Broadcasts(sessionmaker, server_key),
-        outbox=Outbox(sessionmaker, server_key),
-        notices=Notices(sessionmaker, server_key),
-        followups=FollowUps(sessionmaker, server_key, accounts),
+        outbox=Outbox(sessionmaker, server_key, delivery_keys=delivery_keys),
+        notices=Notices(),
+        followups=FollowUps(sessionmaker, token_ttl=timedelta(days=settings.answer_token_days)),
+        delivery_keys=delivery_keys,
         retention=Retention(
             sessionmaker,
             server_key,
@@ -82,6 +99,7 @@ def build_application(
                 if settings.rejected_retention_days is not None
                 else None
             ),
+            answer_token_ttl=timedelta(days=settings.answer_token_days),
         ),
     )
 
@@ -91,7 +109,11 @@ def build_application(
         added = await sync_recipients(sessionmaker, recipients)
         log.info("reviewer keys: %d in the recipients file, %d new", len(recipients), added)
         await services.roles.bootstrap_admins(settings.admins)
-        await services.followups.publish_inbox()
+        # A delivery key that is due is made and its certificate published before anything
+        # can be sealed to it; then what was kept the old way is sealed (a one-time step).
+        await delivery_keys.rotate()
+        await seal_earlier_contacts(sessionmaker, server_key, delivery_keys)
+        await send_earlier_receipts(sessionmaker, server_key)
         from handlers.menus import set_commands_for, set_default_commands
 
         await set_default_commands(application.bot, settings.default_locale)

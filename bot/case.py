@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
@@ -180,24 +180,26 @@ class FileRef(_Record):
 
     uid: str
     kind: str
-    size: int
-    sha256: str
+    # Sealed with the file list by cases submitted before revision 0012; since, they are in
+    # each file's sealed record (bot/file_record.py), and reviewer tools fill them in here.
+    size: int | None = None
+    sha256: str | None = None
+    mime: str | None = None
+    name: str | None = None
 
     @classmethod
     def of(cls, attachment: Any) -> FileRef:
-        """The reference to an attachment row (uid, kind, size, hash)."""
-        return cls(
-            uid=attachment.uid,
-            kind=attachment.kind,
-            size=attachment.size,
-            sha256=attachment.sha256,
-        )
+        """The reference to an attachment row (uid, kind); the rest is in its sealed record."""
+        return cls(uid=attachment.uid, kind=attachment.kind)
 
 
 class Draft(TypedDict):
     """What she has answered so far, as the dialogue keeps it (in the encrypted persistence)
-    until Submit turns it into a CasePayload. Answers are in their JSON form."""
+    until Submit: testimony as references to sealed pieces (bot/services/manifest.py), the
+    control values as they are (docs/data.md); a draft begun before revision 0015 may still
+    hold answers in their JSON form."""
 
+    id: NotRequired[str]  # random: finds the plaintext this process holds (services/pieces)
     step: str
     person: int  # which detained person the questions are about now
     history: list[list[Any]]  # [step, person] pairs, for /back
@@ -238,7 +240,7 @@ class CasePayload(_Record):
                 "detainees": [dict(person) for person in draft["detainees"]],
                 "narrative": list(draft["narrative"]),
                 "evidence": list(draft["evidence"]),
-                "attachments": [file.model_dump() for file in files],
+                "attachments": [file.model_dump(exclude_none=True) for file in files],
                 "consent": {
                     "contact": consent.get("consent_contact") == "yes",
                     "sharing": consent.get("consent_sharing") or "team",

@@ -6,7 +6,7 @@ direction only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -19,10 +19,13 @@ from bot.persistence import DatabasePersistence
 from bot.services.accounts import Accounts
 from bot.services.broadcasts import Broadcasts
 from bot.services.cases import CaseStore
+from bot.services.delivery_keys import DeliveryKeys
 from bot.services.flood import FloodGate
 from bot.services.followups import FollowUps
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox
+from bot.services.pieces import DraftPieces
+from bot.services.receipts import Attempts, Confirmations
 from bot.services.retention import Retention
 from bot.services.roles import Roles
 from bot.services.sender import OutboxSender, SenderLoop
@@ -48,10 +51,16 @@ class Services:
     retention: Retention
     notices: Notices
     followups: FollowUps
+    delivery_keys: DeliveryKeys
+    # Her answers sealed as they arrive, their plaintext in this process's memory only.
+    pieces: DraftPieces
     # Set when the handlers are registered (it needs the bot to send through); the loop
     # runs the sender while the application runs.
     sender: OutboxSender | None = None
     sender_loop: SenderLoop | None = None
+    # In this process's memory only: wrong receipts, and withdrawals waiting for "Yes".
+    receipt_attempts: Attempts = field(default_factory=Attempts)
+    withdrawals: Confirmations = field(default_factory=Confirmations)
 
 
 class AigaqApplication(
@@ -84,6 +93,9 @@ class AigaqApplication(
         await super().update_persistence()
         if isinstance(self.persistence, DatabasePersistence):
             await self.persistence.commit()
+            # Replaced and discarded answers go only now: the drafts naming what replaced
+            # them are committed.
+            await self.services.pieces.after_commit()
 
     async def _locale_for(self, update: Update) -> str | None:
         user = update.effective_user

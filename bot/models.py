@@ -127,15 +127,18 @@ class Case(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
-    account_id: Mapped[int | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
-    )
     status: Mapped[CaseStatus] = mapped_column(
         _enum(CaseStatus, "case_status"), default=CaseStatus.RECEIVED, index=True
     )
     locale: Mapped[str] = mapped_column(String(16))
     schema_version: Mapped[int] = mapped_column(Integer, default=1)
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Her chat id and language, sealed to the reviewers (kind `contact`) if she agreed to be
+    # contacted; never in the payload, never shown or exported (bot/services/contacts.py).
+    contact: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # SHA-256 of the receipt she was given at Submit (bot/services/receipts.py); the receipt
+    # itself is never stored. Emptied when the case is withdrawn.
+    receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     detainee_count: Mapped[int] = mapped_column(Integer, default=0)
     attachment_count: Mapped[int] = mapped_column(Integer, default=0)
     consent_contact: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -153,16 +156,6 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcday, onupdate=utcday
     )
-
-
-class BlindIndex(Base):
-    """A keyed hash of a normalised detainee name (and birth year), for duplicate search."""
-
-    __tablename__ = "blind_indexes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    value: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class Attachment(Base):
@@ -184,9 +177,10 @@ class Attachment(Base):
     followup_id: Mapped[int | None] = mapped_column(
         ForeignKey("followups.id", ondelete="SET NULL"), index=True
     )
-    size: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
     header: Mapped[bytes] = mapped_column(LargeBinary)
+    # Its SHA-256, size, MIME type and name, sealed (kind `file_record`, bot/file_record.py);
+    # empty for a file that arrived before revision 0012 (its case payload lists hash and size).
+    record: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcday)
 
 
@@ -222,7 +216,7 @@ class SealedKey(Base):
     recipient_id: Mapped[int | None] = mapped_column(
         ForeignKey("recipients.id", ondelete="CASCADE"), index=True
     )
-    # The bot's delivery (inbox) key id, for a copy the bot opens to deliver and then drops.
+    # The bot's delivery key id, for a copy the bot opens to deliver and then drops.
     delivery_key_id: Mapped[str | None] = mapped_column(String(32))
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -297,7 +291,13 @@ class Delivery(Base):
     subject_id: Mapped[int | None] = mapped_column(Integer)
     # The recipient: an account, or a blob naming the chat (for one without an account link).
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # Server-encrypted JSON; or, where `uid` is set (a question or notice to a relative, its
+    # case in `case_id`), sealed to the bot's delivery key (kind `delivery`): her chat id.
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    uid: Mapped[str | None] = mapped_column(String(32), unique=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
     locale: Mapped[str] = mapped_column(String(16))
     state: Mapped[DeliveryState] = mapped_column(
         _enum(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
@@ -375,9 +375,10 @@ class FollowUp(Base):
     asked_by: Mapped[str] = mapped_column(String(32))
     # The UN elements the question asks for (comma-separated), if it was made for them.
     elements: Mapped[str] = mapped_column(String(128), default="", server_default="")
-    # The question, sealed to the reviewers and to the bot's inbox key (so it can be sent);
-    # the inbox's wrapped key (in sealed_keys) is dropped once the question went out.
+    # The question, sealed to the reviewers (the bot gets its own copy in the delivery).
     sealed_question: Mapped[bytes] = mapped_column(LargeBinary)
+    # SHA-256 of the answer button's random token, while she may answer (bot/services/followups).
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     state: Mapped[FollowUpState] = mapped_column(
         _enum(FollowUpState, "followup_state", 16), default=FollowUpState.QUEUED, index=True
     )
@@ -387,9 +388,11 @@ class FollowUp(Base):
 
 
 class Setting(Base):
-    """Small public values the bot publishes for reviewers (its inbox public key)."""
+    """Small public values the bot publishes for reviewers (its delivery key certificate)."""
 
     __tablename__ = "settings"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+from bot.draft_pieces import DraftPiece as DraftPiece  # noqa: E402  (its own module)
+from bot.earlier_links import EarlierLink as EarlierLink  # noqa: E402  (its own module)

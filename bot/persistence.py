@@ -210,8 +210,12 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
     async def purge_expired(self) -> int:
         """Delete drafts past their expiry (and their traces on disk); returns how many went."""
+        from bot.services.pieces import sweep_unnamed  # the services build on this module
+
         async with self._sessionmaker() as session, session.begin():
             result = await session.execute(delete(Draft).where(Draft.expires_at <= utcnow()))
+            # Her sealed answers that no live draft names any more go with them.
+            await sweep_unnamed(session, self._key, utcnow())
         purged = int(getattr(result, "rowcount", 0) or 0)
         if purged:
             await db.wipe_traces(self._engine)

@@ -17,15 +17,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.crypto import CryptoError, RecipientPublicKey, StreamSealer, seal
-from bot.models import Attachment, Case, CaseNote, FollowUp, SealedKey
+from bot.draft_pieces import DraftPiece
+from bot.models import Attachment, Case, CaseNote, Delivery, FollowUp, SealedKey
 
 # Every kind of sealed object: the column holding its uid and the column naming its case.
 # A new kind is added here, and shredding a case and sweeping orphans then cover it.
-KINDS: dict[str, tuple[InstrumentedAttribute[str], InstrumentedAttribute[Any]]] = {
+KINDS: dict[str, tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]]] = {
+    # A case: the signed manifest of its pieces (or, before revision 0015, the whole record).
     "case": (Case.uid, Case.id),
+    # One answer of hers, sealed as it arrived (`draft_pieces`); the case's once submitted.
+    "answer": (DraftPiece.uid, DraftPiece.case_id),
     "attachment": (Attachment.uid, Attachment.case_id),
+    # A file's sealed record (sha256, size, MIME, name: bot/file_record.py), same uid.
+    "file_record": (Attachment.uid, Attachment.case_id),
     "note": (CaseNote.uid, CaseNote.case_id),
     "question": (FollowUp.uid, FollowUp.case_id),
+    # Her chat id and language (`cases.contact`), sealed to the reviewers, same uid as the case.
+    "contact": (Case.uid, Case.id),
+    # A question or notice on its way to her, sealed to the bot's delivery key only.
+    "delivery": (Delivery.uid, Delivery.case_id),
 }
 
 
@@ -148,10 +158,16 @@ async def drop_delivery_copies(session: AsyncSession, kind: str, uid: str) -> No
     )
 
 
+# Objects sealed beside another under its uid, deleted with it: a file and its record.
+COMPANIONS: dict[str, tuple[str, ...]] = {"attachment": ("file_record",)}
+
+
 async def drop_keys(session: AsyncSession, kind: str, uids: Iterable[str]) -> None:
-    """Delete every wrapped key of these objects (they are being deleted)."""
+    """Delete every wrapped key of these objects (they are being deleted), and of the objects
+    sealed beside them (COMPANIONS)."""
+    kinds = [kind, *COMPANIONS.get(kind, ())]
     await session.execute(
-        delete(SealedKey).where(SealedKey.kind == kind, SealedKey.object_uid.in_(list(uids)))
+        delete(SealedKey).where(SealedKey.kind.in_(kinds), SealedKey.object_uid.in_(list(uids)))
     )
 
 
@@ -173,7 +189,11 @@ def orphaned() -> ColumnElement[bool]:
     return or_(
         false(),
         *(
-            and_(SealedKey.kind == kind, SealedKey.object_uid.not_in(select(uid)))
+            # (uid IS NOT NULL: a NULL in NOT IN would make the test unknown for every row.)
+            and_(
+                SealedKey.kind == kind,
+                SealedKey.object_uid.not_in(select(uid).where(uid.is_not(None))),
+            )
             for kind, (uid, _owner) in KINDS.items()
         ),
     )

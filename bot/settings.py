@@ -36,9 +36,26 @@ class Settings(BaseSettings):
     default_locale: str = "kk"
     # Who runs this bot, as relatives read it in the welcome, /help and /privacy.
     organisation: str | None = Field(default=None, max_length=120)
-    # On a reviewer's machine: the fingerprint of the bot's inbox key, as `aigaq keys inbox`
-    # prints it on the server. Follow-up questions are sealed to no other inbox key.
+    # On a reviewer's machine: the fingerprint of the bot's delivery-signing key, as `aigaq
+    # keys inbox` prints it on the server. Questions and notices to a relative are sealed
+    # only to a delivery key it certified (bot/crypto/delivery.py).
     inbox_fingerprint: str | None = None
+    # On a reviewer's machine: the fingerprint of the bot's intake signing key, as `aigaq
+    # keys intake` prints it on the server. A case's manifest signed by another key is
+    # refused (bot/crypto/intake.py); unset, the signature is checked against the key the
+    # manifest names, which proves nothing against whoever writes to the database.
+    intake_fingerprint: str | None = None
+    # On the server: the bot's intake signing key; unset, `intake.key` beside the server key.
+    intake_key_file: Path | None = None
+    # On a reviewer's machine: her encrypted duplicate index; unset, beside her key file.
+    duplicate_index: Path | None = None
+    # On the server: the bot's delivery keys and their signing key; unset, the folder
+    # `delivery/` beside the server key file.
+    delivery_key_dir: Path | None = None
+    # A new delivery key is made when the current one is this many days old.
+    delivery_key_days: int = Field(default=7, ge=1, le=90)
+    # An answer button works this many days after the question was asked, then dies.
+    answer_token_days: int = Field(default=30, ge=1, le=365)
 
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
@@ -89,6 +106,15 @@ class Settings(BaseSettings):
         if value.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
         return value
+
+    def delivery_folder(self) -> Path:
+        """Where the bot's delivery keys live: beside the server key, never in the database."""
+        return self.delivery_key_dir or self.secret_key_file.parent / "delivery"
+
+    def intake_key(self) -> Path:
+        """Where the bot's intake signing key lives: beside the server key, never in the
+        database."""
+        return self.intake_key_file or self.secret_key_file.parent / "intake.key"
 
     def require_token(self) -> str:
         """Return the bot token or raise a SettingsError explaining how to get one."""

@@ -208,10 +208,9 @@ def create_page(trial: Trial, review_key: Path) -> Starlette:
                 app=create_console(
                     sessionmaker,
                     review_key,
-                    # The trial runs the bot here, so it pins its own inbox key.
-                    inbox_fingerprint=trial.application.services.server_key.inbox()
-                    .public()
-                    .fingerprint,
+                    # The trial runs the bot here, so it pins its own delivery signing key.
+                    inbox_fingerprint=trial.application.services.delivery_keys.fingerprint,
+                    intake_fingerprint=trial.application.services.cases.intake_fingerprint,
                     team_keys=trial.application.services.settings.recipients,
                 ),
             ),

@@ -144,20 +144,18 @@ def who_runs_it(context: AigaqContext) -> str:
 
 
 def when_sealed() -> str:
-    """What is sealed when: files and voice at once, written answers at Submit."""
+    """What is sealed when: every answer, file and voice message as it arrives."""
     return _(
-        "Your files and voice messages are sealed as soon as they arrive, and your written "
-        "answers when you press Submit. After that, on our server, only the reviewing team can "
-        "read them."
+        "Your answers, files and voice messages are sealed as soon as they arrive: on our "
+        "server, only the reviewing team can read them."
     )
 
 
 def withdrawal_remains() -> str:
     """What a withdrawal leaves behind today (docs/data.md lists the same)."""
     return _(
-        "What remains: the code, the date, the word «withdrawn», the link between your "
-        "Telegram account and the code, and the team's log of what was done with the case. "
-        "Copies in backups made earlier are not deleted."
+        "What remains: the case code, the date, the word «withdrawn», and the team's log of "
+        "what was done with the case. Copies in backups made earlier are not deleted."
     )
 
 
@@ -177,6 +175,8 @@ async def help_command(update: Update, context: AigaqContext) -> None:
         + "\n\n"
         + _(
             "/start: begin or continue\n"
+            "/status RECEIPT: the status of a case you sent\n"
+            "/withdraw RECEIPT: withdraw a case you sent\n"
             "/language: change language\n"
             "/privacy: who can read what you send, and how to delete it\n"
             "/forget: delete your account from the bot\n"
@@ -199,23 +199,30 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
             [
                 who_runs_it(context),
                 _(
-                    "What we keep: your answers, photos, documents and voice messages. Files "
-                    "and voice messages are sealed as soon as they arrive. Written answers are "
-                    "kept encrypted with the bot's own key until you press Submit, and are "
-                    "sealed then; until that moment, whoever controls the server could read "
-                    "them, and traces can stay on its disk for a while after. Sealed testimony "
-                    "can be opened only by the reviewing team, with keys "
-                    "kept on their own computers; the bot cannot read it back."
+                    "What we keep: your answers, photos, documents and voice messages. Answers, "
+                    "files and voice messages are sealed as soon as they arrive. Sealed "
+                    "testimony can be opened only by the reviewing team, with keys kept on "
+                    "their own computers; the bot cannot read it back. While you answer, the "
+                    "bot keeps, encrypted with its own key, only what it needs to lead the "
+                    "conversation: which question you are at, how many people you describe, "
+                    "your yes/no and consent choices, and whether a detention may be recent "
+                    "enough to be urgent. Whoever controls the server could read those, but "
+                    "not your answers."
                 ),
                 _(
                     "We do not keep your Telegram phone number or name. Your Telegram account "
                     "number is kept encrypted with the bot's own key, and your account is "
-                    "stored as a code made with that key; if you agreed to follow-up questions "
-                    "or to news, the number Telegram gives this chat (not your phone number) is "
-                    "kept too, encrypted with that key. Whoever takes over the server could "
-                    "check whether a case holds a document they already have; with that key, "
-                    "they could also find out which cases you sent, and check whether a case "
-                    "is about a person whose name they already know."
+                    "stored as a code made with that key; if you asked for news, the number "
+                    "Telegram gives this chat (not your phone number) is kept too, encrypted "
+                    "with that key. If you agreed to follow-up questions, that chat number is "
+                    "sealed with your case for the reviewing team; the bot can read it only "
+                    "while a question or a message about your case waits to be sent, and "
+                    "deletes it then. Nothing on the server says which cases are yours: only "
+                    "your receipt code does, and the server keeps only a fingerprint of it "
+                    "that cannot be turned back into the code. Whoever takes over the server "
+                    "with the bot's key could still check whether a given Telegram account "
+                    "has written to this bot, and see the exact size of each file, which can "
+                    "hint that a case holds a document they already have."
                 ),
                 _(
                     "Like every Telegram chat, this chat and everything you write in it stay on "
@@ -233,16 +240,17 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
                 ).format(days=days)
                 + " "
                 + _(
-                    "After you send them, you can withdraw your case with its case code: its "
-                    "testimony, its files, and the team's notes and questions about it are "
-                    "deleted from the server."
+                    "After you send them, you can withdraw your case with its receipt code: "
+                    "its testimony, its files, and the team's notes and questions about it "
+                    "are deleted from the server."
                 )
                 + " "
                 + withdrawal_remains(),
                 _(
                     "/forget deletes the bot's record of your account: the code that stands "
                     "for it, your language, your news subscription and the chat number it "
-                    "kept. Cases you sent stay with the team, no longer linked to you."
+                    "kept. Cases you sent stay with the team; they are not linked to your "
+                    "account, and your receipt codes still work."
                 ),
             ]
         ),

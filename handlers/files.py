@@ -94,7 +94,16 @@ async def receive_file(
         await say(too_big_text())
         return None
     return await seal_received(
-        context, user_id, kind, data, say, case_id=case_id, followup_id=followup_id
+        context,
+        user_id,
+        kind,
+        data,
+        say,
+        case_id=case_id,
+        followup_id=followup_id,
+        # Sealed in the file's record, never kept in the clear (bot/file_record.py).
+        mime=getattr(media, "mime_type", None),
+        name=getattr(media, "file_name", None),
     )
 
 
@@ -107,11 +116,13 @@ async def seal_received(
     *,
     case_id: int | None = None,
     followup_id: int | None = None,
+    mime: str | None = None,
+    name: str | None = None,
 ) -> str | None:
     """Seal what she sent (a file, or a written follow-up answer); None if not ready."""
     try:
         return await context.services.cases.seal_attachment(
-            user_id, kind, data, case_id=case_id, followup_id=followup_id
+            user_id, kind, data, case_id=case_id, followup_id=followup_id, mime=mime, name=name
         )
     except FollowUpClosed:
         raise Closed from None

@@ -16,6 +16,7 @@ from telegram.ext import (
 
 from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import gettext as _
+from bot.i18n import ngettext
 from bot.services.outbox import QUESTION
 from handlers.dialogue import say
 from handlers.files import Closed, evidence_of, receive_file, seal_received, unsupported_text
@@ -23,6 +24,7 @@ from handlers.files import Closed, evidence_of, receive_file, seal_received, uns
 log = logging.getLogger(__name__)
 
 ANSWER = "followup_answer"
+# The buttons carry the question's random answer token (bot/services/followups.py).
 START, DONE = "fu:", "fudone:"
 
 
@@ -34,24 +36,36 @@ async def deliver_questions(application: AigaqApplication) -> int:
 
 
 async def _reply(
-    update: Update, context: AigaqContext, text: str, done_for: int | None = None
+    update: Update, context: AigaqContext, text: str, done_for: str | None = None
 ) -> None:
     """Through the one way the bot answers her (remembered for deletion, protected)."""
     buttons = [[(_("Done"), f"{DONE}{done_for}")]] if done_for is not None else None
     await say(update, context, text, buttons)
 
 
+def closed_text(context: AigaqContext) -> str:
+    """What she reads when a question's button no longer works (or never did)."""
+    days = context.services.settings.answer_token_days
+    return ngettext(
+        "This question is closed: it was answered, its case was withdrawn, or it was asked "
+        "more than {days} day ago.",
+        "This question is closed: it was answered, its case was withdrawn, or it was asked "
+        "more than {days} days ago.",
+        days,
+    ).format(days=days)
+
+
 async def begin(update: Update, context: AigaqContext) -> str | int:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or context.user_data is None:
         return ConversationHandler.END
-    raw = (query.data or "").removeprefix(START)
-    found = await context.services.followups.open_for(user.id, int(raw)) if raw.isdigit() else None
-    if found is None:
-        await query.answer(_("This button is out of date. Send /start to begin again."))
-        return ConversationHandler.END
+    token = (query.data or "").removeprefix(START)
     await query.answer()
-    context.user_data["followup"] = {"id": int(raw), "case": found[0], "parts": 0}
+    if await context.services.followups.open_for(token) is None:
+        context.user_data.pop("followup", None)
+        await _reply(update, context, closed_text(context))
+        return ConversationHandler.END
+    context.user_data["followup"] = {"token": token, "parts": 0}
     await _reply(
         update,
         context,
@@ -59,7 +73,7 @@ async def begin(update: Update, context: AigaqContext) -> str | int:
             "Please write your answer, or send a voice message, photos or documents. "
             "When you have finished, press Done."
         ),
-        int(raw),
+        token,
     )
     return ANSWER
 
@@ -77,12 +91,19 @@ async def _kept(
     async def tell(text: str) -> None:
         await _reply(update, context, text)
 
-    where = {"case_id": state["case"], "followup_id": state["id"]}
+    question = await context.services.followups.open_for(state.get("token") or "")
     try:
+        if question is None:
+            raise Closed
+        case_id, followup_id = question.case_id, question.followup_id
         if media is not None:
-            uid = await receive_file(context, user.id, media, kind, tell, **where)
+            uid = await receive_file(
+                context, user.id, media, kind, tell, case_id=case_id, followup_id=followup_id
+            )
         else:
-            uid = await seal_received(context, user.id, kind, data, tell, **where)
+            uid = await seal_received(
+                context, user.id, kind, data, tell, case_id=case_id, followup_id=followup_id
+            )
     except Closed:
         (context.user_data or {}).pop("followup", None)
         await tell(_("This question is closed, so this answer was not kept."))
@@ -90,7 +111,7 @@ async def _kept(
     if uid is None:
         return ANSWER
     state["parts"] += 1
-    await _reply(update, context, _("Received. You can add more, or press Done."), state["id"])
+    await _reply(update, context, _("Received. You can add more, or press Done."), state["token"])
     return ANSWER
 
 
@@ -122,6 +143,12 @@ async def finish(update: Update, context: AigaqContext) -> str | int:
         return ConversationHandler.END
     await query.answer()
     state = context.user_data.pop("followup", None) or {}
+    if not state.get("token"):  # a Done button of a question she is not answering now
+        token = (query.data or "").removeprefix(DONE)
+        if await context.services.followups.open_for(token) is None:
+            await _reply(update, context, closed_text(context))
+            return ConversationHandler.END
+        state = {"token": token, "parts": 0}
     if not state.get("parts"):
         context.user_data["followup"] = state
         await _reply(
@@ -133,7 +160,7 @@ async def finish(update: Update, context: AigaqContext) -> str | int:
             ),
         )
         return ANSWER
-    code = await context.services.followups.finish(user.id, state["id"])
+    code = await context.services.followups.finish(state.get("token") or "")
     if code is None:  # withdrawn with its case meanwhile: her answer was not kept
         await _reply(update, context, _("This question is closed, so this answer was not kept."))
         return ConversationHandler.END

@@ -32,8 +32,8 @@ async def forget(update: Update, context: AigaqContext) -> None:
         _(
             "Forget you? The bot deletes its record of your account: the code that stands "
             "for it, your language, your news subscription, the chat number it kept, and any "
-            "answers you have not sent. Cases you already sent stay with the team, no longer "
-            "linked to this account: you will not be able to check or withdraw them from here."
+            "answers you have not sent. Cases you already sent stay with the team; they are "
+            "not linked to your account, and their receipt codes still work."
         ),
         [[(_("Yes, forget me"), FORGET_PREFIX + "yes"), (_("No"), FORGET_PREFIX + "no")]],
     )
@@ -58,7 +58,7 @@ async def forget_answered(update: Update, context: AigaqContext) -> None:
     await query.edit_message_text(
         _(
             "Done: the bot deleted its record of your account. Cases you sent stay with the "
-            "team, no longer linked to this account. To remove this chat from your phone, "
+            "team, and their receipt codes still work. To remove this chat from your phone, "
             "delete it in your chat list."
         )
     )

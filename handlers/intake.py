@@ -58,7 +58,7 @@ async def _ask(update: Update, context: AigaqContext, prefix: str | None = None)
     draft = draft_of(context)
     if draft is None:
         return await _welcome(update, context)
-    shown = intake.prompt(draft)
+    shown = intake.prompt(draft, context.services.pieces.values(draft))
     text = f"{prefix}\n\n{shown.text}" if prefix else shown.text
     await say(update, context, text, shown.buttons)
     return INTAKE
@@ -144,7 +144,7 @@ async def on_button(update: Update, context: AigaqContext) -> str | None:
         intake.finish_part(draft)
         return await _ask(update, context)
     try:
-        intake.answer(draft, intake.Answer(button=value))
+        await context.services.pieces.answer(draft, intake.Answer(button=value))
     except intake.IntakeError as exc:
         return await _reask(update, context, exc)
     return await _ask(update, context)
@@ -179,7 +179,7 @@ async def _take(
 ) -> str | None:
     try:
         if draft["step"] == "narrative":
-            intake.add_narrative(draft, given)
+            await context.services.pieces.add_narrative(draft, given)
             await say(
                 update,
                 context,
@@ -190,7 +190,7 @@ async def _take(
         if draft["step"] == "evidence" and given.voice is not None:
             count = intake.add_evidence(draft, given.voice, "voice")
             return await _acknowledge_file(update, context, "voice", count)
-        intake.answer(draft, given)
+        await context.services.pieces.answer(draft, given)
     except intake.IntakeError as exc:
         return await _reask(update, context, exc)
     return await _ask(update, context)
@@ -301,8 +301,8 @@ async def cancel_answered(update: Update, context: AigaqContext) -> str | int:
         return await _ask(update, context)
     await context.services.cases.discard_draft_files(ids(update)[0])
     await context.services.outbox.drop_reminders(ids(update)[1])  # "expires tomorrow": no more
-    if context.user_data is not None:
-        context.user_data.pop("draft", None)
+    if context.user_data is not None and (draft := context.user_data.pop("draft", None)):
+        context.services.pieces.discard(draft)  # deleted once the draft's deletion is written
     await say(update, context, _("Your answers were deleted. Send /start to begin again."))
     return ConversationHandler.END
 
@@ -330,16 +330,22 @@ async def _submit(update: Update, context: AigaqContext, draft: Draft) -> str | 
         await say(update, context, not_ready_text())
         return INTAKE
     context.user_data.pop("draft", None)
+    context.services.pieces.submitted(draft)
     await notify_team(context, done.code, done.detainees, done.attachments, done.urgent)
     await say(
         update,
         context,
         _(
             "Thank you. Your testimony was sealed and sent to the reviewing team.\n\n"
-            "Your case code: {code}\n"
-            "Please write it down. Check the status with /status {code}, see your codes "
-            "with /mycases."
-        ).format(code=done.code),
+            "Case code: {code}\n"
+            "Receipt code: {receipt}\n\n"
+            "The receipt code shows that this case is yours. Write it on paper and keep it "
+            "safe: it is stored nowhere else, and we cannot show it to you again. With it you "
+            "can check the status (/status {receipt}) or withdraw the case (/withdraw "
+            "{receipt}) from any Telegram account; anyone who has it can do the same, so do "
+            "not share it. The case code is for talking with our team and can appear in "
+            "reports; it cannot be used to check or withdraw."
+        ).format(code=done.code, receipt=done.receipt),
     )
     return await offer_deletion(update, context)
 

@@ -16,6 +16,7 @@ from bot.services.outbox import (
     BROADCAST,
     NOTICE,
     QUESTION,
+    RECEIPT,
     REMINDER,
     Blocked,
     ChatGone,
@@ -43,8 +44,9 @@ def render(item: Item, default_locale: str) -> Rendered:
         return text.format(code=message["code"], status=translate(locale, label)), None, True
     if item.kind == QUESTION:
         header = translate(locale, "The reviewing team has a question about your case {code}:")
+        # Her answer button carries the question's random token, never a row id.
         button = InlineKeyboardButton(
-            translate(locale, "Answer"), callback_data=f"{START}{item.subject_id}"
+            translate(locale, "Answer"), callback_data=f"{START}{message['token']}"
         )
         text = f"{header.format(code=message['code'])}\n\n{message['text']}"
         return text, InlineKeyboardMarkup([[button]]), True
@@ -55,6 +57,22 @@ def render(item: Item, default_locale: str) -> Rendered:
             "/cancel to delete them now.",
         )
         return text, None, False
+    if item.kind == RECEIPT:
+        text = translate(
+            locale,
+            "Aigaq no longer keeps which cases are yours. Your case {code} now has a receipt "
+            "code: {receipt}. Write it on paper and keep it safe: with it you can check the "
+            "status (/status {receipt}) or withdraw the case (/withdraw {receipt}) from any "
+            "Telegram account; anyone who has it can do the same, so do not share it.",
+        )
+        return text.format(code=message["code"], receipt=message["receipt"]), None, True
+    if item.kind == ALERT and "receipts" in message:
+        text = translate(
+            locale,
+            "{count} receipt codes that were not right were tried in the last hour: someone may be "
+            "guessing. /status and /withdraw refuse further tries for an hour.",
+        )
+        return text.format(count=message["receipts"]), None, True
     if item.kind == ALERT:
         text = translate(locale, "New case {code}. People: {people}. Files: {files}.").format(
             code=message["code"], people=message["people"], files=message["files"]
@@ -176,19 +194,11 @@ def make_sender(application: AigaqApplication) -> OutboxSender:
     )
 
 
-async def stage(application: AigaqApplication) -> None:
-    """Hand status notices and follow-up questions (rows reviewers write) to the outbox."""
-    services = application.services
-    await services.notices.stage(services.outbox)
-    await services.followups.stage(services.outbox)
-
-
 async def send_now(application: AigaqApplication, kind: str) -> int:
-    """Stage, then send what is due of one kind at once (CLI and tests); returns the count."""
+    """Send what is due of one kind at once (CLI and tests); returns the count."""
     sender = application.services.sender
     if sender is None:
         return 0
-    await stage(application)
     return await sender.drain(kinds=(kind,))
 
 
@@ -198,8 +208,6 @@ def register(application: AigaqApplication) -> None:
     services.sender = make_sender(application)
     services.outbox.settle_with(NOTICE, services.notices.mark)
     services.outbox.settle_with(QUESTION, services.followups.mark)
-
-    async def before_drain() -> None:
-        await stage(application)
-
-    services.sender_loop = SenderLoop(services.sender, services.engine, before_drain=before_drain)
+    # Notices and questions to relatives are queued by reviewer tools, sealed to the bot's
+    # delivery key: there is nothing to stage, only to send.
+    services.sender_loop = SenderLoop(services.sender, services.engine)

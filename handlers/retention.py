@@ -16,7 +16,7 @@ DAILY = timedelta(days=1)
 
 
 async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Remind relatives whose unsent answers expire tomorrow, then purge."""
+    """Remind relatives whose unsent answers expire tomorrow, purge, rotate the delivery key."""
     application = context.application
     assert isinstance(application, AigaqApplication)  # noqa: S101 - wiring invariant
     services = application.services
@@ -25,14 +25,20 @@ async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
         # Sent by the outbox's sender, paced and retried like every message the bot starts.
         reminded += await queue_reminder(services.outbox, reminder.user_id, reminder.locale)
     purged = await services.retention.purge()
+    # A new delivery key once a week; old private halves go once nothing waits on them.
+    rotation = await services.delivery_keys.rotate()
     log.info(
         "housekeeping: %d reminded, %d drafts, %d draft files, %d rejected cases shredded, "
-        "%d delivery rows reduced to counts",
+        "%d delivery rows reduced to counts, %d answer tokens expired, delivery key %s, "
+        "%d old delivery keys destroyed",
         reminded,
         purged.drafts,
         purged.draft_files,
         purged.rejected_cases,
         purged.delivery_rows,
+        purged.answer_tokens,
+        "rotated" if rotation.made else "kept",
+        len(rotation.destroyed),
     )
 
 

@@ -18,7 +18,9 @@ FORMATS = ("csv", "jsonl", "bundle")
 
 
 def reviewer_of(harness: Harness) -> Reviewer:
-    return Reviewer(harness.services.sessionmaker, harness.reviewer)
+    """Her tools with the bot's delivery signing key pinned: a decision on a case whose
+    relative agreed to contact seals her notice to the bot's certified delivery key."""
+    return harness.reviewer_tool()
 
 
 async def walk_with_consent(harness: Harness, user_id: int, sharing: str) -> str:

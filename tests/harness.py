@@ -12,6 +12,9 @@ from sqlalchemy import select
 from bot.app import build_application
 from bot.context import AigaqApplication
 from bot.crypto import ServerKey, StreamOpener, open_sealed
+from bot.crypto.delivery import DeliveryKeyring
+from bot.crypto.intake import IntakeSigner
+from bot.draft_pieces import DraftPiece
 from bot.localapi import FakeUser, LocalBotApi
 from bot.models import Attachment, AttachmentChunk, Case, Recipient, SealedKey
 from bot.reviewing.cases import Reviewer
@@ -72,17 +75,24 @@ class Harness:
 
     @property
     def inbox_fingerprint(self) -> str:
-        """What `aigaq keys inbox` prints for this bot, and a reviewer pins."""
-        return ServerKey.load(self.settings.secret_key_file).inbox().public().fingerprint
+        """What `aigaq keys inbox` prints for this bot, and a reviewer pins: the fingerprint
+        of the key that certifies its delivery keys."""
+        return DeliveryKeyring(self.settings.delivery_folder()).fingerprint
+
+    @property
+    def intake_fingerprint(self) -> str:
+        """What `aigaq keys intake` prints for this bot: the key that signs case manifests."""
+        return IntakeSigner(self.settings.intake_key()).fingerprint
 
     def reviewer_tool(self) -> Reviewer:
-        """The reviewer's tools with the test key, the bot's inbox key pinned and the team key
-        list (the recipients file) on her machine."""
+        """The reviewer's tools with the test key, the bot's delivery signing key pinned and
+        the team key list (the recipients file) on her machine."""
         return Reviewer(
             self.services.sessionmaker,
             self.reviewer,
             inbox_fingerprint=self.inbox_fingerprint,
             team_keys=self.settings.recipients,
+            intake_fingerprint=self.intake_fingerprint,
         )
 
     async def wrapped_key(self, kind: str, uid: str) -> bytes | None:
@@ -99,13 +109,28 @@ class Harness:
             )
 
     async def open_case(self, code: str) -> dict[str, Any]:
-        """What the reviewer will read: the sealed payload, opened with the test key."""
+        """What the reviewer will read: the sealed case opened with the test key (a signed
+        manifest checked and put together from its sealed pieces, as reviewer tools do)."""
         async with self.services.sessionmaker() as session:
             case = (await session.scalars(select(Case).where(Case.code == code))).one()
         wrapped = await self.wrapped_key("case", case.uid)
         assert case.payload is not None and wrapped is not None
         plain = open_sealed(case.payload, wrapped, self.reviewer, object_id=case.uid, kind="case")
-        return json.loads(plain)
+        async with self.services.sessionmaker() as session:
+            return await self.reviewer_tool().record(session, case.id, case.code, case.uid, plain)
+
+    async def open_piece(self, ref: Any) -> Any:
+        """A draft's sealed answer (its reference `{"piece": uid, ...}`), opened with the test
+        key the way reviewer tools open it."""
+        async with self.services.sessionmaker() as session:
+            sealed = await session.scalar(
+                select(DraftPiece.sealed).where(DraftPiece.uid == ref["piece"])
+            )
+        wrapped = await self.wrapped_key("answer", ref["piece"])
+        assert sealed is not None and wrapped is not None
+        return json.loads(
+            open_sealed(sealed, wrapped, self.reviewer, object_id=ref["piece"], kind="answer")
+        )
 
     async def open_attachment(self, uid: str) -> bytes:
         """An attachment's plaintext, opened chunk by chunk with the test key."""

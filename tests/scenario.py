@@ -23,7 +23,11 @@ class Consent:
     subscribe: str = "no"
 
 
-CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+# A case code (two groups) and a receipt code (four groups, Crockford base32).
+CODE = re.compile(r"(?<![A-Z0-9-])[A-Z0-9]{4}-[A-Z0-9]{4}(?![A-Z0-9-])")
+RECEIPT = re.compile(
+    r"(?<![A-Z0-9-])(?:[0-9A-HJKMNP-TV-Z]{4}-){3}[0-9A-HJKMNP-TV-Z]{4}(?![A-Z0-9-])"
+)
 PHOTO_1 = b"\xff\xd8\xff\xe0" + b"first photo of the passport " * 500
 PHOTO_2 = b"\xff\xd8\xff\xe0" + b"second photo, at the camp gate " * 700
 PDF = b"%PDF-1.4\n" + b"letter from the ministry " * 900
@@ -84,8 +88,10 @@ async def walk_intake(
     persons: list[dict[str, Any]],
     by_voice: bool = False,
     consent: Consent = Consent(),
+    submit: bool = True,
 ) -> str:
-    """The whole dialogue, as she would go through it; returns the case code."""
+    """The whole dialogue, as she would go through it; returns the case code (or, with
+    `submit=False`, stops at the summary and returns "")."""
     await user.send_command("start")
     await user.press(f"lang:{locale}")
     await user.press("i:safety:_continue")
@@ -125,8 +131,33 @@ async def walk_intake(
     if consent.un == "yes":
         await user.press(f"i:consent_un_name:{consent.un_name}")
     await user.press(f"i:subscribe:{consent.subscribe}")
+    if not submit:
+        return ""
     await user.press("i:summary:submit")
     found = [CODE.search(m.text or "") for m in user.messages]
     codes = [m.group(0) for m in found if m]
     assert codes, "no case code was shown"
     return codes[-1]
+
+
+def receipt_of(user: Any, code: str | None = None) -> str:
+    """The receipt code her newest thank-you message showed her (for that case code)."""
+    texts = [m.text or "" for m in user.messages if code is None or code in (m.text or "")]
+    found = [RECEIPT.search(text) for text in texts]
+    receipts = [m.group(0) for m in found if m]
+    assert receipts, "no receipt code was shown"
+    return receipts[-1]
+
+
+async def withdraw(user: Any, code: str | None = None) -> None:
+    """She withdraws a case with its receipt code and confirms."""
+    await user.send_command("withdraw", receipt_of(user, code))
+    yes = next(data for _label, data in user.buttons() if not data.endswith(":no"))
+    await user.press(yes)
+
+
+def answer_token(user: Any) -> str:
+    """The answer token on the newest Answer button a follow-up question brought her."""
+    found = [d for m in user.messages for _text, d in m.buttons() if d.startswith("fu:")]
+    assert found, "no follow-up question with an Answer button reached her"
+    return str(found[-1]).removeprefix("fu:")

@@ -5,14 +5,15 @@ would (SQLite: the file with its write-ahead log and shared memory, copied, open
 and its raw bytes; PostgreSQL: every table read through SQLAlchemy and, if `pg_dump` is on
 PATH, a logical dump's text), then opens every value the server key opens: every bytes value
 under every context string the code uses (`context="…"` in bot/ and handlers/, and
-`draft:<kind>:<name>` for every draft slot the table names), and every sealed object the
-bot's inbox key still holds a wrapped key for.
+`draft:<kind>:<name>` for every draft slot the table names), and every sealed object one of
+the bot's delivery keys (their files beside the server key) still holds a wrapped key for.
 
 `findings(seized, given)` searches all of it for what the test's relatives gave — their
 Telegram ids and names, their pseudonyms and draft refs computed with the seized key, every
-typed answer, blind indexes of the detainees' names (every birth year tried), their files'
-SHA-256 and sizes, the exact times of what they did — and returns one `Finding` per kind of
-fact, column and means. tests/test_seizure.py compares them with docs/data.md.
+typed answer, the detainees' names folded and hashed (SHA-256, every birth year tried), their
+files' SHA-256, sizes (also as their sealed chunks give them away) and names, the exact times
+of what they did — and returns one `Finding` per kind of fact, column and means.
+tests/test_seizure.py compares them with docs/data.md.
 """
 
 from __future__ import annotations
@@ -34,16 +35,25 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from bot import db
-from bot.crypto import CryptoError, ServerKey, StreamOpener, open_sealed
+from bot.crypto import CryptoError, DeliveryKey, ServerKey, StreamOpener, open_sealed
+from bot.crypto.delivery import DeliveryKeyring
 from bot.services.answers import fold_name
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAIN, SERVER_KEY, INBOX_KEY, HASHED = "plain", "server key", "inbox key", "hash with server key"
-# Sealed objects the inbox key may hold a wrapped copy of: kind -> (table, uid column, blob).
+PLAIN, SERVER_KEY, DELIVERY_KEY, HASHED = (
+    "plain",
+    "server key",
+    "delivery key",
+    "hash with server key",
+)
+# Sealed objects a delivery key may hold a wrapped copy of: kind -> (table, uid column, blob).
 SEALED_BLOBS = {
     "case": ("cases", "uid", "payload"),
     "note": ("case_notes", "uid", "sealed_note"),
     "question": ("followups", "uid", "sealed_question"),
+    "contact": ("cases", "uid", "contact"),
+    "delivery": ("deliveries", "uid", "sealed"),
+    "file_record": ("attachments", "uid", "record"),
 }
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2}|Z)?$")
 # Birth years an attacker who knows a name would try beside it.
@@ -52,7 +62,7 @@ YEARS = range(1900, 2031)
 
 class Finding(NamedTuple):
     """One kind of fact a seized server shows: what, in which column, and by what means
-    ("plain", "server key", "inbox key" or "hash with server key")."""
+    ("plain", "server key", "delivery key" or "hash with server key")."""
 
     fact: str
     where: str
@@ -81,6 +91,7 @@ class Seized:
     raw: bytes | None = None  # SQLite: the files' bytes; PostgreSQL: pg_dump's text
     raw_source: str = ""
     unopened: dict[str, int] = field(default_factory=dict)  # bytes nothing opens, per column
+    delivery: list[DeliveryKey] = field(default_factory=list)  # the bot's delivery key files
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ class Relative:
     answers: list[str] = field(default_factory=list)
     detainees: list[str] = field(default_factory=list)  # names typed for detainees
     files: list[bytes] = field(default_factory=list)
+    file_names: list[str] = field(default_factory=list)  # as her app named the files sent
     codes: list[str] = field(default_factory=list)
     acts: list[Act] = field(default_factory=list)
 
@@ -123,9 +135,14 @@ class Hit:
 # -- taking the copy -----------------------------------------------------------------------
 
 
-async def seize(database_url: str, server_key_path: Path) -> Seized:
-    """The database and the server key, as someone who took the server holds them."""
+async def seize(
+    database_url: str, server_key_path: Path, delivery_folder: Path | None = None
+) -> Seized:
+    """The database, the server key and the delivery key files (in `delivery/` beside the
+    server key unless named), as someone who took the server holds them."""
     key = ServerKey.load(server_key_path)
+    folder = delivery_folder or server_key_path.parent / "delivery"
+    delivery = [held.key for held in DeliveryKeyring(folder).held.values()]
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         assert url.database is not None
@@ -136,6 +153,7 @@ async def seize(database_url: str, server_key_path: Path) -> Seized:
         dump = _pg_dump(database_url)
         source = "pg_dump" if dump is not None else ""
         seized = Seized(key, "postgresql", tables, [], dump, source)
+    seized.delivery = delivery
     seized.cells = list(_cells(seized))
     return seized
 
@@ -244,7 +262,7 @@ def _cells(seized: Seized) -> Iterator[Cell]:
                         seized.unopened[where] = seized.unopened.get(where, 0) + 1
                     else:
                         yield Cell(where, ident, SERVER_KEY, opened[1], opened[0])
-    yield from _open_with_inbox_key(seized)
+    yield from _open_with_delivery_keys(seized)
 
 
 def _open_with_server_key(
@@ -258,9 +276,9 @@ def _open_with_server_key(
     return None
 
 
-def _open_with_inbox_key(seized: Seized) -> Iterator[Cell]:
-    """Sealed objects whose data key is still wrapped for the bot's inbox key."""
-    inboxes = seized.key.inboxes()
+def _open_with_delivery_keys(seized: Seized) -> Iterator[Cell]:
+    """Sealed objects whose data key is still wrapped for one of the bot's delivery keys."""
+    inboxes = seized.delivery
     for held in seized.tables.get("sealed_keys", []):
         if held.get("delivery_key_id") is None:
             continue
@@ -276,7 +294,7 @@ def _open_with_inbox_key(seized: Seized) -> Iterator[Cell]:
                         plain = open_sealed(
                             bytes(row[blob]), wrapped, inbox, object_id=uid, kind=kind
                         )
-                        yield Cell(f"{table}.{blob}", f"{table}#{row['id']}", INBOX_KEY, plain)
+                        yield Cell(f"{table}.{blob}", f"{table}#{row['id']}", DELIVERY_KEY, plain)
                 break
             except CryptoError:
                 continue
@@ -294,7 +312,7 @@ def _open_stream(seized: Seized, uid: str, wrapped: bytes, inbox: Any) -> Iterat
             bytes(row["header"]), wrapped, inbox, object_id=uid, kind="attachment"
         )
         plain = b"".join(opener.open_chunks([bytes(c["data"]) for c in chunks]))
-        yield Cell("attachment_chunks.data", f"attachments#{row['id']}", INBOX_KEY, plain)
+        yield Cell("attachment_chunks.data", f"attachments#{row['id']}", DELIVERY_KEY, plain)
 
 
 # -- searching it ---------------------------------------------------------------------------
@@ -349,10 +367,11 @@ def hits(seized: Seized, given: Iterable[Relative]) -> list[Hit]:
         names = [n for n in (person.first_name, person.username) if n]
         digests = {sha256(f).hexdigest(): sha256(f).digest() for f in person.files}
         sizes = {len(f) for f in person.files}
-        blind = {
-            key.blind_index(value)
-            for name in person.detainees
-            if (folded := fold_name(name))
+        # Anything derived from a detainee's name: folded, and its SHA-256 with every year.
+        folded_names = {folded for name in person.detainees if (folded := fold_name(name))}
+        name_hashes = {
+            sha256(value.encode()).hexdigest()
+            for folded in folded_names
             for value in (folded, *(f"{folded}|{year}" for year in YEARS))
         }
 
@@ -393,11 +412,56 @@ def hits(seized: Seized, given: Iterable[Relative]) -> list[Hit]:
             for hexdigest in digests:
                 if hexdigest in haystack.lower():
                     hit("file hash", cell)
-            if haystack in blind:
-                hit("detainee name (blind index)", cell, HASHED)
+            for file_name in person.file_names:
+                if file_name in haystack:
+                    hit("file name", cell)
+            if any(folded in haystack for folded in folded_names) or any(
+                hashed in haystack for hashed in name_hashes
+            ):
+                hit("detainee name (folded or hashed)", cell)
+        for cell in seized.cells:
+            if cell.where == "drafts.data" and cell.how == SERVER_KEY:
+                for fact in _control_values(cell.value, person.user_id):
+                    hit(fact, cell)
+        for row, size in _sealed_sizes(seized).items():
+            if size in sizes:
+                hit("file size", Cell("attachment_chunks.data", row, PLAIN, size))
         found.extend(_links(seized, person, pseudonyms))
         found.extend(_same_time(seized, person, pseudonyms, refs))
     return found
+
+
+def _control_values(plain: Any, user_id: int) -> Iterator[str]:
+    """The control values her draft keeps for the dialogue (docs/data.md), one fact each."""
+    try:
+        item = json.loads(plain)
+    except (TypeError, ValueError):
+        return
+    value = item.get("value") if isinstance(item, dict) else None
+    draft = value.get("draft") if isinstance(value, dict) else None
+    if item.get("key") != user_id or not isinstance(draft, dict):
+        return
+    yield "her place in the questions"
+    yield "number of persons"
+    persons = draft.get("detainees", [])
+    if any("another" in person for person in persons):
+        yield "yes/no branch"
+    if draft.get("consent"):
+        yield "consent choice"
+    if any(person.get("urgent") for person in persons):
+        yield "possibly urgent bit"
+    if draft.get("evidence") or '"voice"' in json.dumps(draft):
+        yield "file reference"
+
+
+def _sealed_sizes(seized: Seized) -> dict[str, int]:
+    """Each file's size as its sealed chunks give it away: their lengths, less the 16-byte
+    tag of each chunk (bot/crypto/stream.py)."""
+    sizes: dict[str, int] = {}
+    for chunk in seized.tables.get("attachment_chunks", []):
+        row = f"attachments#{chunk['attachment_id']}"
+        sizes[row] = sizes.get(row, 0) + len(bytes(chunk["data"])) - 16
+    return sizes
 
 
 def _during(moment: datetime, act: Act) -> bool:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import crypto
 from bot.crypto import DeliveryKey, ServerKey
+from bot.crypto.delivery import DeliveryKeyring
 from bot.reviewing.keys import ReviewerKey
 
 ROOT = Path(__file__).parent.parent
@@ -23,9 +25,10 @@ def test_the_import_contract_holds() -> None:
 
 
 def test_the_bots_own_key_is_not_a_reviewers_key(tmp_path: Path) -> None:
-    ServerKey.generate_file(tmp_path / "server.key")
-    inbox = ServerKey.load(tmp_path / "server.key").inbox()
-    assert isinstance(inbox, DeliveryKey) and not isinstance(inbox, ReviewerKey)
+    keyring = DeliveryKeyring(tmp_path / "delivery")
+    delivery = keyring.make(datetime.now(UTC)).key
+    assert isinstance(delivery, DeliveryKey) and not isinstance(delivery, ReviewerKey)
+    assert not hasattr(ServerKey, "inbox")  # no private key is derived from the server key
     assert not hasattr(crypto, "ReviewerKey")  # only bot/reviewing/ can load a key file
 
 

@@ -6,13 +6,14 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 from typer.testing import CliRunner
 
 from bot import db
 from bot.cli import app
 from bot.crypto import ServerKey
-from bot.models import AuditEntry
+from bot.crypto.delivery import DeliveryKeyring
+from bot.models import AuditEntry, Case
 from bot.reviewing.keys import ReviewerKey
 from tests.conftest import TestDatabase
 
@@ -138,10 +139,12 @@ def test_wgeid_draft_and_ask_missing_commands_explain_themselves(tmp_path: Path)
 
 @pytest.mark.usefixtures("environment")
 def test_keys_inbox_prints_the_fingerprint_reviewers_pin(tmp_path: Path) -> None:
-    fingerprint = ServerKey.load(tmp_path / "server.key").inbox().public().fingerprint
     code, output = run("keys", "inbox")
-    assert code == 0 and f"inbox key fingerprint: {fingerprint}" in output
+    # The signing key that certifies the weekly delivery keys: made once, beside the server key.
+    fingerprint = DeliveryKeyring(tmp_path / "delivery").fingerprint
+    assert code == 0 and f"delivery signing key fingerprint: {fingerprint}" in output
     assert f"AIGAQ_INBOX_FINGERPRINT={fingerprint}" in output
+    assert run("keys", "inbox") == (code, output)  # the same key, not a new one each time
 
 
 @pytest.mark.usefixtures("environment")
@@ -157,3 +160,40 @@ def test_rewrap_duplicates_link_and_ask_explain_themselves(tmp_path: Path) -> No
     assert code == 2 and "AAAA-BBBB" in output
     code, output = run("review", "ask", "AAAA-BBBB", "Which city?", *key)
     assert code == 2 and "no case AAAA-BBBB" in output
+
+
+async def _a_case(url: str) -> None:
+    engine = db.create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(Case).values(
+                uid="e" * 32, code="K7QF-M2XD", status="received", locale="en", payload=b"sealed"
+            )
+        )
+    await engine.dispose()
+
+
+async def _the_case(url: str) -> tuple[str, bytes | None, list[str]]:
+    engine = db.create_engine(url)
+    async with engine.connect() as connection:
+        status, payload = (await connection.execute(select(Case.status, Case.payload))).one()
+        actors = list(
+            await connection.scalars(
+                select(AuditEntry.actor).where(AuditEntry.action == "case.withdrawn")
+            )
+        )
+    await engine.dispose()
+    return str(status), payload, actors
+
+
+@pytest.mark.usefixtures("environment")
+def test_the_team_withdraws_a_case_at_her_request(database: TestDatabase) -> None:
+    """She lost her receipt code: the team withdraws by the case code, on the server, audited."""
+    asyncio.run(_a_case(database.url))
+    code, output = run("withdraw", "k7qf m2xd")
+    assert code == 2 and "--yes" in output
+    code, output = run("withdraw", "k7qf-m2xd", "--yes")
+    assert code == 0 and output.startswith("K7QF-M2XD withdrawn")
+    assert asyncio.run(_the_case(database.url)) == ("withdrawn", None, ["cli"])
+    code, output = run("withdraw", "K7QF-M2XD", "--yes")
+    assert code == 2 and "withdrawn already" in output

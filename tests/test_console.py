@@ -17,12 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
-from bot.models import CaseStatus, FollowUp
+from bot.models import CaseStatus
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.console.app import create_app, media_type
 from tests.harness import Harness
+from tests.scenario import answer_token
 from tests.test_intake_dialogue import PERSONS
 
 PASSPHRASE = "a long enough passphrase"
@@ -107,6 +107,8 @@ async def test_locked_until_unlocked_then_decide_and_stream_files(
         harness.services.sessionmaker,
         key_file,
         idle_minutes=15,
+        # She agreed to contact: a decision seals her notice to the bot's certified key.
+        inbox_fingerprint=harness.inbox_fingerprint,
         team_keys=harness.settings.recipients,
     )
     transport = httpx.ASGITransport(app=app)
@@ -196,7 +198,12 @@ async def test_in_a_real_browser_unlock_open_see_verify_export(
     # The console gets its own engine: it runs in the server thread's event loop.
     engine = db.create_engine(harness.settings.database_url)
     server = Server(
-        create_app(db.make_sessionmaker(engine), key_file, team_keys=harness.settings.recipients)
+        create_app(
+            db.make_sessionmaker(engine),
+            key_file,
+            inbox_fingerprint=harness.inbox_fingerprint,
+            team_keys=harness.settings.recipients,
+        )
     )
     server.start()
     base = f"http://127.0.0.1:{server.port}"
@@ -382,12 +389,11 @@ async def answer_in_writing(harness: Harness, code: str, text: str) -> None:
 
     await harness.reviewer_tool().followups.ask(code, "Anything else?")
     assert await deliver_questions(harness.app) == 1  # type: ignore[arg-type]
-    async with harness.services.sessionmaker() as session:
-        followup = (await session.scalars(select(FollowUp))).one()
     user = harness.user(user_id=8000, language_code="kk")
-    await user.press(f"fu:{followup.id}")
+    token = answer_token(user)  # her Answer button's token
+    await user.press(f"fu:{token}")
     await user.send_text(text)
-    await user.press(f"fudone:{followup.id}")
+    await user.press(f"fudone:{token}")
 
 
 async def test_a_written_answer_that_starts_like_a_pdf_is_shown_as_text(

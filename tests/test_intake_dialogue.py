@@ -75,8 +75,10 @@ async def test_one_person_by_text_in_each_language(harness: Harness, locale: str
     assert evidence == {"photo": 2, "document": 1}
     opened = [await harness.open_attachment(item["uid"]) for item in case["evidence"]]
     assert opened == [PHOTO_1, PHOTO_2, PDF]
-    sizes = {item["uid"]: item["size"] for item in case["attachments"]}
-    assert sorted(sizes.values()) == sorted(len(b) for b in (PHOTO_1, PHOTO_2, PDF))
+    # Sizes are in each file's sealed record now, not in the payload or in the clear.
+    reviewer = harness.reviewer_tool()
+    records = [await reviewer.attachment(item["uid"]).record() for item in case["attachments"]]
+    assert sorted(r.size for r in records) == sorted(len(b) for b in (PHOTO_1, PHOTO_2, PDF))
 
 
 async def test_two_people_by_voice(harness: Harness) -> None:

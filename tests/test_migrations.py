@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from bot import db
-from bot.models import Base
+from bot.models import Base, utcday
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -207,7 +207,8 @@ async def test_a_note_and_a_question_sealed_the_old_way_are_readable_after_upgra
                     created_at=now,
                 )
             )
-        await db.upgrade(scratch_database_url, ONE_KEY_TABLE)
+        # Through 0008 to head: the reviewer tools below read with today's models.
+        await db.upgrade(scratch_database_url)
         sessionmaker = db.make_sessionmaker(engine)
         reviewer = Reviewer(sessionmaker, key)
         opened = await reviewer.opened("AAAA-BBBB")
@@ -653,5 +654,299 @@ async def test_0011_stops_on_a_broken_chain_and_changes_nothing(scratch_database
             actors = [r[0] for r in found]
             assert actors == ["herpseudonym", "cli"]
             assert await db.current_revision(engine) == "0010"
+    finally:
+        await engine.dispose()
+
+
+# -- 0012: files' hashes and sizes sealed in their records; no blind indexes ----------------
+
+
+async def test_0012_drops_plain_hashes_and_blind_indexes_and_old_files_still_read(
+    scratch_database_url: str,
+) -> None:
+    """A file that arrived before 0012 has no sealed record: reviewer tools take its hash and
+    size from the sealed payload (the case page, exports) or from the file itself."""
+    import hashlib
+    import io
+    import json
+    from datetime import UTC, datetime
+
+    from bot.crypto import StreamSealer, seal
+    from bot.reviewing.cases import Reviewer
+    from bot.reviewing.keys import ReviewerKey
+
+    url = scratch_database_url
+    key = ReviewerKey.generate()
+    public = key.public()
+    now = datetime.now(UTC)
+    photo, answer = b"\xff\xd8\xff old photo", b"his ID is 6543"
+    payload = {
+        "code": "AAAA-BBBB",
+        "submitted_at": "2026-11-01T10:00:00+00:00",
+        "locale": "en",
+        "testifier": {},
+        "detainees": [{"name": "Erlan Nurgaliuly"}],
+        "evidence": [{"uid": "a" * 32, "kind": "photo"}],
+        "attachments": [
+            {"uid": "a" * 32, "kind": "photo", "size": len(photo), "sha256": "ab" * 32}
+        ],
+    }
+    case = seal(json.dumps(payload).encode(), [public], object_id="c" * 32, kind="case")
+    await db.upgrade(url, "0011")
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            tables = await connection.run_sync(_reflect)
+            rows = {
+                "recipients": [
+                    {
+                        "id": 1,
+                        "key_id": public.key_id,
+                        "suite": public.suite,
+                        "public_key": public.public_bytes,
+                        "label": "",
+                        "active": True,
+                        "added_at": now,
+                    }
+                ],
+                **_rows_of_a_case(now),  # a photo and a written answer, a blind index
+            }
+            del rows["case_notes"]  # not sealed for real: the case is opened below
+            rows["cases"][0]["payload"] = case.ciphertext
+            rows["sealed_keys"] = [
+                {
+                    "kind": "case",
+                    "object_uid": "c" * 32,
+                    "recipient_id": 1,
+                    "wrapped_key": case.wrapped_keys[public.key_id],
+                }
+            ]
+            rows["attachment_chunks"] = []
+            for row, data in zip(rows["attachments"], (photo, answer), strict=True):
+                sealer = StreamSealer([public], object_id=row["uid"], kind="attachment")
+                chunks = list(sealer.seal_chunks(io.BytesIO(data)))
+                row.update(header=sealer.header(), size=len(data), sha256=sealer.plaintext_sha256)
+                rows["attachment_chunks"] += [
+                    {"attachment_id": row["id"], "seq": seq, "data": chunk}
+                    for seq, chunk in enumerate(chunks)
+                ]
+                rows["sealed_keys"].append(
+                    {
+                        "kind": "attachment",
+                        "object_uid": row["uid"],
+                        "recipient_id": 1,
+                        "wrapped_key": sealer.wrapped_keys[public.key_id],
+                    }
+                )
+            for name, table_rows in rows.items():
+                for row in table_rows:  # one by one: the rows name different columns
+                    await connection.execute(tables[name].insert().values(**row))
+    finally:
+        await engine.dispose()
+
+    await db.upgrade(url, "0012")
+    engine = db.create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            assert "blind_indexes" not in await connection.run_sync(_tables)
+            columns = await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns("attachments")}
+            )
+            assert {"sha256", "size"}.isdisjoint(columns) and "record" in columns
+            chunks = await connection.execute(text("SELECT count(*) FROM attachment_chunks"))
+            assert chunks.scalar_one() == 2  # the files themselves are untouched
+        # On to head: the reviewer tools below read with today's models.
+        await db.upgrade(url)
+        reviewer = Reviewer(db.make_sessionmaker(engine), key)
+        opened = await reviewer.opened("AAAA-BBBB")
+        # The case page and exports: what the sealed payload listed.
+        assert opened.payload["attachments"][0]["sha256"] == "ab" * 32
+        # The file itself: computed from its plaintext, as it is opened.
+        record = await reviewer.attachment("e" * 32).record()
+        assert (record.sha256, record.size) == (hashlib.sha256(answer).hexdigest(), len(answer))
+        assert record.provenance == "follow-up" and record.mime.startswith("text/plain")
+        assert (await reviewer.attachment("a" * 32).record()).size == len(photo)
+        # Duplicates come from her own index, built here from the case.
+        assert await reviewer.duplicates.search("Ерлан Нұрғалиұлы") == ["AAAA-BBBB"]
+
+        await db.downgrade(url, "0011")
+        async with engine.connect() as connection:
+            again = await connection.execute(text("SELECT size, sha256 FROM attachments"))
+            assert {tuple(row) for row in again} == {(0, "")}  # back, empty
+            blind = await connection.execute(text("SELECT count(*) FROM blind_indexes"))
+            assert blind.scalar_one() == 0
+        await db.upgrade(url)
+        assert await db.current_revision(engine) == db.head_revision()
+    finally:
+        await engine.dispose()
+
+
+# -- 0013: sealed contacts, deliveries sealed to the bot's delivery key, answer tokens -------
+
+
+async def test_0013_adds_sealed_contacts_and_its_downgrade_fails_what_it_cannot_keep(
+    scratch_database_url: str,
+) -> None:
+    """Upgrade keeps every row (the bot seals earlier contacts at start: it has the key, a
+    migration has not); downgrade deletes what the older code cannot open and marks the
+    question and notice it would have sent as failed, never silently gone."""
+    from datetime import UTC, datetime
+
+    url = scratch_database_url
+    now = datetime.now(UTC)
+    await db.upgrade(url, "0012")
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO settings (name, value) VALUES ('inbox_public', 'old key')")
+            )
+        await db.upgrade(url, "0013")
+        async with engine.begin() as connection:
+            tables = await connection.run_sync(_reflect)
+            rows = _rows_of_a_case(now)
+            for name in ("blind_indexes", "attachments", "attachment_chunks", "case_notes"):
+                rows.pop(name, None)
+            rows["cases"][0]["contact"] = b"sealed contact"
+            rows["followups"][0].update(state="queued", token_hash="h" * 64)
+            rows["notices"] = [
+                {"id": 1, "case_id": 1, "status": "verified", "state": "pending", "created_at": now}
+            ]
+            rows["deliveries"] = [
+                {
+                    "kind": kind,
+                    "subject_id": 1,
+                    "case_id": 1,
+                    "uid": uid * 32,
+                    "sealed": b"to the delivery key",
+                    "locale": "",
+                    "state": "pending",
+                    "attempts": 0,
+                    "updated_at": now,
+                }
+                for kind, uid in (("question", "u"), ("notice", "v"))
+            ]
+            rows["sealed_keys"] = [
+                {
+                    "kind": "contact",
+                    "object_uid": "c" * 32,
+                    "recipient_id": None,
+                    "delivery_key_id": "k" * 16,
+                    "wrapped_key": b"w",
+                },
+            ]
+            rows["settings"] = [{"name": "delivery_cert", "value": "aigaq-delivery-cert-v1 x y"}]
+            for name, table_rows in rows.items():
+                if name not in tables:
+                    continue
+                for row in table_rows:
+                    wanted = {k: v for k, v in row.items() if k in tables[name].c}
+                    await connection.execute(tables[name].insert().values(**wanted))
+            names = await connection.execute(text("SELECT name FROM settings"))
+            assert set(names.scalars()) == {"delivery_cert"}  # the inbox key went
+        await db.downgrade(url, "0012")
+        async with engine.connect() as connection:
+            deliveries = await connection.execute(text("SELECT count(*) FROM deliveries"))
+            assert deliveries.scalar_one() == 0
+            keys = await connection.execute(text("SELECT count(*) FROM sealed_keys"))
+            assert keys.scalar_one() == 0
+            states = await connection.execute(
+                text("SELECT (SELECT state FROM followups), (SELECT state FROM notices)")
+            )
+            assert tuple(states.one()) == ("failed", "failed")
+            settings = await connection.execute(text("SELECT count(*) FROM settings"))
+            assert settings.scalar_one() == 0
+            columns = await connection.run_sync(
+                lambda sync: {
+                    f"{table}.{c['name']}"
+                    for table in ("cases", "followups", "deliveries")
+                    for c in inspect(sync).get_columns(table)
+                }
+            )
+            assert {"cases.contact", "followups.token_hash", "deliveries.uid"}.isdisjoint(columns)
+        await db.upgrade(url)
+    finally:
+        await engine.dispose()
+
+
+async def test_0014_moves_the_account_links_aside_and_drops_the_column(
+    scratch_database_url: str,
+) -> None:
+    """The link of a case not withdrawn waits in `earlier_links` for the bot's next start (it
+    sends her a receipt code and deletes the link); a withdrawn case's link is gone at once.
+    Downgrade puts back what is still waiting."""
+    url = scratch_database_url
+    await db.upgrade(url, "0013")
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO accounts (id, pseudonym, role, subscribed, created_at, "
+                    "updated_at) VALUES (1, :p, 'relative', false, :now, :now)"
+                ),
+                {"p": "p" * 64, "now": utcday()},
+            )
+            for number, status in ((1, "received"), (2, "withdrawn")):
+                await connection.execute(
+                    text(
+                        "INSERT INTO cases (id, uid, code, account_id, status, locale, "
+                        "schema_version, detainee_count, attachment_count, consent_contact, "
+                        "consent_sharing, urgent, grade, created_at, updated_at) VALUES (:id, "
+                        ":uid, :code, 1, :status, 'kk', 1, 1, 0, false, 'team', false, "
+                        "'reported', :now, :now)"
+                    ),
+                    {
+                        "id": number,
+                        "uid": str(number) * 32,
+                        "code": f"AAAA-000{number}",
+                        "status": status,
+                        "now": utcday(),
+                    },
+                )
+        await db.upgrade(url, "0014")
+        async with engine.connect() as connection:
+            links = await connection.execute(text("SELECT case_id, account_id FROM earlier_links"))
+            assert [tuple(row) for row in links] == [(1, 1)]
+            columns = await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns("cases")}
+            )
+            assert "account_id" not in columns and "receipt_hash" in columns
+        await db.downgrade(url, "0013")
+        async with engine.connect() as connection:
+            linked = await connection.execute(text("SELECT id, account_id FROM cases ORDER BY id"))
+            assert [tuple(row) for row in linked] == [(1, 1), (2, None)]
+        await db.upgrade(url)
+    finally:
+        await engine.dispose()
+
+
+async def test_0015_adds_draft_pieces_and_refuses_to_downgrade_over_sealed_answers(
+    scratch_database_url: str,
+) -> None:
+    """Upgrade adds the table of sealed answers; a downgrade would orphan every case made of
+    them, so with one in it the downgrade stops and changes nothing."""
+    url = scratch_database_url
+    await db.upgrade(url, "0015")
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO draft_pieces (uid, sealed, created_at) "
+                    "VALUES (:uid, :sealed, :day)"
+                ),
+                {"uid": "p" * 32, "sealed": b"sealed answer", "day": utcday()},
+            )
+        with pytest.raises(RuntimeError, match="would lose testimony"):
+            await db.downgrade(url, "0014")
+        async with engine.connect() as connection:
+            count = await connection.execute(text("SELECT count(*) FROM draft_pieces"))
+            assert count.scalar_one() == 1
+            await connection.execute(text("DELETE FROM draft_pieces"))
+            await connection.commit()
+        await db.downgrade(url, "0014")
+        async with engine.connect() as connection:
+            assert "draft_pieces" not in await connection.run_sync(_tables)
     finally:
         await engine.dispose()

@@ -1,5 +1,5 @@
 """The outbox under races and removals (found in review): a question is never sent twice when
-another sender stages between its end and its source's settling, and a withdrawn case or a
+another sender drains between its end and its source's settling, and a withdrawn case or a
 forgotten account leaves nothing of hers waiting to be sent."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 
 from bot.models import Account, Case, Delivery, utcnow
 from bot.services.alerts import queue_reminder
-from bot.services.outbox import QUESTION
+from bot.services.outbox import QUESTION, Outbox
+from bot.services.withdrawal import Withdrawn, withdraw_case
 from handlers.followup import deliver_questions
 from tests.harness import Harness
 from tests.test_outbox_kinds import CODE, RELATIVE, a_case
@@ -22,6 +23,13 @@ def shown(user: Any, needle: str) -> int:
     return sum(1 for m in user.messages if needle in (m.shown_text or ""))
 
 
+async def _withdraw(harness: Harness, code: str) -> Withdrawn | None:
+    """She withdraws the case (with her receipt code: here, straight by the case)."""
+    async with harness.services.sessionmaker() as session:
+        case_id = (await session.scalars(select(Case.id).where(Case.code == code))).one()
+    return await withdraw_case(harness.services.sessionmaker, case_id)
+
+
 async def _due_now(harness: Harness) -> None:
     """Skip the backoff a 5xx put the rows in."""
     async with harness.services.sessionmaker() as session, session.begin():
@@ -29,44 +37,27 @@ async def _due_now(harness: Harness) -> None:
 
 
 async def _another_relative(harness: Harness, *, subscribed_first: bool) -> Any:
-    services = harness.services
-    user = harness.user(user_id=OTHER, language_code="ru")
-    async with services.sessionmaker() as session, session.begin():
-        account = Account(
-            pseudonym=services.accounts.pseudonym(OTHER),
-            locale="ru",
-            chat_ref=services.server_key.encrypt(str(OTHER).encode(), context="chat"),
-        )
-        session.add(account)
-        await session.flush()
-        session.add(
-            Case(
-                uid="d" * 32,
-                code="ZZZZ-YYYY",
-                account_id=account.id,
-                locale="ru",
-                consent_contact=True,
-                detainee_count=1,
-            )
-        )
-        if subscribed_first:
+    user, _case_id = await a_case(harness, user_id=OTHER, code="ZZZZ-YYYY", uid="d" * 32)
+    if subscribed_first:
+        async with harness.services.sessionmaker() as session, session.begin():
             await session.execute(update(Account).where(Account.id == 1).values(subscribed=True))
     return user
 
 
-async def test_a_question_is_not_sent_twice_when_another_sender_stages_meanwhile(
+async def test_a_question_is_not_sent_twice_when_another_sender_drains_meanwhile(
     harness: Harness,
 ) -> None:
     user, _case_id = await a_case(harness)
     await harness.reviewer_tool().followups.ask(CODE, "Где его задержали?")
     services = harness.services
     real = services.followups.mark
+    other = Outbox(services.sessionmaker, services.server_key, delivery_keys=services.delivery_keys)
 
-    async def other_sender_stages_first(session: Any, subject_id: int, *, sent: bool) -> None:
-        await services.followups.stage(services.outbox)  # e.g. process B's before_drain
+    async def other_sender_drains_first(session: Any, subject_id: int, *, sent: bool) -> None:
+        assert await other.claim(10, (QUESTION,)) == []  # e.g. process B's drain
         await real(session, subject_id, sent=sent)
 
-    services.outbox.settle_with(QUESTION, other_sender_stages_first)
+    services.outbox.settle_with(QUESTION, other_sender_drains_first)
     assert await deliver_questions(harness.app) >= 1
     services.outbox.settle_with(QUESTION, real)
     assert services.sender is not None
@@ -80,7 +71,7 @@ async def _withdraw_with_a_question_pending(harness: Harness, *, subscribed: boo
     await harness.reviewer_tool().followups.ask(CODE, "OLD QUESTION for her")
     harness.api.fail("sendMessage", chat_id=RELATIVE, error_code=502)
     assert await deliver_questions(harness.app) == 0  # pending, in backoff
-    assert await harness.services.cases.withdraw(RELATIVE, CODE) is not None
+    assert await _withdraw(harness, CODE) is not None
     # The next question may take the freed id (SQLite reuses it).
     await harness.reviewer_tool().followups.ask("ZZZZ-YYYY", "NEW QUESTION for the other")
     await _due_now(harness)
@@ -107,7 +98,7 @@ async def test_withdrawal_leaves_no_question_text_in_the_outbox(harness: Harness
     await harness.reviewer_tool().followups.ask(CODE, "SECRET QUESTION TEXT")
     harness.api.fail("sendMessage", chat_id=RELATIVE, error_code=502)
     await deliver_questions(harness.app)
-    await harness.services.cases.withdraw(RELATIVE, CODE)
+    await _withdraw(harness, CODE)
     async with harness.services.sessionmaker() as session:
         assert list(await session.scalars(select(Delivery))) == []
 

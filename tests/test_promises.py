@@ -8,25 +8,28 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, or_, select, text
 
 from bot.crypto import CryptoError, ServerKey, open_sealed
+from bot.crypto.delivery import DeliveryKeyring
 from bot.i18n import translate
 from bot.models import (
     Account,
     Attachment,
     AuditEntry,
-    BlindIndex,
     Case,
     CaseNote,
     CaseStatus,
+    Delivery,
     Draft,
     FollowUp,
     Notice,
     SealedKey,
+    utcnow,
 )
 from bot.reviewing.cases import ReviewError
 from bot.reviewing.keys import ReviewerKey
@@ -36,19 +39,18 @@ from bot.services.intake import BY_NAME, UN_TRANSMISSION
 from handlers.followup import deliver_questions
 from tests.conftest import TestDatabase
 from tests.harness import ORGANISATION, Harness
+from tests.scenario import answer_token, receipt_of
 from tests.test_intake_dialogue import PERSONS, VOICE, walk_intake
 
 LOCALES = ("kk", "ru", "en", "kk_Arab")
 RUN_BY = "Aigaq is run by {organisation}. It is not the UN or any government."
 SEALED_WHEN = (
-    "Your files and voice messages are sealed as soon as they arrive, and your written "
-    "answers when you press Submit. After that, on our server, only the reviewing team can "
-    "read them."
+    "Your answers, files and voice messages are sealed as soon as they arrive: on our "
+    "server, only the reviewing team can read them."
 )
 REMAINS = (
-    "What remains: the code, the date, the word «withdrawn», the link between your Telegram "
-    "account and the code, and the team's log of what was done with the case. Copies in "
-    "backups made earlier are not deleted."
+    "What remains: the case code, the date, the word «withdrawn», and the team's log of what "
+    "was done with the case. Copies in backups made earlier are not deleted."
 )
 PUBLICATION_WARNING = BY_NAME["consent_sharing"].note
 # The Working Group's full name, as the glossary gives it, in each language.
@@ -124,11 +126,9 @@ async def test_the_bot_does_not_start_without_saying_who_runs_it(harness: Harnes
 # -- what is sealed when -----------------------------------------------------------------
 
 
-async def test_files_and_voice_are_sealed_at_once_written_answers_at_submit(
-    harness: Harness,
-) -> None:
-    """/privacy: files and voice at once; written answers under the bot's own key until
-    Submit, readable then by whoever holds the server and its key; sealed at Submit."""
+async def test_answers_files_and_voice_are_sealed_as_they_arrive(harness: Harness) -> None:
+    """/privacy: answers, files and voice sealed as they arrive; the bot's own key opens only
+    the control values (where she is, her choices), never what she wrote."""
     user = harness.user(user_id=3300, language_code="en")
     await user.send_command("start")
     await user.press("lang:en")
@@ -143,10 +143,13 @@ async def test_files_and_voice_are_sealed_at_once_written_answers_at_submit(
     # The voice message is sealed already: it opens with the reviewer's key, and its
     # ciphertext does not hold it.
     assert await harness.open_attachment(voice.uid) == VOICE
-    # The typed name waits in a draft that the server key opens (the sentence says so).
+    # The typed name is sealed too: the server key opens the draft, and finds a reference.
     opened = [key.decrypt(d.data, context=f"draft:{d.kind}:{d.name}") for d in drafts]
-    assert any(b"Gulbahram Testkyzy" in plain for plain in opened)
-    assert all(b"Gulbahram Testkyzy" not in d.data for d in drafts)
+    assert not any(b"Gulbahram Testkyzy" in plain for plain in opened)
+    assert not any(b"mother" in plain for plain in opened)
+    draft = harness.app.user_data[3300]["draft"]  # type: ignore[union-attr]
+    assert await harness.open_piece(draft["about"]["own_name"]) == "Gulbahram Testkyzy"
+    assert await harness.open_piece(draft["about"]["relation"]) == "mother"
 
 
 async def test_after_submit_only_reviewers_can_open_it_not_the_bot(harness: Harness) -> None:
@@ -165,17 +168,19 @@ async def test_after_submit_only_reviewers_can_open_it_not_the_bot(harness: Harn
     for draft in drafts:
         plain = key.decrypt(draft.data, context=f"draft:{draft.kind}:{draft.name}")
         assert "Гүлбаһрам".encode() not in plain and "Ерлан".encode() not in plain
-    # The bot's only private key (its inbox key) cannot open the case.
-    assert len(wrapped) == 1
+    # The bot's only private keys (its delivery keys) cannot open the case.
+    assert {w.kind for w in wrapped} == {"case", "contact"}
+    case_key = next(w for w in wrapped if w.kind == "case")
     assert case.payload is not None
+    current = harness.services.delivery_keys.current()
     with pytest.raises(CryptoError):
         open_sealed(
-            case.payload, wrapped[0].wrapped_key, key.inbox(), object_id=case.uid, kind="case"
+            case.payload, case_key.wrapped_key, current.key, object_id=case.uid, kind="case"
         )
     with pytest.raises(CryptoError):
         open_sealed(
             case.payload,
-            wrapped[0].wrapped_key,
+            case_key.wrapped_key,
             ReviewerKey.generate(),
             object_id=case.uid,
             kind="case",
@@ -185,8 +190,9 @@ async def test_after_submit_only_reviewers_can_open_it_not_the_bot(harness: Harn
 async def test_what_privacy_admits_a_seized_server_with_its_key_can_link(
     harness: Harness,
 ) -> None:
-    """/privacy: the account is a code made with the bot's key, the chat number is kept
-    when she agreed to contact, and the server with its key links her to her cases."""
+    """/privacy: the account is a code made with the bot's key, the chat number is not kept
+    on it when she agreed to contact (only sealed with her case, for the team), and nothing
+    on the server links her account to her cases (a receipt code's hash stands for her)."""
     user = harness.user(user_id=3500, language_code="ru")
     code = await walk_intake(user, locale="ru", persons=PERSONS[:1])  # contact: yes
     key = harness.services.server_key
@@ -196,10 +202,20 @@ async def test_what_privacy_admits_a_seized_server_with_its_key_can_link(
             await session.scalars(select(Account).where(Account.pseudonym == pseudonym))
         ).one()
         assert "3500" not in account.pseudonym
-        assert account.chat_ref is not None
-        assert key.decrypt(account.chat_ref, context="chat") == str(user.chat_id).encode()
-        linked = await session.scalar(select(Case.code).where(Case.account_id == account.id))
-    assert linked == code
+        assert account.chat_ref is None
+        case = (await session.scalars(select(Case).where(Case.code == code))).one()
+    assert case.contact is not None and case.receipt_hash is not None
+    assert not [c for c in Case.__table__.columns if c.foreign_keys and "account" in c.name]
+    with pytest.raises(CryptoError):  # sealed to the team: the server key does not open it
+        key.decrypt(case.contact, context="chat")
+    contact = open_sealed(
+        case.contact,
+        await harness.wrapped_key("contact", case.uid),
+        harness.reviewer,
+        object_id=case.uid,
+        kind="contact",
+    )
+    assert json.loads(contact) == {"chat": user.chat_id, "locale": "ru"}
 
 
 def _recording_server_encryption(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, bytes]]:
@@ -263,12 +279,11 @@ async def test_withdrawal_deletes_and_leaves_exactly_what_she_is_told(harness: H
     await reviewer.decisions.link(other, code)
     await reviewer.followups.ask(code, "Is his ID 654321198501011234?")
     await deliver_questions(harness.app)  # type: ignore[arg-type]
-    async with harness.services.sessionmaker() as session:
-        followup_id = (await session.scalars(select(FollowUp.id))).one()
+    followup_id = answer_token(user)  # the token her Answer button carries
     await user.press(f"fu:{followup_id}")  # she starts answering ...
-    await user.send_command("withdraw", code)
+    await user.send_command("withdraw", receipt_of(user))
     assert translate("en", REMAINS) in user.last_text
-    await user.press(f"withdraw:{code}")
+    await user.press(user.buttons()[0][1])
     told = user.last_text
     assert f"Case {code} was withdrawn." in told and told.endswith(translate("en", REMAINS))
     await user.send_text("Yes, that is his number.")  # ... and goes on after withdrawing
@@ -279,19 +294,19 @@ async def test_withdrawal_deletes_and_leaves_exactly_what_she_is_told(harness: H
         async def count(model: type, *where: object) -> int:
             return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
 
-        # Deleted: testimony, files (her answer included), keys, indexes, notes, questions.
+        # Deleted: testimony, files (her answer included) and their records, keys, notes,
+        # questions.
         assert case.payload is None
         assert await count(Attachment, Attachment.case_id == case.id) == 0
         # No key of any sealed object of hers is left: not the case's, and none without its
         # object (files, notes, questions deleted with it).
         assert await count(SealedKey, or_(SealedKey.object_uid == case.uid, orphaned())) == 0
-        assert await count(BlindIndex, BlindIndex.case_id == case.id) == 0
         assert await count(CaseNote, CaseNote.case_id == case.id) == 0
         assert await count(FollowUp, FollowUp.case_id == case.id) == 0
         assert await count(Notice, Notice.case_id == case.id) == 0
-        # Left: the code, the date, «withdrawn», the link to her account, the team's log.
+        # Left: the code, the date, «withdrawn», the team's log; not even the receipt's hash.
         assert case.status == CaseStatus.WITHDRAWN and case.created_at is not None
-        assert case.account_id is not None
+        assert case.receipt_hash is None
         # The row says nothing else about her case any more, nor what it was linked to.
         said = (case.locale, case.detainee_count, case.attachment_count, case.urgent, case.grade)
         assert said == ("", 0, 0, False, "reported")
@@ -302,8 +317,12 @@ async def test_withdrawal_deletes_and_leaves_exactly_what_she_is_told(harness: H
         )
         linked = await session.scalar(select(Case.duplicate_of).where(Case.code == other))
         assert linked is None
-        # Her chat id was kept for this case's questions only: it goes with it.
-        account = await session.get(Account, case.account_id)
+        # Her chat id, sealed beside the case for its questions, goes with it (and was never
+        # on her account: she did not subscribe to news).
+        assert case.contact is None
+        assert await count(Delivery, Delivery.case_id == case.id) == 0
+        pseudonym = harness.services.accounts.pseudonym(user.user_id)
+        account = await session.scalar(select(Account).where(Account.pseudonym == pseudonym))
         assert account is not None and account.chat_ref is None
         logged = await session.scalar(
             select(func.count())
@@ -319,13 +338,12 @@ async def test_done_after_withdrawing_does_not_say_the_answer_was_kept(harness: 
     code = await walk_intake(user, locale="en", persons=PERSONS[:1])
     await harness.reviewer_tool().followups.ask(code, "Is his ID 654321198501011234?")
     await deliver_questions(harness.app)  # type: ignore[arg-type]
-    async with harness.services.sessionmaker() as session:
-        followup_id = (await session.scalars(select(FollowUp.id))).one()
+    followup_id = answer_token(user)  # the token her Answer button carries
     await user.press(f"fu:{followup_id}")
     await user.send_text("Yes, that is his number.")
     assert "Received" in user.last_text
-    await user.send_command("withdraw", code)
-    await user.press(f"withdraw:{code}")
+    await user.send_command("withdraw", receipt_of(user))
+    await user.press(user.buttons()[0][1])
     await user.press(f"fudone:{followup_id}")
     assert user.last_text == "This question is closed, so this answer was not kept."
     async with harness.services.sessionmaker() as session:
@@ -359,10 +377,9 @@ async def test_consent_questions_say_what_the_working_group_does_and_warn_before
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_the_catalog_quotes_the_words_she_sees(locale: str) -> None:
-    """The sentences name the button and the status exactly as she meets them."""
-    submit = translate(locale, "Submit")
-    assert submit in translate(locale, SEALED_WHEN)
-    assert submit in translate(locale, BY_NAME["safety"].question)
+    """The sentences name the status exactly as she meets them, and the safety screen says
+    what is sealed when in the welcome's own words."""
+    assert translate(locale, SEALED_WHEN) in translate(locale, BY_NAME["safety"].question)
     withdrawn = translate(locale, "withdrawn")
     assert f"«{withdrawn}»" in translate(locale, REMAINS)
     for msgid in (BY_NAME["consent_un"].question, QUESTIONS["source"]):
@@ -387,7 +404,7 @@ def test_follow_ups_are_asked_for_a_possible_submission_not_by_the_un(locale: st
     assert not re.search(r"For the UN|Для ООН|БҰҰ үшін", question)
 
 
-# -- the bot's inbox key is pinned ---------------------------------------------------------
+# -- the bot's delivery key is certified by the signing key reviewers pinned ---------------
 
 
 async def _a_case_she_agreed_to_be_asked_about(harness: Harness, user_id: int) -> str:
@@ -395,7 +412,7 @@ async def _a_case_she_agreed_to_be_asked_about(harness: Harness, user_id: int) -
     return await walk_intake(user, locale="kk", persons=PERSONS[:1])
 
 
-async def test_no_question_is_sealed_without_a_pinned_inbox_key(harness: Harness) -> None:
+async def test_no_question_is_sealed_without_a_pinned_signing_key(harness: Harness) -> None:
     from bot.reviewing.cases import Reviewer
 
     code = await _a_case_she_agreed_to_be_asked_about(harness, 3800)
@@ -406,18 +423,20 @@ async def test_no_question_is_sealed_without_a_pinned_inbox_key(harness: Harness
         assert await session.scalar(select(func.count()).select_from(FollowUp)) == 0
 
 
-async def test_a_swapped_inbox_key_in_the_database_is_refused_and_logged(
-    harness: Harness,
+async def test_a_swapped_delivery_key_in_the_database_is_refused_and_logged(
+    harness: Harness, tmp_path: Path
 ) -> None:
     code = await _a_case_she_agreed_to_be_asked_about(harness, 3900)
-    attacker = ReviewerKey.generate()
+    # His own key pair, certified by his own signing key, in the row reviewer tools read.
+    attacker = DeliveryKeyring(tmp_path / "attacker")
+    forged = attacker.certificate(attacker.make(utcnow()), timedelta(days=9))
     async with harness.services.sessionmaker() as session, session.begin():
         await session.execute(
-            text("UPDATE settings SET value = :line WHERE name = 'inbox_public'"),
-            {"line": attacker.public().to_line()},
+            text("UPDATE settings SET value = :line WHERE name = 'delivery_cert'"),
+            {"line": forged},
         )
     reviewer = harness.reviewer_tool()
-    with pytest.raises(ReviewError, match="not the one you pinned"):
+    with pytest.raises(ReviewError, match="not by the one you pinned"):
         await reviewer.followups.ask(code, "Is his ID 654321198501011234?")
     async with harness.services.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(FollowUp)) == 0
@@ -425,12 +444,12 @@ async def test_a_swapped_inbox_key_in_the_database_is_refused_and_logged(
         assert case.status == CaseStatus.RECEIVED
         refused = list(
             await session.scalars(
-                select(AuditEntry).where(AuditEntry.action == "followup.inbox_refused")
+                select(AuditEntry).where(AuditEntry.action == "delivery_key.refused")
             )
         )
     assert len(refused) == 1
     detail = json.loads(refused[0].detail)
-    assert detail["found"] == attacker.public().fingerprint[:16]
+    assert attacker.fingerprint in detail["reason"]
     assert detail["pinned"] == harness.inbox_fingerprint[:16]
 
 
@@ -446,12 +465,13 @@ async def test_the_readme_threat_model_says_what_privacy_says(harness: Harness) 
     threats = readme.split("## Threat model", 1)[1].split("\n## ", 1)[0]
     for privacy_says, readme_says in (
         ("sealed as soon as they arrive", "sealed to the reviewers' public keys as soon as"),
-        ("until you press Submit", "when she presses Submit"),
-        ("whoever controls the server could read them", "whoever controls the server can read"),
-        ("find out which cases you sent", "links Telegram accounts to the codes"),
+        ("which question you are at", "which question she is at"),
+        ("but not your answers", "but not her answers"),
+        ("Nothing on the server says which cases are yours", "Nothing on the server links an"),
+        ("whether a given Telegram account has written", "whether a Telegram account wrote"),
         ("holds a document they already have", "a document they already have"),
+        ("sealed with your case for the reviewing team", "sealed beside her case"),
         ("stay on Telegram's servers until you delete them", "on its servers until she deletes"),
-        ("the link between your Telegram account and the code", "the link to her account"),
         ("Copies in backups made earlier are not deleted", "copies in earlier backups"),
     ):
         assert privacy_says in privacy and readme_says in threats, privacy_says
@@ -482,7 +502,7 @@ async def test_forget_deletes_her_account_and_unlinks_her_cases(
     async with harness.services.sessionmaker() as session:
         assert await session.scalar(select(Account).where(Account.pseudonym == pseudonym)) is None
         case = (await session.scalars(select(Case).where(Case.code == code))).one()
-        assert case.account_id is None and case.payload is not None  # unlinked, kept
+        assert case.payload is not None  # kept with the team, linked to no account
         forgotten = await session.scalar(
             select(func.count())
             .select_from(AuditEntry)
@@ -493,8 +513,8 @@ async def test_forget_deletes_her_account_and_unlinks_her_cases(
         for draft in await session.scalars(select(Draft)):
             plain = key.decrypt(draft.data, context=f"draft:{draft.kind}:{draft.name}")
             assert b"3970" not in plain and b"Forgetkyzy" not in plain
-    await user.send_command("status", code)  # not hers any more, from here
-    assert user.last_text == "No case with this code was found among your cases."
+    await user.send_command("status", receipt_of(user))  # her receipt code still works
+    assert user.last_text == f"Case {code}: received."
     if not database.is_postgres:
         disk = _on_disk(database)
         assert not [sealed for plain, sealed in made if b"Forgetkyzy" in plain and sealed in disk]

@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 
 from bot.models import CaseStatus
-from bot.reviewing.cases import Reviewer, ReviewError
+from bot.reviewing.cases import ReviewError
 from bot.reviewing.export import CSV_FIELDS, ExportError, export, verify_bundle
 from handlers.cases import deliver_notices
 from tests.harness import Harness
-from tests.scenario import Consent
+from tests.scenario import Consent, withdraw
 from tests.test_intake_dialogue import PDF, PERSONS, PHOTO_1, PHOTO_2, walk_intake
 
 LATIN = dict(PERSONS[0], name="Erlan Nurgaliuly", alt=None)
@@ -50,15 +50,14 @@ async def test_read_decide_and_the_relative_is_told(harness: Harness) -> None:
     assert mother.last_text == f"Дело {first}: подтверждено."
     with pytest.raises(ReviewError):
         await reviewer.decisions.set_status(first, CaseStatus.VERIFIED, grade="very sure")
-    await mother.send_command("withdraw", first)
-    await mother.press(f"withdraw:{first}")
+    await withdraw(mother, first)
     with pytest.raises(ReviewError, match="withdrawn"):
         await reviewer.show(first)
 
 
 async def test_duplicates_across_scripts_search_and_link(harness: Harness) -> None:
     _mother, first, second = await two_cases(harness)
-    reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    reviewer = harness.reviewer_tool()
     pairs = await reviewer.duplicates.find()
     assert (min(first, second), max(first, second), "same name") in pairs
     assert set(await reviewer.duplicates.search("ЕРЛАН нұрғалиұлы")) == {first, second}
@@ -72,7 +71,7 @@ async def test_exports_respect_consent_and_the_bundle_verifies(
     harness: Harness, tmp_path: Path
 ) -> None:
     _mother, first, second = await two_cases(harness)
-    reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    reviewer = harness.reviewer_tool()
     for code in (first, second):
         await reviewer.decisions.set_status(code, CaseStatus.VERIFIED)
     # The second one was consented "organisations" by walk_intake; make the first team-only.
@@ -126,7 +125,7 @@ async def test_team_only_cases_stay_out_of_partner_exports(
     code = await walk_intake(
         user, locale="kk", persons=PERSONS[:1], consent=Consent(sharing="team")
     )
-    reviewer = Reviewer(harness.services.sessionmaker, harness.reviewer)
+    reviewer = harness.reviewer_tool()
     await reviewer.decisions.set_status(code, CaseStatus.VERIFIED)
     report = await export(reviewer, tmp_path / "partners.jsonl", "jsonl")
     assert (report.exported, report.excluded_by_consent, report.excluded_codes) == (0, 1, [code])

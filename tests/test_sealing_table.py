@@ -19,6 +19,7 @@ from bot.reviewing.rewrap import rewrap
 from bot.services.recipients import Recipients
 from handlers.followup import deliver_questions
 from tests.harness import Harness
+from tests.scenario import answer_token
 from tests.test_intake_dialogue import PERSONS, PHOTO_1, walk_intake
 
 NOTE = "On the Ili list, row 88."
@@ -58,8 +59,23 @@ async def test_after_rewrap_the_new_reviewer_reads_notes_and_questions(harness: 
     code = await decided_and_asked(harness, 8000)
     colleague = await a_colleague(harness)
     sessionmaker = harness.services.sessionmaker
-    # The case, its three files, the note and the question: six objects, one rewrap.
-    assert await rewrap(sessionmaker, harness.reviewer, colleague.key_id, actor="cli") == 6
+    # Every object her key holds — the case, its answers, files and their records, her
+    # contact, the note and the question — in one rewrap.
+    async with sessionmaker() as session:
+        kinds = set(
+            await session.scalars(
+                select(SealedKey.kind)
+                .join(Recipient, Recipient.id == SealedKey.recipient_id)
+                .where(Recipient.key_id == harness.reviewer.key_id)
+            )
+        )
+        held = await session.scalar(
+            select(func.count(SealedKey.id))
+            .join(Recipient, Recipient.id == SealedKey.recipient_id)
+            .where(Recipient.key_id == harness.reviewer.key_id)
+        )
+    assert {"case", "attachment", "contact", "note", "question"} <= kinds
+    assert await rewrap(sessionmaker, harness.reviewer, colleague.key_id, actor="cli") == held
     assert await rewrap(sessionmaker, harness.reviewer, colleague.key_id, actor="cli") == 0
     theirs = tools_of(harness, colleague)
     opened = await theirs.show(code)
@@ -186,22 +202,24 @@ async def test_every_kind_of_sealed_object_goes_through_one_function_into_one_ta
                 select(SealedKey.kind, func.count(SealedKey.id)).group_by(SealedKey.kind)
             )
         )
-        inbox_copies = await session.scalar(
+        bot_copies = await session.scalar(
             select(func.count(SealedKey.id)).where(SealedKey.delivery_key_id.is_not(None))
         )
-    # Before it is sent, the question is sealed to the bot's inbox key too.
-    assert kinds == {"case": 1, "attachment": 3, "note": 1, "question": 2} and inbox_copies == 1
+    # The question is sealed to the team; before it is sent, its delivery (her chat from her
+    # sealed contact, the text, the answer token) to the bot's delivery key only.
+    one_each = {kind: kinds.get(kind) for kind in ("case", "contact", "note", "question")}
+    assert one_each == {"case": 1, "contact": 1, "note": 1, "question": 1}
+    assert kinds["attachment"] == 3 and kinds["delivery"] == 1 and bot_copies == 1
     assert await deliver_questions(harness.app) == 1  # type: ignore[arg-type]
-    async with harness.services.sessionmaker() as session:
-        followup_id = (await session.scalars(select(FollowUp.id))).one()
+    followup_id = answer_token(user)  # the token her Answer button carries
     await user.press(f"fu:{followup_id}")
     await user.send_text("Yes: 654321198501011234")
     await user.send_photo(PHOTO_1)
     await user.press(f"fudone:{followup_id}")
     async with harness.services.sessionmaker() as session:
         rows = list(await session.execute(select(SealedKey.kind, SealedKey.delivery_key_id)))
-    assert {kind for kind, _holder in rows} == set(sealing.KINDS)
-    assert all(holder is None for _kind, holder in rows)  # the inbox copy went with sending
+    assert {kind for kind, _holder in rows} == set(sealing.KINDS) - {"delivery"}
+    assert all(holder is None for _kind, holder in rows)  # the delivery went with sending
     # Every row came through seal_object; no other table holds a wrapped key.
     assert sum(holders for _kind, holders in stored) == len(rows) + 1
     assert {kind for kind, _holders in stored} == set(sealing.KINDS)
@@ -218,4 +236,4 @@ async def test_every_kind_of_sealed_object_goes_through_one_function_into_one_ta
 
 async def test_a_kind_nobody_registered_is_refused() -> None:
     with pytest.raises(CryptoError, match="KINDS"):
-        await sealing.seal_object(None, "contact", "x", b"chat 1", [])  # type: ignore[arg-type]
+        await sealing.seal_object(None, "gossip", "x", b"chat 1", [])  # type: ignore[arg-type]

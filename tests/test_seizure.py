@@ -1,13 +1,14 @@
 """The seizure test: a seized server cannot tell who testified, or about whom — measured.
 
 After full intakes (one by voice, with files), a withdrawn case, a draft in progress, an
-answered follow-up and a subscriber, the bot stops; the test takes the database (SQLite:
-the file with its WAL; PostgreSQL: every table and a logical dump) and the server key,
-opens everything that key opens, computes the pseudonyms and blind indexes of what the
-relatives gave with it, joins on timestamps, and searches for every answer, name, file hash
-and Telegram id. What it finds must be exactly the table "What a seized server shows,
-today" in docs/data.md: a leak that is fixed fails the test until its row goes, and a new
-leak fails it until it is written there (and said to relatives).
+answered follow-up, a notice waiting to be sent and a subscriber, the bot stops; the test
+takes the database (SQLite: the file with its WAL; PostgreSQL: every table and a logical
+dump), the server key and the bot's delivery keys beside it, opens everything they open,
+computes the pseudonyms of what the relatives gave with the server key, joins on timestamps,
+and searches for every answer, name (folded and hashed too), file hash, size and name, and
+Telegram id. What it finds must be exactly the table "What a seized server shows, today" in
+docs/data.md: a leak that is fixed fails the test until its row goes, and a new leak fails
+it until it is written there (and said to relatives).
 """
 
 from __future__ import annotations
@@ -18,14 +19,24 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import select
 
-from bot.models import FollowUp, Role, utcnow
+from bot.models import CaseStatus, Role, utcnow
 from bot.services.cases import CaseStore
 from handlers.followup import deliver_questions
 from tests.conftest import TestDatabase
 from tests.harness import Harness
-from tests.scenario import LONG_STORY, PDF, PERSONS, PHOTO_1, PHOTO_2, VOICE, Consent, walk_intake
+from tests.scenario import (
+    LONG_STORY,
+    PDF,
+    PERSONS,
+    PHOTO_1,
+    PHOTO_2,
+    VOICE,
+    Consent,
+    answer_token,
+    receipt_of,
+    walk_intake,
+)
 from tests.seizure import Act, Finding, Relative, documented, findings, hits, in_raw, seize
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "data.md"
@@ -76,7 +87,15 @@ def _given(
         names += [n for n in (person["name"], person["alt"]) if n and n in typed]
     if by_voice:
         files.append(VOICE)
-    return Relative(label, user_id, first_name, answers=answers, detainees=names, files=files)
+    return Relative(
+        label,
+        user_id,
+        first_name,
+        answers=answers,
+        detainees=names,
+        files=files,
+        file_names=["letter.pdf"],  # the scenario's PDF
+    )
 
 
 async def _timed(relative: Relative, what: str, action: Any) -> None:
@@ -121,7 +140,13 @@ async def _scenario(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> list[R
         files=[VOICE + b"residence"],
     )
     subscriber = Relative("subscriber only", 5_830_114_275, "Danochka")
-    for relative in (typed, spoken, withdrawn, drafting, subscriber):
+    # One who has answered everything and stops at the summary: her consent choices, the
+    # "another person?" answers and the "possibly urgent" bit (a detention this month) wait
+    # in her draft, her answers sealed.
+    checking_persons = _persons(2, "Нұрлан Қасымұлы", "努尔兰·卡斯木")
+    checking_persons[1]["detained"] = utcnow().strftime("%m.%Y")
+    checking = _given("at the summary, not sent", 5_830_114_276, "Maira", checking_persons)
+    for relative in (typed, spoken, withdrawn, drafting, subscriber, checking):
         relative.username = f"{relative.first_name.lower()}_aigaq_test"
         relatives[relative.user_id] = relative
 
@@ -147,8 +172,9 @@ async def _scenario(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> list[R
     third = user(withdrawn, "en")
     await intake(withdrawn, third, locale="en", persons=withdrawn_persons)
     code = withdrawn.codes[0]
-    await third.send_command("withdraw", code)
-    await _timed(withdrawn, "withdrawal", third.press(f"withdraw:{code}"))
+    await third.send_command("withdraw", receipt_of(third, code))
+    yes = next(data for _label, data in third.buttons() if not data.endswith(":no"))
+    await _timed(withdrawn, "withdrawal", third.press(yes))
     assert f"Case {code} was withdrawn." in third.last_text
 
     fourth = user(drafting, "en")
@@ -165,12 +191,14 @@ async def _scenario(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> list[R
 
     fifth = user(subscriber, "kk")
     await fifth.send_command("subscribe")
+    sixth = user(checking, "ru")
+    await walk_intake(sixth, locale="ru", persons=checking_persons, submit=False)
+    assert any(data == "i:summary:submit" for _label, data in sixth.buttons())
 
     reviewer = harness.reviewer_tool()
     await reviewer.followups.ask(typed.codes[0], "Ерланның туған күнін білесіз бе?")
     assert await deliver_questions(harness.app) == 1  # type: ignore[arg-type]
-    async with harness.services.sessionmaker() as session:
-        followup_id = (await session.scalars(select(FollowUp.id))).one()
+    followup_id = answer_token(first)  # the token her Answer button carries
     await first.press(f"fu:{followup_id}")
     typed.answers.append(FOLLOW_UP_ANSWER)
 
@@ -180,6 +208,9 @@ async def _scenario(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> list[R
 
     await _timed(typed, "follow-up answer", answer())
     assert typed.codes[0] in first.last_text
+    # A decision she will be told of, still waiting to be sent when the server is taken: its
+    # blob is sealed to the bot's delivery key, whose file is seized with the server.
+    await reviewer.decisions.set_status(typed.codes[0], CaseStatus.VERIFIED)
     return list(relatives.values())
 
 
@@ -224,5 +255,5 @@ async def test_a_seized_server_shows_only_what_docs_data_md_lists(
 def test_the_documented_table_parses() -> None:
     rows = documented(DOC)
     assert rows
-    assert {r.how for r in rows} <= {"plain", "server key", "inbox key", "hash with server key"}
+    assert {r.how for r in rows} <= {"plain", "server key", "delivery key", "hash with server key"}
     assert all("." in r.where for r in rows)

@@ -25,7 +25,7 @@ from bot.services.retention import Retention
 from handlers.cases import deliver_notices
 from handlers.followup import deliver_questions
 from tests.harness import Harness
-from tests.scenario import PERSONS, walk_intake
+from tests.scenario import PERSONS, answer_token, walk_intake, withdraw
 
 HER, OTHER, STAFF = 9600, 9601, 9602
 
@@ -55,14 +55,12 @@ async def _everything_a_relative_does(harness: Harness) -> tuple[str, str]:
     code = await walk_intake(her, locale="en", persons=PERSONS[:1])
     other = harness.user(user_id=OTHER, language_code="kk")
     withdrawn = await walk_intake(other, locale="kk", persons=PERSONS[:1])
-    await other.send_command("withdraw", withdrawn)
-    await other.press(f"withdraw:{withdrawn}")
+    await withdraw(other, withdrawn)
 
     reviewer = harness.reviewer_tool()
     await reviewer.followups.ask(code, "Do you know his ID number?")
     assert await deliver_questions(harness.app) == 1  # type: ignore[arg-type]
-    async with harness.services.sessionmaker() as session:
-        followup_id = (await session.scalars(select(FollowUp.id))).one()
+    followup_id = answer_token(her)  # the token her Answer button carries
     await her.press(f"fu:{followup_id}")
     await her.send_text("Yes: 654321198501011234")
     await her.press(f"fudone:{followup_id}")
@@ -174,8 +172,7 @@ async def test_what_a_relative_did_is_dated_to_the_day_in_the_audit_log(harness:
 
     user = harness.user(user_id=8890, language_code="en")
     code = await walk_intake(user, locale="en", persons=PERSONS[:1])
-    await user.send_command("withdraw", code)
-    await user.press(f"withdraw:{code}")
+    await withdraw(user, code)
     async with harness.services.sessionmaker() as session:
         rows = list(await session.scalars(select(AuditEntry).where(AuditEntry.actor == "relative")))
     assert rows

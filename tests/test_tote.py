@@ -11,6 +11,7 @@ from bot.i18n import LOCALES_DIR
 from bot.services.answers import fold_name
 from bot.tote import HAMZA, LRI, PDI, to_arabic, word_to_arabic
 from tests.harness import Harness
+from tests.scenario import receipt_of
 from tests.test_intake_dialogue import LONG_STORY, PDF, PERSONS, PHOTO_1, PHOTO_2, walk_intake
 
 # Checked against the table of the Arabic-script Kazakh alphabet used in Xinjiang
@@ -104,11 +105,10 @@ async def test_the_whole_dialogue_status_and_withdrawal_without_a_cyrillic_word(
         PHOTO_2,
         PDF,
     ]
-    await user.send_command("status", code)
+    receipt = receipt_of(user)
+    await user.send_command("status", receipt)
     assert f"{LRI}{code}{PDI}" in user.last_text and not CYRILLIC.search(user.last_text)
-    await user.send_command("mycases")
-    assert code in user.last_text and not CYRILLIC.search(user.last_text)
-    await user.send_command("withdraw", code)
+    await user.send_command("withdraw", receipt)
     assert not CYRILLIC.search(user.last_text)
-    await user.press(f"withdraw:{code}")
+    await user.press(user.buttons()[0][1])
     assert code in user.last_text and not CYRILLIC.search(user.last_text)

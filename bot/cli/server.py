@@ -138,17 +138,36 @@ async def _rotate(backend: Backend) -> tuple[Rotated, ServerKey]:
 
 
 def keys_inbox() -> None:
-    """Print the fingerprint of the bot's inbox key, for reviewers to pin."""
+    """Print the fingerprint of the bot's delivery signing key, for reviewers to pin."""
+    from bot.crypto.delivery import DeliveryKeyring
+
     settings = settings_or_exit()
     try:
-        server_key = ServerKey.load(settings.secret_key_file)
-    except CryptoError as exc:
+        fingerprint = DeliveryKeyring(settings.delivery_folder()).fingerprint
+    except (CryptoError, OSError) as exc:
         fail(str(exc))
-    fingerprint = server_key.inbox().public().fingerprint
-    typer.echo(f"inbox key fingerprint: {fingerprint}")
+    typer.echo(f"delivery signing key fingerprint: {fingerprint}")
     typer.echo(
-        "Give it to each reviewer by a channel you trust; they set "
+        "It certifies the bot's weekly delivery keys (questions and notices to relatives are "
+        "sealed to them). Give it to each reviewer by a channel you trust; they set "
         f"AIGAQ_INBOX_FINGERPRINT={fingerprint} on their own machine."
+    )
+
+
+def keys_intake() -> None:
+    """Print the fingerprint of the bot's intake signing key, for reviewers to pin."""
+    from bot.crypto.intake import IntakeSigner
+
+    settings = settings_or_exit()
+    try:
+        fingerprint = IntakeSigner(settings.intake_key()).fingerprint
+    except (CryptoError, OSError) as exc:
+        fail(str(exc))
+    typer.echo(f"intake signing key fingerprint: {fingerprint}")
+    typer.echo(
+        "It signs the manifest of every case submitted (the sealed answers and files it is "
+        "made of). Give it to each reviewer by a channel you trust; they set "
+        f"AIGAQ_INTAKE_FINGERPRINT={fingerprint} on their own machine."
     )
 
 

@@ -12,6 +12,7 @@ from bot.models import Role
 from bot.services.audit import ChainReport, verify_chain
 from bot.services.broadcasts import Broadcasts, parse_when
 from bot.services.roles import CLI, Roles
+from bot.services.withdrawal import Withdrawn, withdraw_by_code
 
 
 def _role(name: str) -> Role:
@@ -89,3 +90,19 @@ async def _queue_broadcast(
     number = await broadcasts.create(actor=CLI, created_by=None, texts=texts, scheduled_at=when)
     figures = await broadcasts.figures(number)
     return number, figures.total if figures else 0
+
+
+def withdraw(
+    code: Annotated[str, typer.Argument(help="the case code, e.g. K7QF-M2XD")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="confirm: the testimony is deleted for good")
+    ] = False,
+) -> None:
+    """Withdraw a case at the relative's request, when she lost her receipt code (check who
+    she is first, docs/runbooks.md). Audited as the team's action."""
+    if not yes:
+        fail("this deletes the case's testimony, files, notes and questions: add --yes")
+    done: Withdrawn | None = run(lambda backend: withdraw_by_code(backend.sessionmaker, code))
+    if done is None:
+        fail(f"no case {code} that is not withdrawn already")
+    typer.echo(f"{done.code} withdrawn: {done.attachments} files, {done.keys} keys deleted")

@@ -11,6 +11,7 @@ import typer
 from bot.cli.shell import Backend, fail
 from bot.crypto import CryptoError
 from bot.reviewing.cases import Reviewer
+from bot.reviewing.duplicate_index import beside
 from bot.reviewing.keys import ReviewerKey
 
 KeyOption = Annotated[
@@ -47,5 +48,8 @@ def open_reviewer(backend: Backend, key: Path, passphrase_file: Path | None) -> 
         backend.sessionmaker,
         reviewer_key(key, passphrase_file),
         inbox_fingerprint=backend.settings.inbox_fingerprint,
+        intake_fingerprint=backend.settings.intake_fingerprint,
         team_keys=backend.settings.recipients,
+        # Her encrypted duplicate index: AIGAQ_DUPLICATE_INDEX, or beside her key file.
+        duplicate_index=backend.settings.duplicate_index or beside(key),
     )

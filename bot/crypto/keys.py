@@ -166,5 +166,9 @@ class PrivateKey:
 
 
 class DeliveryKey(PrivateKey):
-    """The bot's own key (derived from the server key), for the follow-up questions it must
-    deliver; a different type from a reviewer's, which the server never holds."""
+    """The bot's own delivery key (bot/crypto/delivery.py), for the questions and notices it
+    must deliver; a different type from a reviewer's, which the server never holds."""
+
+    def private_bytes(self) -> bytes:
+        """The raw private key, for its file in the bot's delivery folder."""
+        return self._raw

@@ -1,4 +1,4 @@
-"""The server key: encrypts drafts and chat ids, and keys the hashes that stand for people.
+"""The server key: encrypts drafts and chat ids, and keys the pseudonyms of accounts.
 
 It lives in a file (AIGAQ_SECRET_KEY_FILE), never in the database, so a database dump alone
 reads neither drafts nor who is behind an account.
@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from bot.crypto.errors import KeyFileError, TamperedError, UnsupportedFormatError
-from bot.crypto.keys import SUITE_X25519, DeliveryKey
 
 KEY_SIZE = 32
 TOKEN_VERSION = 1
@@ -45,8 +44,6 @@ class ServerKey:
         self.masters = [master, *older]
         self._encrypt = AESGCM(_subkey(master, b"aigaq server encrypt v1"))
         self._mac = _subkey(master, b"aigaq server pseudonym v1")
-        self._blind = _subkey(master, b"aigaq server blind index v1")
-        self._inbox = _subkey(master, b"aigaq server inbox v1")
         self._older = [ServerKey(m) for m in older]
 
     def rotated(self) -> ServerKey:
@@ -143,15 +140,3 @@ class ServerKey:
     def pseudonyms(self, purpose: str, value: str | int) -> list[str]:
         """The value's pseudonym under every master, current first (to find old rows)."""
         return [key.pseudonym(purpose, value) for key in (self, *self._older)]
-
-    def inboxes(self) -> list[DeliveryKey]:
-        """The inbox key of every master, current first."""
-        return [key.inbox() for key in (self, *self._older)]
-
-    def inbox(self) -> DeliveryKey:
-        """The bot's own X25519 key, for what reviewers send it (follow-up questions)."""
-        return DeliveryKey(SUITE_X25519, self._inbox)
-
-    def blind_index(self, value: str) -> str:
-        """A keyed hash of a normalised name, for finding duplicates without decrypting."""
-        return hmac.new(self._blind, value.encode(), hashlib.sha256).hexdigest()

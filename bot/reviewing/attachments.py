@@ -1,16 +1,20 @@
-"""A sealed file's plaintext, opened chunk by chunk as it is read (nothing on disk)."""
+"""A sealed file's plaintext, opened chunk by chunk as it is read (nothing on disk), and its
+sealed record: SHA-256, size, MIME type, name (bot/file_record.py)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from bot.crypto import StreamOpener
+from bot.file_record import KIND as FILE_RECORD
+from bot.file_record import FileRecord, declared_mime
 from bot.models import Attachment, AttachmentChunk
 from bot.reviewing.cases import ReviewError
-from bot.reviewing.opening import my_wrapped_key
+from bot.reviewing.opening import my_wrapped_key, open_object
 
 if TYPE_CHECKING:
     from bot.reviewing.cases import Reviewer
@@ -29,6 +33,32 @@ class AttachmentReader:
         if found is None:
             raise ReviewError(f"no attachment {self.uid}")
         return found
+
+    async def record(self) -> FileRecord:
+        """Its sealed record, opened with her key. A file sealed before revision 0012 has
+        none: its hash and size are computed from the file itself, as it is opened."""
+        attachment = await self.meta()
+        if attachment.record is not None:
+            async with self._reviewer._sessionmaker() as session:
+                plain = await open_object(
+                    session,
+                    self._reviewer.key,
+                    FILE_RECORD,
+                    self.uid,
+                    attachment.record,
+                    name=f"the record of file {self.uid}",
+                )
+            return FileRecord.from_bytes(plain)
+        digest, size = hashlib.sha256(), 0
+        async for part in self.stream():
+            digest.update(part)
+            size += len(part)
+        return FileRecord(
+            sha256=digest.hexdigest(),
+            size=size,
+            mime=declared_mime(attachment.kind, None),
+            provenance="intake" if attachment.followup_id is None else "follow-up",
+        )
 
     async def stream(self, batch: int = 16) -> AsyncIterator[bytes]:
         """The plaintext, 64 KiB at a time, read from the database `batch` chunks at once."""

@@ -8,7 +8,6 @@ this process's memory. Every decision is written to the audit log (who = the key
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,14 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.case import CasePayload
 from bot.crypto import CryptoError
-from bot.models import BlindIndex, Case, CaseNote, CaseStatus
+from bot.crypto.intake import is_signed_manifest
+from bot.file_record import KIND as FILE_RECORD
+from bot.file_record import FileRecord
+from bot.models import Attachment, Case, CaseNote, CaseStatus
 from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.manifest import assemble_case
 from bot.reviewing.opening import ReviewError, TeamKeys, open_object
 from bot.services import audit
 from bot.states import Grade
 
 if TYPE_CHECKING:
     from bot.reviewing.attachments import AttachmentReader
+    from bot.reviewing.contact import Contact
     from bot.reviewing.decisions import Decisions
     from bot.reviewing.duplicates import Duplicates
     from bot.reviewing.followups import FollowUps
@@ -36,7 +40,6 @@ if TYPE_CHECKING:
 GRADES = tuple(grade.value for grade in Grade)
 # A relative who agreed to contact hears of these changes (code and status only).
 TOLD = (CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
-SIMILAR = 90  # rapidfuzz token-sort ratio over folded names
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,20 @@ class OpenedCase:
     duplicate_of: str | None = None
 
 
+def read_case(code: str, plain: bytes) -> dict[str, Any]:
+    """An opened payload as the case record of case `code` (its JSON form), or ReviewError."""
+    try:
+        record = CasePayload.from_json(json.loads(plain))
+    except ValueError as exc:  # pydantic's ValidationError included
+        raise ReviewError(f"case {code} cannot be read as a case record: {exc}") from None
+    if record.code != code:
+        raise ReviewError(
+            f"the testimony sealed for case {record.code} sits under case {code}: "
+            "someone moved it in the database"
+        )
+    return record.to_json()
+
+
 def names_of(payload: dict[str, Any]) -> list[str]:
     """Every written name of every detainee in a case."""
     found = []
@@ -83,9 +100,16 @@ class Reviewer:
         *,
         inbox_fingerprint: str | None = None,
         team_keys: Path | None = None,
+        duplicate_index: Path | None = None,
+        intake_fingerprint: str | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.key = key
+        # The bot's intake signing key she pinned (AIGAQ_INTAKE_FINGERPRINT): a case's
+        # manifest signed by another key is refused (bot/reviewing/manifest.py).
+        self._intake_fingerprint = intake_fingerprint
+        # Her encrypted duplicate index on this machine (duplicate_index.py); None: in memory.
+        self._duplicate_index = duplicate_index
         self._inbox_fingerprint = inbox_fingerprint
         # Her own list of the team's keys (AIGAQ_RECIPIENTS): notes and questions are sealed
         # only to database rows whose key is in it.
@@ -101,13 +125,21 @@ class Reviewer:
     def followups(self) -> FollowUps:
         from bot.reviewing.followups import FollowUps
 
-        return FollowUps(self, self._inbox_fingerprint)
+        return FollowUps(self)
+
+    @cached_property
+    def contact(self) -> Contact:
+        """Her sealed contact and the bot's certified delivery key (AIGAQ_INBOX_FINGERPRINT
+        pins the key that certifies it)."""
+        from bot.reviewing.contact import Contact
+
+        return Contact(self, self._inbox_fingerprint)
 
     @cached_property
     def duplicates(self) -> Duplicates:
         from bot.reviewing.duplicates import Duplicates
 
-        return Duplicates(self)
+        return Duplicates(self, self._duplicate_index)
 
     async def queue(self, status: CaseStatus | None = None) -> list[QueueItem]:
         async with self._sessionmaker() as session:
@@ -115,7 +147,7 @@ class Reviewer:
             if status is not None:
                 query = query.where(Case.status == status)
             rows = list(await session.scalars(query))
-            shared = await self._shared_indexes(session)
+        flagged = await self.duplicates.flagged()
         return [
             QueueItem(
                 row.code,
@@ -125,17 +157,11 @@ class Reviewer:
                 row.attachment_count,
                 row.status,
                 row.grade,
-                row.duplicate_of is not None or row.id in shared,
+                row.duplicate_of is not None or row.code in flagged,
                 row.urgent,
             )
             for row in rows
         ]
-
-    async def _shared_indexes(self, session: AsyncSession) -> set[int]:
-        groups: dict[str, set[int]] = defaultdict(set)
-        for case_id, value in await session.execute(select(BlindIndex.case_id, BlindIndex.value)):
-            groups[value].add(case_id)
-        return {case_id for ids in groups.values() if len(ids) > 1 for case_id in ids}
 
     async def _case(self, session: AsyncSession, code: str) -> Case:
         case = await session.scalar(select(Case).where(Case.code == code.upper()))
@@ -143,22 +169,56 @@ class Reviewer:
             raise ReviewError(f"no case {code}")
         return case
 
-    async def _open(self, session: AsyncSession, case: Case) -> dict[str, Any]:
+    async def _open(
+        self, session: AsyncSession, case: Case, *, files: bool = True
+    ) -> dict[str, Any]:
+        """The case record; with `files`, each file's hash, size, MIME type and name from its
+        sealed record (a file sealed before revision 0012 keeps what the payload lists)."""
         if case.payload is None:
             raise ReviewError(f"case {case.code} was {case.status.value}: nothing is left")
         plain = await open_object(
             session, self.key, "case", case.uid, case.payload, name=f"case {case.code}"
         )
+        payload = await self.record(session, case.id, case.code, case.uid, plain)
+        if files and payload.get("attachments"):
+            await self._file_records(session, case, payload["attachments"])
+        return payload
+
+    async def record(
+        self, session: AsyncSession, case_id: int, code: str, uid: str, plain: bytes
+    ) -> dict[str, Any]:
+        """An opened case object as the case record (its JSON form): a whole record sealed
+        before revision 0015 as it is, a signed manifest put together from its pieces."""
         try:
-            record = CasePayload.from_json(json.loads(plain))
-        except ValueError as exc:  # pydantic's ValidationError included
-            raise ReviewError(f"case {case.code} cannot be read as a case record: {exc}") from None
-        if record.code != case.code:
-            raise ReviewError(
-                f"the testimony sealed for case {record.code} sits under case {case.code}: "
-                "someone moved it in the database"
-            )
+            raw = json.loads(plain)
+        except ValueError:
+            raise ReviewError(f"case {code} cannot be read as a case record") from None
+        if not is_signed_manifest(raw):
+            return read_case(code, plain)
+        record = await assemble_case(
+            session, self.key, case_id, code, uid, raw, self._intake_fingerprint
+        )
         return record.to_json()
+
+    async def _file_records(
+        self, session: AsyncSession, case: Case, files: list[dict[str, Any]]
+    ) -> None:
+        rows = await session.execute(
+            select(Attachment.uid, Attachment.record).where(
+                Attachment.case_id == case.id, Attachment.record.is_not(None)
+            )
+        )
+        sealed: dict[str, bytes] = {uid: record for uid, record in rows if record is not None}
+        for item in files:
+            if (record := sealed.get(item["uid"])) is None:
+                continue
+            plain = await open_object(
+                session, self.key, FILE_RECORD, item["uid"], record, name=f"file {item['uid']}"
+            )
+            opened = FileRecord.from_bytes(plain)
+            item.update(sha256=opened.sha256, size=opened.size, mime=opened.mime)
+            if opened.name:
+                item["name"] = opened.name
 
     async def show(self, code: str) -> OpenedCase:
         """Open a case for her to read; audited the same from the console and the CLI."""

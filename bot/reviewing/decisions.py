@@ -5,13 +5,18 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
-from bot.models import CaseNote, CaseStatus, Notice
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Case, CaseNote, CaseStatus, Notice
 from bot.reviewing.cases import ReviewError
 from bot.sealing import seal_object
 from bot.services import audit
+from bot.services.delivery import NOTICE
 from bot.states import Grade
 
 if TYPE_CHECKING:
+    from bot.crypto import RecipientPublicKey
     from bot.reviewing.cases import Reviewer
 
 GRADES = tuple(grade.value for grade in Grade)
@@ -36,6 +41,10 @@ class Decisions:
         # Whom the note is sealed to is settled (and a refusal audited) before anything changes.
         team = self._reviewer.team
         holders = await team.holders(f"a note on case {code.upper()}") if note else []
+        # So is the bot's delivery key, when she agreed to hear of this change.
+        delivery_key = None
+        if status in TOLD and await self._has_contact(code):
+            delivery_key = await self._reviewer.contact.delivery_key()
         async with self._reviewer._sessionmaker() as session, session.begin():
             case = await self._reviewer._case(session, code)
             if case.status == CaseStatus.WITHDRAWN:
@@ -56,8 +65,8 @@ class Decisions:
                     sealed_note=sealed_note,
                 )
             )
-            if status in TOLD and case.consent_contact:
-                session.add(Notice(case_id=case.id, status=status.value))
+            if delivery_key is not None:
+                await self._tell(session, case, status, delivery_key)
             await audit.record(
                 session,
                 actor=self._reviewer.key.key_id,
@@ -65,6 +74,37 @@ class Decisions:
                 target=case.code,
                 detail={"status": status.value, "grade": case.grade},
             )
+
+    async def _has_contact(self, code: str) -> bool:
+        async with self._reviewer._sessionmaker() as session:
+            found = await session.scalar(
+                select(Case.id).where(
+                    Case.code == code.upper(),
+                    Case.consent_contact.is_(True),
+                    Case.contact.is_not(None),
+                )
+            )
+        return found is not None
+
+    async def _tell(
+        self, session: AsyncSession, case: Case, status: CaseStatus, key: RecipientPublicKey
+    ) -> None:
+        """Her notice (code and status), through her sealed contact and the delivery key."""
+        contact = await self._reviewer.contact.of(session, case)
+        if contact is None:
+            return
+        notice = Notice(case_id=case.id, status=status.value)
+        session.add(notice)
+        await session.flush()
+        await self._reviewer.contact.queue(
+            session,
+            case,
+            contact,
+            key,
+            kind=NOTICE,
+            subject_id=notice.id,
+            message={"code": case.code, "status": status.value},
+        )
 
     async def link(self, code: str, original: str) -> None:
         """Mark a case as a duplicate of another; both testimonies are kept."""

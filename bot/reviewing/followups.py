@@ -1,5 +1,5 @@
-"""Follow-up questions: asked in her language, sealed to the team and to the bot's pinned
-inbox key, and her answers; what the UN elements still lack."""
+"""Follow-up questions: asked in her language, sealed to the team, sent through the bot's
+certified delivery key; her answers; what the UN elements still lack."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crypto import CryptoError, RecipientPublicKey, normalise_fingerprint
-from bot.models import Attachment, CaseStatus, FollowUp, Setting
+from bot.models import Attachment, CaseStatus, FollowUp
 from bot.reviewing.cases import ReviewError
 from bot.reviewing.opening import open_object
-from bot.sealing import Holder, seal_object
+from bot.sealing import seal_object
 from bot.services import audit
+from bot.services.delivery import QUESTION
+from bot.services.followups import new_token, token_hash
 
 if TYPE_CHECKING:
     from bot.reviewing.cases import Reviewer
@@ -24,78 +24,60 @@ if TYPE_CHECKING:
 class FollowUps:
     """Questions to the relative who testified, only where she agreed to be contacted."""
 
-    def __init__(self, reviewer: Reviewer, inbox_fingerprint: str | None) -> None:
+    def __init__(self, reviewer: Reviewer) -> None:
         self._reviewer = reviewer
-        # The bot's inbox key as the reviewer pinned it (AIGAQ_INBOX_FINGERPRINT); questions
-        # are sealed to no other, whatever the database says.
-        self._inbox_pin = normalise_fingerprint(inbox_fingerprint) if inbox_fingerprint else None
 
     async def ask(self, code: str, question: str, *, elements: tuple[str, ...] = ()) -> None:
-        """Queue a follow-up question; only where she agreed to be contacted."""
+        """Queue a follow-up question; only where she agreed to be contacted. The question is
+        sealed to the team; its delivery (her chat from her sealed contact, the text and the
+        answer button's token) to the bot's certified delivery key only."""
         question = question.strip()
         if not question:
             raise ReviewError("the question is empty")
-        async with self._reviewer._sessionmaker() as session, session.begin():
+        async with self._reviewer._sessionmaker() as session:
             case = await self._reviewer._case(session, code)
             if case.status == CaseStatus.WITHDRAWN or not case.consent_contact:
                 raise ReviewError(
                     f"case {case.code}: the relative did not agree to follow-up questions"
                 )
-            inbox = await self._pinned_inbox(session)
-            team = await self._reviewer.team.holders(f"a question on case {case.code}")
-            uid = secrets.token_hex(16)
-            # The bot's inbox key is no reviewer row: its copy is held as a delivery key's.
-            holders = [Holder(inbox), *team]
-            sealed = await seal_object(session, "question", uid, question.encode(), holders)
-            session.add(
-                FollowUp(
-                    case_id=case.id,
-                    uid=uid,
-                    asked_by=self._reviewer.key.key_id,
-                    elements=",".join(elements),
-                    sealed_question=sealed,
+            if case.contact is None:
+                raise ReviewError(
+                    f"case {case.code}: no contact is kept for the relative, so no question "
+                    "can reach her"
                 )
+        # The delivery key is checked (and a refusal audited) before anything is written.
+        delivery_key = await self._reviewer.contact.delivery_key()
+        team = await self._reviewer.team.holders(f"a question on case {case.code}")
+        async with self._reviewer._sessionmaker() as session, session.begin():
+            case = await self._reviewer._case(session, code)
+            contact = await self._reviewer.contact.of(session, case)
+            if contact is None or case.status == CaseStatus.WITHDRAWN:
+                raise ReviewError(f"case {case.code}: the relative can no longer be asked")
+            uid = secrets.token_hex(16)
+            sealed = await seal_object(session, "question", uid, question.encode(), team)
+            token = new_token()
+            followup = FollowUp(
+                case_id=case.id,
+                uid=uid,
+                asked_by=self._reviewer.key.key_id,
+                elements=",".join(elements),
+                sealed_question=sealed,
+                token_hash=token_hash(token),
+            )
+            session.add(followup)
+            await session.flush()
+            await self._reviewer.contact.queue(
+                session,
+                case,
+                contact,
+                delivery_key,
+                kind=QUESTION,
+                subject_id=followup.id,
+                message={"code": case.code, "text": question, "token": token},
             )
             case.status = CaseStatus.NEEDS_INFO
             await audit.record(
                 session, actor=self._reviewer.key.key_id, action="followup.asked", target=case.code
-            )
-
-    async def _pinned_inbox(self, session: AsyncSession) -> RecipientPublicKey:
-        """The bot's inbox key from the database, if it is the one this reviewer pinned."""
-        if self._inbox_pin is None:
-            raise ReviewError(
-                "no pinned inbox key: set AIGAQ_INBOX_FINGERPRINT to the fingerprint that "
-                "`aigaq keys inbox` prints on the bot's server (compare it in person or by a "
-                "channel you trust)"
-            )
-        row = await session.get(Setting, "inbox_public")
-        if row is None:
-            raise ReviewError("the bot has not published its inbox key yet (start it once)")
-        try:
-            inbox = RecipientPublicKey.from_line(row.value)
-        except CryptoError:
-            inbox = None
-        if inbox is None or inbox.fingerprint != self._inbox_pin:
-            await self._inbox_refused(inbox.fingerprint if inbox else "unreadable")
-            raise ReviewError(
-                "the bot's inbox key in the database is not the one you pinned "
-                f"(database {inbox.fingerprint if inbox else 'unreadable'}, pinned "
-                f"{self._inbox_pin}); no question was sealed to it. If the server key was "
-                "rotated, ask for the new fingerprint (`aigaq keys inbox` on the server); "
-                "otherwise someone changed the database"
-            )
-        return inbox
-
-    async def _inbox_refused(self, found: str) -> None:
-        """Leave a trace in the audit log, apart from the refused question's transaction."""
-        async with self._reviewer._sessionmaker() as session, session.begin():
-            await audit.record(
-                session,
-                actor=self._reviewer.key.key_id,
-                action="followup.inbox_refused",
-                target=None,
-                detail={"found": found[:16], "pinned": (self._inbox_pin or "")[:16]},
             )
 
     async def ask_missing(self, code: str, person: int = 1) -> list[str]:

@@ -35,6 +35,16 @@ class ReviewerKey(PrivateKey):
         ).derive(self._raw)
         return Ed25519PrivateKey.from_private_bytes(seed)
 
+    def local_key(self, purpose: str) -> bytes:
+        """A 256-bit key for what her tools keep on her machine (her duplicate index), derived
+        from her private key: only her key file opens it, and no second secret to keep."""
+        return HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=None,
+            info=f"aigaq local {purpose} v1".encode(),
+        ).derive(self._raw)
+
     def signing_public_hex(self) -> str:
         """Her export-signing public key, hex: what partners check bundles against."""
         return self.signing_key().public_key().public_bytes_raw().hex()

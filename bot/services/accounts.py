@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import ServerKey
-from bot.models import Account, Case, Role
+from bot.models import Account, Role
 from bot.services import audit
 
 
@@ -109,26 +109,21 @@ class Accounts:
             if subscribed:
                 account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
                 return
-            follow_ups = await session.scalar(
-                select(Case.id)
-                .where(Case.account_id == account.id, Case.consent_contact.is_(True))
-                .limit(1)
-            )
-            if follow_ups is None and account.role == Role.RELATIVE:
+            # Questions and notices reach her through the contact sealed beside her case,
+            # never through her account: a relative's chat id goes with her subscription.
+            if account.role == Role.RELATIVE:
                 account.chat_ref = None
 
     async def forget(self, user_id: int) -> bool:
         """/forget: delete a relative's account row — the pseudonym, her language, her news
         subscription, the chat id kept for her, pending messages to her. Her submitted cases
-        stay with the team, unlinked (their account link becomes empty). Staff are not
-        forgotten this way (their role lives in the row). True if something was deleted."""
+        stay with the team (no account is linked to them; her receipt codes still work).
+        Staff are not forgotten this way (their role lives in the row). True if something was
+        deleted."""
         async with self._sessionmaker() as session, session.begin():
             account = await self.find_row(session, user_id)
             if account is None or account.role != Role.RELATIVE:
                 return False
-            await session.execute(
-                update(Case).where(Case.account_id == account.id).values(account_id=None)
-            )
             await session.delete(account)
             await audit.record(session, actor="relative", action="account.forgotten")
         return True

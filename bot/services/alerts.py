@@ -9,6 +9,16 @@ from bot.models import Account, Case, Role
 from bot.services.outbox import ALERT, REMINDER, Outbox, Queued
 
 
+async def _staff(session: AsyncSession) -> list[tuple[int, str | None]]:
+    """Reviewers and admins the bot can reach: account and language."""
+    rows = await session.execute(
+        select(Account.id, Account.locale).where(
+            Account.role.in_([Role.REVIEWER, Role.ADMIN]), Account.chat_ref.is_not(None)
+        )
+    )
+    return [(account_id, locale) for account_id, locale in rows]
+
+
 async def queue_staff_alert(
     outbox: Outbox,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -21,13 +31,7 @@ async def queue_staff_alert(
     """One alert per reviewer and admin with a chat, each in their own language."""
     async with sessionmaker() as session:
         case_id = await session.scalar(select(Case.id).where(Case.code == code))
-        staff = list(
-            await session.execute(
-                select(Account.id, Account.locale).where(
-                    Account.role.in_([Role.REVIEWER, Role.ADMIN]), Account.chat_ref.is_not(None)
-                )
-            )
-        )
+        staff = await _staff(session)
     message = {"code": code, "people": people, "files": files, "urgent": urgent}
     return await outbox.queue(
         ALERT,
@@ -35,6 +39,19 @@ async def queue_staff_alert(
             Queued(account_id, locale or "", message, subject_id=case_id)
             for account_id, locale in staff
         ],
+    )
+
+
+async def queue_receipt_alert(
+    outbox: Outbox, sessionmaker: async_sessionmaker[AsyncSession], count: int
+) -> int:
+    """Many wrong receipts within the hour: every reviewer and admin with a chat is told
+    (how many, nothing else: no account, no receipt)."""
+    async with sessionmaker() as session:
+        staff = await _staff(session)
+    message = {"receipts": count}
+    return await outbox.queue(
+        ALERT, [Queued(account_id, locale or "", message) for account_id, locale in staff]
     )
 
 

@@ -3,37 +3,35 @@
 from __future__ import annotations
 
 import io
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import db
-from bot.case import SCHEMA_VERSION, CasePayload, Draft, FileRef, files_named_in
+from bot.case import SCHEMA_VERSION, Draft, files_named_in
 from bot.crypto import RecipientPublicKey, ServerKey
+from bot.crypto.intake import IntakeSigner
+from bot.file_record import KIND as FILE_RECORD
+from bot.file_record import FileRecord, declared_mime
 from bot.models import (
     Account,
     Attachment,
     AttachmentChunk,
-    BlindIndex,
     Case,
     CaseStatus,
     FollowUp,
     Recipient,
     Role,
-    SealedKey,
     utcnow,
 )
-from bot.sealing import Holder, drop_keys, of_case, seal_object
-from bot.services import audit
+from bot.sealing import Holder, drop_keys, seal_object
 from bot.services.accounts import Accounts
-from bot.services.answers import fold_name
-from bot.services.retention import shred_case
-from bot.services.urgency import urgent_case
+from bot.services.contacts import seal_contact
+from bot.services.manifest import seal_manifest, urgent_draft
+from bot.services.receipts import new_receipt, receipt_hash
 
 # No 0/O, 1/I/L, 5/S or 2/Z: a code read aloud over the phone survives.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRTUVWXY346789"
@@ -58,16 +56,11 @@ def normalise_code(text: str) -> str:
 @dataclass(frozen=True)
 class Submitted:
     code: str
+    # Shown to her once, never stored: the server keeps only its SHA-256.
+    receipt: str
     detainees: int
     attachments: int
     urgent: bool = False
-
-
-@dataclass(frozen=True)
-class CaseSummary:
-    code: str
-    status: CaseStatus
-    created_at: datetime
 
 
 class DailyLimit(Exception):
@@ -80,13 +73,6 @@ class DailyLimit(Exception):
 
 class FollowUpClosed(Exception):
     """The question was answered, withdrawn with its case, or never hers: nothing is kept."""
-
-
-@dataclass(frozen=True)
-class Withdrawn:
-    code: str
-    attachments: int
-    keys: int
 
 
 async def sync_recipients(
@@ -132,14 +118,22 @@ class CaseStore:
         accounts: Accounts,
         *,
         max_per_day: int = 5,
+        intake_signer: IntakeSigner | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Signs each case's manifest (bot/services/manifest.py); the bot's wiring gives it.
+        self._signer = intake_signer
         self._key = server_key
         self._accounts = accounts
         self.max_per_day = max_per_day
         # When each person submitted in the last day: counted in this process's memory
         # only, never stored (the account link is going away).
         self._submitted: dict[int, list[datetime]] = {}
+
+    @property
+    def intake_fingerprint(self) -> str | None:
+        """What reviewers pin of the key that signs each case's manifest."""
+        return self._signer.fingerprint if self._signer else None
 
     async def _account(self, session: AsyncSession, user_id: int) -> Account:
         return await self._accounts.get_or_create(session, user_id)
@@ -152,14 +146,17 @@ class CaseStore:
         *,
         case_id: int | None = None,
         followup_id: int | None = None,
+        mime: str | None = None,
+        name: str | None = None,
     ) -> str:
         """Seal one file at once, chunk by chunk: of her draft, or (an answer to a follow-up
-        question) of a submitted case. Returns its uid."""
+        question) of a submitted case; its SHA-256, size, MIME type and name are sealed beside
+        it (bot/file_record.py), never kept in the clear. Returns its uid."""
         uid = secrets.token_hex(16)
         async with self._sessionmaker() as session, session.begin():
             account = await self._account(session, user_id)
             if followup_id is not None:
-                await _still_open(session, account.id, case_id, followup_id)
+                await _still_open(session, case_id, followup_id)
             recipients = await _active_recipients(session)
             sealed = await seal_object(session, "attachment", uid, io.BytesIO(data), recipients)
             attachment = Attachment(
@@ -168,15 +165,22 @@ class CaseStore:
                 case_id=case_id,
                 followup_id=followup_id,
                 kind=kind,
-                size=0,
-                sha256="",
                 header=sealed.header,
             )
             session.add(attachment)
             await session.flush()
             for seq, chunk in enumerate(sealed):
                 session.add(AttachmentChunk(attachment_id=attachment.id, seq=seq, data=chunk))
-            attachment.size, attachment.sha256 = sealed.size, sealed.sha256
+            record = FileRecord(
+                sha256=sealed.sha256,
+                size=sealed.size,
+                mime=declared_mime(kind, mime),
+                name=name[:255] if name else None,
+                provenance="intake" if followup_id is None else "follow-up",
+            )
+            attachment.record = await seal_object(
+                session, FILE_RECORD, uid, record.to_bytes(), recipients
+            )
         return uid
 
     async def discard_draft_files(self, user_id: int, uids: list[str] | None = None) -> int:
@@ -227,22 +231,25 @@ class CaseStore:
                 await session.execute(delete(Attachment).where(Attachment.uid.in_(unwanted)))
             uid = secrets.token_hex(16)
             case = await self._insert_case(session, account, uid, locale, draft, len(files))
-            payload = CasePayload.from_draft(
-                case.code, locale, draft, [FileRef.of(f) for f in files]
-            ).to_json()
-            plaintext = json.dumps(payload, ensure_ascii=False).encode()
-            case.payload = await seal_object(session, "case", uid, plaintext, recipients)
+            if self._signer is None:
+                raise RuntimeError("no intake signing key: the case's manifest can't be signed")
+            case.payload = await seal_manifest(
+                session, self._signer, case, locale, draft, files, recipients
+            )
             for attachment in files:
                 attachment.case_id = case.id
                 attachment.account_id = None
-            for value in self._blind_indexes(draft):
-                session.add(BlindIndex(case_id=case.id, value=value))
             account.subscribed = account.subscribed or subscribe
-            if contact or account.subscribed:
+            if account.subscribed:  # news she asked for: her account keeps the chat id
                 account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
-            case.urgent = urgent_case({"detainees": draft["detainees"]}, utcnow().date())
+            if contact:  # questions and notices: her chat id sealed beside the case only
+                case.contact = await seal_contact(session, uid, chat_id, locale, recipients)
+            case.urgent = urgent_draft(draft, utcnow().date())
+            receipt = new_receipt()
+            case.receipt_hash = receipt_hash(receipt)
             done = Submitted(
                 code=case.code,
+                receipt=receipt,
                 detainees=case.detainee_count,
                 attachments=len(files),
                 urgent=case.urgent,
@@ -264,7 +271,6 @@ class CaseStore:
             case = Case(
                 uid=uid,
                 code=new_code(),
-                account_id=account.id,
                 status=CaseStatus.RECEIVED,
                 locale=locale,
                 schema_version=SCHEMA_VERSION,
@@ -281,22 +287,6 @@ class CaseStore:
                 continue
         raise RuntimeError("could not find a free case code")
 
-    def _blind_indexes(self, draft: Draft) -> set[str]:
-        values = set()
-        for person in draft["detainees"]:
-            year = (
-                (person.get("birth_year") or {})
-                if isinstance(person.get("birth_year"), dict)
-                else {}
-            )
-            for field in ("name", "name_alt"):
-                name = person.get(field)
-                if isinstance(name, str) and (folded := fold_name(name)):
-                    values.add(self._key.blind_index(folded))
-                    if year.get("year"):
-                        values.add(self._key.blind_index(f"{folded}|{year['year']}"))
-        return values
-
     async def staff_chats(self) -> list[int]:
         """Chats of reviewers and admins who should hear that a case arrived."""
         async with self._sessionmaker() as session:
@@ -307,65 +297,10 @@ class CaseStore:
             )
             return [int(self._key.decrypt(ref, context="chat")) for ref in refs if ref]
 
-    async def mine(self, user_id: int) -> list[CaseSummary]:
-        """Her cases, newest first."""
-        async with self._sessionmaker() as session:
-            account = await self._accounts.find_row(session, user_id)
-            if account is None:
-                return []
-            rows = await session.scalars(
-                select(Case).where(Case.account_id == account.id).order_by(Case.id.desc())
-            )
-            return [CaseSummary(row.code, row.status, row.created_at) for row in rows]
 
-    async def status(self, user_id: int, code: str) -> CaseStatus | None:
-        """The status of her case; None for a code that is unknown or not hers."""
-        for case in await self.mine(user_id):
-            if case.code == normalise_code(code):
-                return case.status
-        return None
-
-    async def withdraw(self, user_id: int, code: str) -> Withdrawn | None:
-        """Crypto-shred her case: wrapped keys, ciphertext, files go; the audit log says so."""
-        code = normalise_code(code)
-        async with self._sessionmaker() as session, session.begin():
-            account = await self._accounts.find_row(session, user_id)
-            if account is None:
-                return None
-            case = await session.scalar(
-                select(Case).where(Case.code == code, Case.account_id == account.id)
-            )
-            if case is None or case.status == CaseStatus.WITHDRAWN:
-                return None
-            keys = await session.scalar(select(func.count(SealedKey.id)).where(of_case(case.id)))
-            key_count = int(keys or 0)
-            files = await shred_case(session, case, CaseStatus.WITHDRAWN)
-            # Her chat id was kept for this case's questions and notices: it goes unless she
-            # subscribed to news or another case of hers still may be asked about.
-            still_asked = await session.scalar(
-                select(Case.id).where(
-                    Case.account_id == account.id,
-                    Case.consent_contact.is_(True),
-                    Case.status != CaseStatus.WITHDRAWN,
-                )
-            )
-            if not account.subscribed and still_asked is None and account.role == Role.RELATIVE:
-                account.chat_ref = None
-            await audit.record(
-                session,
-                actor=audit.RELATIVE,
-                action="case.withdrawn",
-                target=code,
-                detail={"attachments": files, "keys": key_count},
-            )
-        await db.wipe_traces(self._sessionmaker.kw["bind"])
-        return Withdrawn(code=code, attachments=files, keys=key_count)
-
-
-async def _still_open(
-    session: AsyncSession, account_id: int, case_id: int | None, followup_id: int
-) -> None:
-    """An answer is kept only while its question is open and its case not withdrawn."""
+async def _still_open(session: AsyncSession, case_id: int | None, followup_id: int) -> None:
+    """An answer is kept only while its question is open (its answer token alive: she found
+    it by that token) and its case not withdrawn."""
     found = await session.scalar(
         select(FollowUp.id)
         .join(Case, Case.id == FollowUp.case_id)
@@ -373,7 +308,7 @@ async def _still_open(
             FollowUp.id == followup_id,
             FollowUp.case_id == case_id,
             FollowUp.state == "sent",
-            Case.account_id == account_id,
+            FollowUp.token_hash.is_not(None),
             Case.status != CaseStatus.WITHDRAWN,
         )
     )

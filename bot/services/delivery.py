@@ -9,6 +9,16 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+BROADCAST, NOTICE, QUESTION, REMINDER, ALERT, RECEIPT = (
+    "broadcast",
+    "notice",
+    "question",
+    "reminder",
+    "alert",
+    # A receipt code for a case filed before receipts, sent once (bot/services/earlier.py).
+    "receipt",
+)
+
 
 class RateLimited(Exception):
     """Telegram said 429: wait `retry_after` seconds, then send the same message again."""
@@ -46,6 +56,8 @@ class Item:
     text: str = ""
     photo_file_id: str | None = None
     message: Mapping[str, Any] = field(default_factory=dict)
+    # Set for a message sealed to the bot's delivery key (its blob goes, the WAL is wiped).
+    uid: str | None = None
 
 
 class Transport(Protocol):

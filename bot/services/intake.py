@@ -1,21 +1,26 @@
 """The intake questionnaire: steps, answers, /back and the summary. No Telegram here.
 
 A draft is a plain JSON-able dict (it lives in the encrypted persistence):
-    {"step": str, "person": int, "history": [[step, person], ...], "editing": str | None,
-     "about": {...}, "detainees": [{...}, ...], "narrative": [...], "evidence": [...],
-     "consent": {...}}
+    {"id": str, "step": str, "person": int, "history": [[step, person], ...],
+     "editing": str | None, "about": {...}, "detainees": [{...}, ...], "narrative": [...],
+     "evidence": [...], "consent": {...}}
 An answer is a string, {"text": ...} for a typed answer to a button question, or
-{"voice": uid} for a voice message (sealed as an attachment when it arrived).
+{"voice": uid} for a voice message (sealed as an attachment when it arrived). An answer that
+is testimony is sealed as a piece before the draft keeps it (bot/services/pieces.py): the
+draft then holds its reference, and only the control values docs/data.md lists stay as
+they are (consent, "another person?", the "possibly urgent" bit).
 """
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.case import Draft, describe
-from bot.i18n import N_, current_locale, ngettext
+from bot.case import Draft
+from bot.i18n import N_
 from bot.i18n import gettext as _
 from bot.services.answers import (
     AnswerError,
@@ -43,6 +48,8 @@ from bot.services.questions import (
     YES,
     Step,
 )
+from bot.services.summary import callback, evidence_counts, summary, summary_buttons
+from bot.services.urgency import is_urgent
 
 __all__ = [
     "BY_NAME",
@@ -62,6 +69,10 @@ __all__ = [
     "UN_TRANSMISSION",
     "YES",
     "Step",
+    "callback",
+    "evidence_counts",
+    "summary",
+    "summary_buttons",
 ]
 
 
@@ -92,6 +103,7 @@ class Prompt:
 def new_draft() -> Draft:
     """An empty draft at the safety screen."""
     return {
+        "id": secrets.token_hex(16),
         "step": "safety",
         "person": 0,
         "history": [],
@@ -102,11 +114,6 @@ def new_draft() -> Draft:
         "evidence": [],
         "consent": {},
     }
-
-
-def callback(step: str, value: str) -> str:
-    """Callback data for a button: it names the step, so an old message's button is spotted."""
-    return f"{CALLBACK_PREFIX}{step}:{value}"
 
 
 def parse_callback(data: str) -> tuple[str, str] | None:
@@ -139,8 +146,49 @@ def _voice_or_text(answer: Answer, check: Any) -> Any:
         raise IntakeError(exc.message, **exc.values) from None
 
 
+def slot(draft: Draft) -> str | None:
+    """Where the current step's answer goes in the case record, if it is testimony (sealed
+    as a piece); None for the dialogue's own values (consent, "another person?", info)."""
+    step = BY_NAME.get(draft["step"])
+    if step is None or step.kind == "info" or step.part == "consent" or step.name == "another":
+        return None
+    if step.part == "person":
+        return f"detainees.{draft['person']}.{step.name}"
+    return f"testifier.{step.name}"
+
+
+def stored(draft: Draft) -> Any:
+    """What the draft holds now for the current step (a piece's reference, say), or None."""
+    step = BY_NAME[draft["step"]]
+    if step.part == "person":
+        return draft["detainees"][draft["person"]].get(step.name)
+    return (draft["consent"] if step.part == "consent" else draft["about"]).get(step.name)
+
+
 def answer(draft: Draft, given: Answer, *, today: date | None = None) -> None:
-    """Take her answer for the current step and move on; raise IntakeError to re-ask."""
+    """Take her answer for the current step, unsealed, and move on; raise IntakeError to
+    re-ask. The dialogue seals it first (bot/services/pieces.py, `DraftPieces.answer`)."""
+    value = read(draft, given, today=today)
+    accept(draft, value, value, today=today)
+
+
+def accept(draft: Draft, value: Any, kept: Any, *, today: date | None = None) -> None:
+    """Keep `kept` (her answer `value`, or its sealed piece's reference) and move on. The
+    "possibly urgent" bit of a detention date is worked out here, from the plaintext."""
+    step = BY_NAME[draft["step"]]
+    if step.kind != "info":
+        _store(draft, step, kept)
+    if step.name == "detained":
+        person = draft["detainees"][draft["person"]]
+        if is_urgent({"detained": value}, today or datetime.now(UTC).date()):
+            person["urgent"] = True
+        else:
+            person.pop("urgent", None)
+    _advance(draft, step, value)
+
+
+def read(draft: Draft, given: Answer, *, today: date | None = None) -> Any:
+    """Her answer for the current step in its stored form; raise IntakeError to re-ask."""
     step = BY_NAME[draft["step"]]
     value: Any
     if given.button in (SKIP, UNKNOWN) and (step.skip or step.unknown):
@@ -164,19 +212,21 @@ def answer(draft: Draft, given: Answer, *, today: date | None = None) -> None:
         value = _voice_or_text(given, check_text)
     else:
         raise IntakeError(N_("Please answer with a message or use the buttons."))
-    if step.kind != "info":
-        _store(draft, step, value)
-    _advance(draft, step, value)
+    return value
+
+
+def narrative_piece(given: Answer) -> dict[str, str]:
+    """One more piece of the story; long texts are kept whole, never cut."""
+    if given.voice is not None:
+        return {"voice": given.voice}
+    if given.text and given.text.strip():
+        return {"text": given.text}
+    raise IntakeError(N_("Please write your answer, send a voice message, or press Skip."))
 
 
 def add_narrative(draft: Draft, given: Answer) -> None:
-    """One more piece of the story; long texts are kept whole, never cut."""
-    if given.voice is not None:
-        draft["narrative"].append({"voice": given.voice})
-    elif given.text and given.text.strip():
-        draft["narrative"].append({"text": given.text})
-    else:
-        raise IntakeError(N_("Please write your answer, send a voice message, or press Skip."))
+    """One more piece of the story, unsealed (the dialogue seals it: DraftPieces)."""
+    draft["narrative"].append(narrative_piece(given))
 
 
 def add_evidence(draft: Draft, uid: str, kind: str) -> int:
@@ -241,11 +291,12 @@ def edit(draft: Draft, part: str) -> None:
     draft["step"] = PART_FIRST[kind]
 
 
-def prompt(draft: Draft) -> Prompt:
-    """The current question in the current locale, with its buttons."""
+def prompt(draft: Draft, values: Mapping[str, Any] | None = None) -> Prompt:
+    """The current question in the current locale, with its buttons; `values` is the
+    plaintext of her sealed answers still held in memory (piece uid -> answer)."""
     name = draft["step"]
     if name == SUMMARY:
-        return Prompt(summary(draft), summary_buttons(draft))
+        return Prompt(summary(draft, values), summary_buttons(draft))
     step = BY_NAME[name]
     text = _(step.question)
     if step.note:
@@ -272,84 +323,6 @@ def prompt(draft: Draft) -> Prompt:
     if extra:
         rows.append(extra)
     return Prompt(text, rows)
-
-
-def _label(step_name: str, value: Any) -> str:
-    """Her answer as the summary shows it back to her, in her language."""
-    if value is None:
-        return "—"
-    if value == UNKNOWN:
-        return _(LABELS[UNKNOWN])
-    if isinstance(value, dict) and "voice" in value:
-        return "🎤 " + _("voice message")
-    return describe(step_name, value, current_locale())
-
-
-def summary(draft: Draft) -> str:
-    """Everything she gave, in her language, part by part."""
-    lines = [_("Please check your answers."), "", "— " + _("About you")]
-    for name in ("relation", "own_name", "residence"):
-        lines.append(f"{_(BY_NAME[name].question)} {_label(name, draft['about'].get(name))}")
-    for number, person in enumerate(draft["detainees"], start=1):
-        lines += ["", "— " + _("Person {number}").format(number=number)]
-        for step in STEPS:
-            if step.part == "person" and step.name != "another":
-                lines.append(f"{_(step.question)} {_label(step.name, person.get(step.name))}")
-    lines += ["", "— " + _("What happened")]
-    for piece in draft["narrative"]:
-        lines.append(_label("narrative", piece))
-    if not draft["narrative"]:
-        lines.append("—")
-    lines += ["", "— " + _("Evidence")]
-    counts = {kind: 0 for kind in ("photo", "document", "voice", "video")}
-    for item in draft["evidence"]:
-        counts[item["kind"]] = counts.get(item["kind"], 0) + 1
-    lines.append(evidence_counts(counts))
-    lines += ["", "— " + _("Consent")]
-    for name in (
-        "consent_contact",
-        "consent_sharing",
-        "consent_un",
-        "consent_un_name",
-        "subscribe",
-    ):
-        lines.append(f"{_(BY_NAME[name].question)} {_label(name, draft['consent'].get(name))}")
-    return "\n".join(lines)
-
-
-def evidence_counts(counts: dict[str, int]) -> str:
-    """'2 photos, 1 document' in the current language."""
-    parts = []
-    if n := counts.get("photo", 0):
-        parts.append(ngettext("{count} photo", "{count} photos", n).format(count=n))
-    if n := counts.get("document", 0):
-        parts.append(ngettext("{count} document", "{count} documents", n).format(count=n))
-    if n := counts.get("voice", 0):
-        parts.append(ngettext("{count} voice message", "{count} voice messages", n).format(count=n))
-    if n := counts.get("video", 0):
-        parts.append(ngettext("{count} video", "{count} videos", n).format(count=n))
-    return ", ".join(parts) if parts else _("No files.")
-
-
-def summary_buttons(draft: Draft) -> list[list[tuple[str, str]]]:
-    """An Edit button per part, then Submit and Cancel."""
-    rows = [[(_("Edit: about you"), callback(SUMMARY, "edit:about"))]]
-    for index in range(len(draft["detainees"])):
-        rows.append(
-            [
-                (
-                    _("Edit: person {number}").format(number=index + 1),
-                    callback(SUMMARY, f"edit:person:{index}"),
-                )
-            ]
-        )
-    rows.append([(_("Edit: what happened"), callback(SUMMARY, "edit:narrative"))])
-    rows.append([(_("Edit: evidence"), callback(SUMMARY, "edit:evidence"))])
-    rows.append([(_("Edit: consent"), callback(SUMMARY, "edit:consent"))])
-    rows.append(
-        [(_("Submit"), callback(SUMMARY, "submit")), (_(LABELS[CANCEL]), callback(SUMMARY, CANCEL))]
-    )
-    return rows
 
 
 def ready(draft: Draft) -> bool:

@@ -4,9 +4,12 @@ A delivery row is one message to one recipient, of a kind: `broadcast` (an admin
 update), `notice` (a status change she agreed to hear about), `question` (a reviewer's
 follow-up), `reminder` (her unsent answers expire tomorrow) or `alert` (staff: a new case,
 code and counts only). The recipient is an account (its chat id, server-encrypted, lives
-on the account) or, for a chat with no account link, the row's own blob. Everything but a
-broadcast carries its message in that blob (server-encrypted JSON), which goes with the
-row once it is sent or has failed for good; a broadcast's texts stay on its broadcast row.
+on the account: subscribers and staff) or the row's own blob. Everything but a broadcast
+carries its message in that blob, which goes with the row once it is sent or has failed for
+good; a broadcast's texts stay on its broadcast row. A notice or question to a relative is
+written by reviewer tools, sealed to the bot's delivery key (its chat id, language, code,
+text and answer token; `uid` set, no account): opened only to send it, then its blob and
+wrapped key are deleted and the SQLite WAL checkpointed, so no copy of her chat id stays.
 
 Exactly once, as far as Telegram lets anyone (docs/broadcasts.md): `sending` is committed
 just before a message goes out and `sent` just after; rows are claimed with a lease, on
@@ -16,10 +19,9 @@ out, so a crash repeats at most the one message that was in flight.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,10 +30,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import db
 from bot.crypto import ServerKey
-from bot.models import Account, Broadcast, Delivery, DeliveryState, FollowUp, Notice, utcnow
-from bot.services.broadcasts import DONE, SCHEDULED, SENDING, text_for
+from bot.models import Account, Broadcast, Delivery, DeliveryState, utcnow
+from bot.sealing import drop_keys
+from bot.services.broadcasts import DONE, SCHEDULED, SENDING
 from bot.services.delivery import (
+    ALERT,
+    BROADCAST,
+    NOTICE,
+    QUESTION,
+    RECEIPT,
+    REMINDER,
     Blocked,
     ChatGone,
     Item,
@@ -41,10 +51,18 @@ from bot.services.delivery import (
     Transient,
     Transport,
 )
+from bot.services.delivery_keys import DELIVERY, DeliveryKeys
+from bot.services.outbox_messages import Messages
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ALERT",
+    "BROADCAST",
+    "NOTICE",
+    "QUESTION",
+    "RECEIPT",
+    "REMINDER",
     "Blocked",
     "ChatGone",
     "Item",
@@ -56,13 +74,6 @@ __all__ = [
     "Transport",
 ]
 
-BROADCAST, NOTICE, QUESTION, REMINDER, ALERT = (
-    "broadcast",
-    "notice",
-    "question",
-    "reminder",
-    "alert",
-)
 OPEN = (DeliveryState.PENDING, DeliveryState.SENDING)
 
 
@@ -77,9 +88,11 @@ class Outbox:
         sender_id: str | None = None,
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 5,
+        delivery_keys: DeliveryKeys | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._key = server_key
+        self._messages = Messages(server_key, delivery_keys)
         self.sender_id = sender_id or secrets.token_hex(8)
         self.lease = lease
         self.max_attempts = max_attempts
@@ -91,15 +104,6 @@ class Outbox:
     def settle_with(self, kind: str, settle: Settle) -> None:
         self._settle[kind] = settle
 
-    def _seal(self, message: Mapping[str, Any]) -> bytes:
-        return self._key.encrypt(
-            json.dumps(message, ensure_ascii=False).encode(), context="delivery"
-        )
-
-    def _open(self, sealed: bytes) -> dict[str, Any]:
-        opened: dict[str, Any] = json.loads(self._key.decrypt(sealed, context="delivery"))
-        return opened
-
     async def drop_reminders(self, chat_id: int) -> int:
         """Reminders to a chat that are still waiting (they name it only in their blob):
         gone when she cancels her draft or asks to be forgotten. Returns how many."""
@@ -109,9 +113,8 @@ class Outbox:
                     select(Delivery).where(Delivery.kind == REMINDER, Delivery.sealed.is_not(None))
                 )
             )
-            mine = [
-                row for row in rows if row.sealed and self._open(row.sealed).get("chat") == chat_id
-            ]
+            opened = self._messages.open
+            mine = [row for row in rows if row.sealed and opened(row.sealed).get("chat") == chat_id]
             for row in mine:
                 await session.delete(row)
         return len(mine)
@@ -125,7 +128,7 @@ class Outbox:
                 "kind": kind,
                 "account_id": m.account_id,
                 "subject_id": m.subject_id,
-                "sealed": self._seal(m.message),
+                "sealed": self._messages.seal(m.message),
                 "locale": m.locale,
                 "state": DeliveryState.PENDING,
                 "attempts": 0,
@@ -206,7 +209,7 @@ class Outbox:
             )
             items, unreachable = [], []
             for delivery, chat_ref in rows:
-                item = await self._item(session, delivery, chat_ref)
+                item = await self._messages.item(session, delivery, chat_ref)
                 if isinstance(item, Item):
                     items.append(item)
                     continue
@@ -216,44 +219,13 @@ class Outbox:
             for delivery in unreachable:
                 await self._close(session, delivery)
                 await self._settle_source(session, delivery.kind, delivery.subject_id, sent=False)
+        if any(delivery.uid is not None for delivery in unreachable):
+            await self._wipe()
         return items
 
-    async def _item(
-        self, session: AsyncSession, row: Delivery, chat_ref: bytes | None
-    ) -> Item | str:
-        message = self._open(row.sealed) if row.sealed else {}
-        chat = message.get("chat")
-        if chat is None and chat_ref is not None:
-            chat = int(self._key.decrypt(chat_ref, context="chat"))
-        if chat is None:
-            return "unsubscribed"
-        source = {NOTICE: Notice, QUESTION: FollowUp}.get(row.kind)
-        if source is not None and await session.get(source, row.subject_id) is None:
-            return "withdrawn"  # shredded with its case: the message must not go out
-        text, photo = "", None
-        if row.kind == BROADCAST and row.broadcast_id is not None:
-            broadcast = await session.get(Broadcast, row.broadcast_id)
-            if broadcast is None:
-                return "no broadcast"
-            chosen = text_for(
-                row.locale, json.loads(broadcast.texts), broadcast.fallback.split(",")
-            )
-            if chosen is None:
-                return "no text"
-            text, photo = chosen[1], broadcast.photo_file_id
-        return Item(
-            delivery_id=row.id,
-            kind=row.kind,
-            broadcast_id=row.broadcast_id,
-            account_id=row.account_id,
-            subject_id=row.subject_id,
-            chat_id=int(chat),
-            locale=row.locale,
-            attempts=row.attempts,
-            text=text,
-            photo_file_id=photo,
-            message=message,
-        )
+    async def _wipe(self) -> None:
+        """A blob naming her chat was deleted: its old pages leave the SQLite WAL now."""
+        await db.wipe_traces(self._sessionmaker.kw["bind"])
 
     async def _close(self, session: AsyncSession, delivery: Delivery) -> None:
         """Done with for good: a personal message's row (and its blob) goes, a broadcast's
@@ -261,6 +233,8 @@ class Outbox:
         if delivery.kind == BROADCAST:
             delivery.claimed_by, delivery.sealed = None, None
         else:
+            if delivery.uid is not None:
+                await drop_keys(session, DELIVERY, [delivery.uid])
             await session.delete(delivery)
 
     async def _settle_source(
@@ -303,6 +277,8 @@ class Outbox:
             # otherwise find the source unsettled and the delivery gone, and send it again.
             sent = state == DeliveryState.SENT
             await self._settle_source(session, item.kind, item.subject_id, sent=sent)
+        if item.uid is not None:
+            await self._wipe()
 
     async def mark_sending(self, item: Item) -> bool:
         """Just before sending; False if the row is no longer ours (taken over)."""

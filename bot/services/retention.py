@@ -11,9 +11,9 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import CryptoError, ServerKey
+from bot.draft_pieces import DraftPiece
 from bot.models import (
     Attachment,
-    BlindIndex,
     Broadcast,
     Case,
     CaseNote,
@@ -30,6 +30,7 @@ from bot.models import (
 from bot.sealing import of_case, orphaned
 from bot.services import audit
 from bot.services.broadcasts import CANCELLED, DONE
+from bot.services.pieces import sweep_unnamed
 from bot.states import Grade, Sharing
 
 DELIVERY_KEEP = timedelta(days=30)
@@ -42,6 +43,8 @@ class Purged:
     rejected_cases: int = 0
     broadcasts_compacted: int = 0
     delivery_rows: int = 0
+    answer_tokens: int = 0
+    answer_pieces: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,17 +54,19 @@ class Reminder:
 
 
 async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> int:
-    """Delete a case's wrapped keys, ciphertext, files (her follow-up answers included), blind
-    indexes, the reviewers' sealed notes, follow-up questions and pending notices, and reset
-    what the row said about it (counts, language, consent, urgency, grade, duplicate links);
-    keep the code, the date, the status and the account link (what she is told remains)."""
+    """Delete a case's wrapped keys, ciphertext, files (her follow-up answers included, with
+    their sealed records), her sealed contact, the reviewers' sealed notes, follow-up questions
+    (their answer tokens with them) and pending notices with their deliveries, and reset what
+    the row said about it (counts, language, consent, urgency, grade, duplicate links); keep
+    the code, the date, the status and the account link (what she is told remains)."""
     files = list(await session.scalars(select(Attachment.id).where(Attachment.case_id == case.id)))
     # Every kind of sealed object of the case loses its keys (bot.sealing.KINDS).
     await session.execute(delete(SealedKey).where(of_case(case.id)))
     if files:
         await session.execute(delete(Attachment).where(Attachment.id.in_(files)))
-    await session.execute(delete(BlindIndex).where(BlindIndex.case_id == case.id))
     await session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
+    # Her answers, sealed one by one (their keys went with the case's, of_case).
+    await session.execute(delete(DraftPiece).where(DraftPiece.case_id == case.id))
     # Messages about the case still waiting in the outbox go first (a question's text, a
     # notice, the staff alert): they name their source only by its id.
     questions = select(FollowUp.id).where(FollowUp.case_id == case.id)
@@ -72,6 +77,7 @@ async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> i
                 and_(Delivery.kind == "question", Delivery.subject_id.in_(questions)),
                 and_(Delivery.kind == "notice", Delivery.subject_id.in_(notices)),
                 and_(Delivery.kind == "alert", Delivery.subject_id == case.id),
+                Delivery.case_id == case.id,
             )
         )
     )
@@ -81,6 +87,7 @@ async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> i
         update(Case).where(Case.duplicate_of == case.id).values(duplicate_of=None)
     )
     case.payload = None
+    case.contact = None  # her chat id, sealed: its keys went with the case's (of_case)
     case.status = status
     case.attachment_count = case.detainee_count = 0
     case.locale = ""
@@ -97,11 +104,13 @@ class Retention:
         *,
         draft_ttl: timedelta,
         rejected_after: timedelta | None,
+        answer_token_ttl: timedelta = timedelta(days=30),
     ) -> None:
         self._sessionmaker = sessionmaker
         self._key = server_key
         self._draft_ttl = draft_ttl
         self._rejected_after = rejected_after
+        self._answer_token_ttl = answer_token_ttl
 
     async def due_reminders(self) -> list[Reminder]:
         """Drafts that expire within a day and were not yet reminded (marked as reminded)."""
@@ -143,6 +152,8 @@ class Retention:
                     Attachment.created_at < utcday(now - self._draft_ttl),
                 )
             )
+            # Sealed answers no live draft names any more (expired, cancelled, replaced).
+            pieces = await sweep_unnamed(session, self._key, now)
             # Keys of objects deleted with them (or with an account) go too.
             await session.execute(delete(SealedKey).where(orphaned()))
             rejected = 0
@@ -158,12 +169,23 @@ class Retention:
                     await shred_case(session, case, CaseStatus.REJECTED)
                     rejected += 1
             compacted, rows = await self._compact_deliveries(session, now)
+            # An answer button dies this long after its question was asked.
+            tokens = await session.execute(
+                update(FollowUp)
+                .where(
+                    FollowUp.token_hash.is_not(None),
+                    FollowUp.created_at <= now - self._answer_token_ttl,
+                )
+                .values(token_hash=None)
+            )
             purged = Purged(
                 drafts=int(getattr(drafts, "rowcount", 0) or 0),
                 draft_files=int(getattr(files, "rowcount", 0) or 0),
                 rejected_cases=rejected,
                 broadcasts_compacted=compacted,
                 delivery_rows=rows,
+                answer_tokens=int(getattr(tokens, "rowcount", 0) or 0),
+                answer_pieces=pieces,
             )
             await audit.record(
                 session, actor="system", action="retention.purge", detail=purged.__dict__

@@ -2,12 +2,11 @@
 
 Run with the bot stopped. In one transaction: drafts are re-encrypted and re-filed under
 the new key's pseudonyms; kept chat ids are re-encrypted; accounts whose chat id is kept
-(staff, subscribers, relatives who agreed to follow-ups — in a private chat the chat id is
-the user id) get their new pseudonym at once; the bot's inbox key is republished. The old
-key stays in the key file behind the new one, so that accounts the bot cannot re-derive
-(no Telegram id is stored for them) are found by their old pseudonym and moved on their
-next message, and so that blind indexes made under it keep matching (they can be remade
-only where the names can be read: on a reviewer's machine).
+(staff, subscribers — in a private chat the chat id is the user id) get their new pseudonym
+at once. The bot's delivery keys are files of their own, untouched: reviewers' pin stays
+valid. The old key stays in the key file behind the new one, so that accounts the bot cannot
+re-derive (no Telegram id is stored for them) are found by their old pseudonym and moved on
+their next message.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import ServerKey
-from bot.models import Account, Broadcast, Draft, Setting
+from bot.models import Account, Broadcast, Draft
 from bot.services import audit
 
 
@@ -58,12 +57,6 @@ async def rotate(
             chat = old.decrypt(broadcast.progress_chat_ref, context="chat")
             broadcast.progress_chat_ref = new.encrypt(chat, context="chat")
             refs += 1
-        inbox = await session.get(Setting, "inbox_public")
-        line = new.inbox().public().to_line()
-        if inbox is None:
-            session.add(Setting(name="inbox_public", value=line))
-        else:
-            inbox.value = line
         result = Rotated(drafts=drafts, accounts=accounts, chat_refs=refs)
         await audit.record(
             session, actor="cli", action="server_key.rotated", detail=result.__dict__

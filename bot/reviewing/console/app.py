@@ -41,6 +41,7 @@ from bot.models import CaseStatus
 from bot.reviewing.cases import GRADES, Reviewer, ReviewError
 from bot.reviewing.console.guard import ConsoleGuard
 from bot.reviewing.console.media import media_type
+from bot.reviewing.duplicate_index import beside
 from bot.reviewing.export import ExportError, export
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.un import ELEMENT_LABELS, write_draft
@@ -73,10 +74,15 @@ def create_app(
     idle_minutes: float = 15,
     inbox_fingerprint: str | None = None,
     team_keys: Path | None = None,
+    duplicate_index: Path | None = None,
+    intake_fingerprint: str | None = None,
 ) -> ConsoleGuard:
     """The console, locked until the key's passphrase is given; notes and questions are sealed
-    only to reviewer keys in `team_keys` (AIGAQ_RECIPIENTS), questions also to the bot inbox
-    key pinned by `inbox_fingerprint` (AIGAQ_INBOX_FINGERPRINT)."""
+    only to reviewer keys in `team_keys` (AIGAQ_RECIPIENTS); questions and notices to her go
+    to the bot's delivery key only if certified by the signing key pinned by
+    `inbox_fingerprint` (AIGAQ_INBOX_FINGERPRINT). Her duplicate index is kept in
+    `duplicate_index` (AIGAQ_DUPLICATE_INDEX), by default beside the key file. A case's
+    manifest must be signed by the bot's intake key `intake_fingerprint` names."""
     state = ConsoleState(key_path=key_path, idle_seconds=idle_minutes * 60)
     env = Environment(
         loader=PackageLoader("bot.reviewing.console", "templates"),
@@ -124,7 +130,10 @@ def create_app(
         status = request.query_params.get("status") or None
         query = (request.query_params.get("q") or "").strip()
         wanted = CaseStatus(status) if status in {s.value for s in CaseStatus} else None
-        items = await reviewer.queue(wanted)
+        try:
+            items = await reviewer.queue(wanted)
+        except ReviewError as exc:  # her duplicate index is another key's, or was altered
+            return page(request, "message.html", message=str(exc))
         if request.query_params.get("wgeid") == "1":
             ready = await reviewer.followups.ready_for_wgeid()
             items = [item for item in items if item.code in ready]
@@ -147,7 +156,12 @@ def create_app(
         except (CryptoError, PermissionError):
             return RedirectResponse(_to(request, "/?error=1"), status_code=303)
         state.reviewer = Reviewer(
-            sessionmaker, key, inbox_fingerprint=inbox_fingerprint, team_keys=team_keys
+            sessionmaker,
+            key,
+            inbox_fingerprint=inbox_fingerprint,
+            intake_fingerprint=intake_fingerprint,
+            team_keys=team_keys,
+            duplicate_index=duplicate_index or beside(state.key_path),
         )
         state.token = secrets.token_urlsafe(32)
         state.last_seen = time.monotonic()
@@ -239,6 +253,7 @@ def create_app(
         reader = reviewer.attachment(request.path_params["uid"])
         try:
             meta = await reader.meta()
+            record = await reader.record()
             stream = reader.stream()
             first = await anext(stream)
         except (ReviewError, CryptoError):
@@ -252,7 +267,7 @@ def create_app(
         return StreamingResponse(
             body(),
             media_type=media_type(first, meta.kind),
-            headers={"Cache-Control": "no-store", "Content-Length": str(meta.size)},
+            headers={"Cache-Control": "no-store", "Content-Length": str(record.size)},
         )
 
     async def case_form(

@@ -1,0 +1,112 @@
+"""The bot's intake signing key, and the signed form of a case's manifest.
+
+At Submit the bot signs the case's manifest (the uids and ciphertext SHA-256 of every sealed
+answer and file, with the control values) with an Ed25519 key of its own: a file beside the
+server key (`intake.key`, mode 0600, made at first start), apart from the delivery signing
+key because the roster gives `intake` and `delivery` separate roles. Reviewer tools pin its
+fingerprint (`aigaq keys intake`, AIGAQ_INTAKE_FINGERPRINT) and refuse a manifest it did not
+sign. The signed manifest is then sealed to the reviewers like any case (docs/sealing.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from bot.crypto.delivery import _read_private, _write_private, signer_fingerprint
+from bot.crypto.errors import CryptoError, KeyFileError
+from bot.crypto.keys import b64d, b64e, normalise_fingerprint
+
+MANIFEST_FORMAT = "aigaq-manifest-v1"
+SIGNED_TAG = b"aigaq-manifest-sig-v1\x00"
+INTAKE_FILE = "intake.key"
+
+
+class ManifestError(CryptoError):
+    """A manifest that is damaged, unsigned, signed by another key, or altered."""
+
+
+def canonical(manifest: dict[str, Any]) -> bytes:
+    """The bytes that are signed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def is_signed_manifest(raw: Any) -> bool:
+    """Whether an opened case object is a signed manifest (not an old whole record)."""
+    return isinstance(raw, dict) and raw.get("format") == MANIFEST_FORMAT
+
+
+class IntakeSigner:
+    """The bot's intake signing key, in a file of its own (made on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not path.exists():
+                seed = Ed25519PrivateKey.generate().private_bytes_raw()
+                with contextlib.suppress(FileExistsError):  # another process made it first
+                    _write_private(path, base64.b64encode(seed).decode() + "\n")
+        except OSError as exc:
+            raise KeyFileError(
+                f"cannot write the bot's intake signing key {path} ({type(exc).__name__}): "
+                "its folder must be writable by the bot only"
+            ) from None
+        try:
+            self._key = Ed25519PrivateKey.from_private_bytes(
+                base64.b64decode(_read_private(path).strip(), validate=True)
+            )
+        except ValueError:
+            raise KeyFileError(f"{path} is not an Ed25519 signing key") from None
+
+    @property
+    def fingerprint(self) -> str:
+        """What reviewers pin (AIGAQ_INTAKE_FINGERPRINT)."""
+        return signer_fingerprint(self._key.public_key())
+
+    def sign(self, manifest: dict[str, Any]) -> bytes:
+        """The signed manifest, as sealed: JSON with the manifest, the signer and the signature."""
+        body = canonical(manifest)
+        signed = {
+            "format": MANIFEST_FORMAT,
+            "manifest": manifest,
+            "signer": self._key.public_key().public_bytes_raw().hex(),
+            "signature": b64e(self._key.sign(SIGNED_TAG + body)),
+        }
+        return json.dumps(signed, ensure_ascii=False).encode()
+
+
+def verify_manifest(raw: dict[str, Any], pinned: str | None) -> dict[str, Any]:
+    """The manifest, if its signature verifies (by a pinned key, when any is pinned: one
+    fingerprint, or several separated by commas after the intake key was replaced); a
+    ManifestError saying what is wrong otherwise."""
+    try:
+        manifest = raw["manifest"]
+        public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(raw["signer"]))
+        signature = b64d(raw["signature"])
+    except (KeyError, TypeError, ValueError, CryptoError):
+        raise ManifestError(
+            "the case's manifest is damaged: its signature cannot be read"
+        ) from None
+    found = signer_fingerprint(public)
+    allowed = [normalise_fingerprint(one) for one in (pinned or "").split(",") if one.strip()]
+    if pinned is not None and found not in allowed:
+        raise ManifestError(
+            f"the case's manifest is signed by key {found}, not by the bot's intake key you "
+            f"pinned ({', '.join(allowed)}): someone wrote it into the database"
+        )
+    try:
+        public.verify(signature, SIGNED_TAG + canonical(manifest))
+    except InvalidSignature:
+        raise ManifestError(
+            "the case's manifest does not verify against its signature: it was altered"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise ManifestError("the case's manifest is damaged")
+    return manifest

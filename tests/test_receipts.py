@@ -1,0 +1,173 @@
+"""Receipts instead of an account link: /status and /withdraw with the receipt code, from any
+account; the server keeps only its hash; wrong codes are limited and the team is told."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+
+from bot.models import (
+    Account,
+    Attachment,
+    AuditEntry,
+    Case,
+    CaseStatus,
+    Delivery,
+    EarlierLink,
+    Role,
+    SealedKey,
+)
+from bot.services import receipts
+from bot.services.delivery import ALERT, RECEIPT
+from bot.services.earlier import send_earlier_receipts
+from tests.harness import Harness
+from tests.scenario import CODE, PERSONS, receipt_of, walk_intake
+from tests.scenario import RECEIPT as RECEIPT_CODE
+from tests.test_intake_robustness import database_bytes
+
+
+def test_a_receipt_is_80_random_bits_in_four_groups_and_forgives_typing() -> None:
+    receipt = receipts.new_receipt()
+    assert RECEIPT_CODE.fullmatch(receipt) and len(receipt.replace("-", "")) == 16
+    assert len({receipts.new_receipt() for _ in range(1000)}) == 1000
+    # Lower case, spaces, no dashes, O for 0 and I or L for 1 are all read as she meant.
+    typed = receipt.lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    assert receipts.normalise_receipt(typed) == receipt
+    # A case code, a short code and letters outside the alphabet are not receipts.
+    assert receipts.normalise_receipt("K7QF-M2XD") is None
+    assert receipts.normalise_receipt("UUUU-UUUU-UUUU-UUUU") is None
+    assert (
+        receipts.receipt_hash(receipt)
+        == hashlib.sha256(receipt.replace("-", "").encode()).hexdigest()
+    )
+
+
+async def test_the_server_keeps_only_the_hash_and_no_account_link(harness: Harness) -> None:
+    mother = harness.user(user_id=5100, language_code="en")
+    code = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    receipt = receipt_of(mother)
+    thanks = next(m.text or "" for m in mother.messages if receipt in (m.text or ""))
+    assert code in thanks and "/status" in thanks and "Write it on paper" in thanks
+    async with harness.services.sessionmaker() as session:
+        case = (await session.scalars(select(Case).where(Case.code == code))).one()
+        assert case.receipt_hash == receipts.receipt_hash(receipt)
+    raw = await database_bytes(harness)
+    assert receipt.encode() not in raw and receipt.replace("-", "").encode() not in raw
+
+
+async def test_status_and_withdraw_work_from_any_account(harness: Harness) -> None:
+    mother = harness.user(user_id=5200, language_code="en")
+    code = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    receipt = receipt_of(mother)
+    # From another phone, another account: the receipt is all she needs.
+    other = harness.user(user_id=5201, language_code="en")
+    typed = await other.send_command("status", receipt.lower())
+    assert other.last_text == f"Case {code}: received."
+    assert typed.deleted, "the message with her receipt code stays in the chat"
+    assert receipt not in "".join(m.text or "" for m in other.messages)
+    typed = await other.send_command("withdraw", receipt)
+    assert typed.deleted and code in other.last_text
+    (yes, _no) = [data for _text, data in other.buttons()]
+    assert receipt not in yes and receipt.replace("-", "") not in yes
+    # The confirmation belongs to the account that asked, and works once.
+    await mother.press(yes, message_id=mother.last.message_id)  # a forged press
+    assert "expired" in mother.last_text
+    await other.press(yes)
+    assert f"Case {code} was withdrawn" in other.last_text
+    await other.press(yes, message_id=other.last.message_id)  # pressed again: used up
+    assert "expired" in other.last_text
+    async with harness.services.sessionmaker() as session:
+        case = (await session.scalars(select(Case).where(Case.code == code))).one()
+        assert case.status == CaseStatus.WITHDRAWN and case.payload is None
+        assert case.receipt_hash is None
+        assert list(await session.scalars(select(SealedKey.id))) == []
+        assert list(await session.scalars(select(Attachment.id))) == []
+        actors = [e.actor for e in await session.scalars(select(AuditEntry))]
+        assert "relative" in actors
+    # Withdrawn: the receipt is now unknown (its hash went with the case).
+    await other.send_command("status", receipt)
+    assert "No case was found" in other.last_text
+
+
+async def test_a_case_code_or_a_wrong_receipt_is_unknown_and_limited(harness: Harness) -> None:
+    mother = harness.user(user_id=5300, language_code="en")
+    code = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    stranger = harness.user(user_id=5301, language_code="en")
+    await stranger.send_command("status", code)
+    unknown = stranger.last_text
+    assert "No case was found" in unknown and code not in unknown
+    await stranger.send_command("withdraw", receipts.new_receipt())
+    assert stranger.last_text == unknown
+    await stranger.send_command("status", "nonsense")
+    assert stranger.last_text == unknown
+    for _ in range(2):
+        await stranger.send_command("status", receipts.new_receipt())
+    # Five wrong tries in the hour: the sixth is refused, even with the right receipt.
+    await stranger.send_command("status", receipt_of(mother))
+    assert "Too many receipt codes" in stranger.last_text
+    # Her own account is not blocked by a stranger's tries.
+    await mother.send_command("status", receipt_of(mother))
+    assert code in mother.last_text
+
+
+async def test_many_wrong_receipts_alert_the_team_once(harness: Harness) -> None:
+    await harness.services.roles.grant("cli", 5400, Role.REVIEWER)
+    reviewer = harness.user(user_id=5400, language_code="en")
+    await reviewer.send_command("language")  # staff keep a chat id for alerts
+    await reviewer.press("lang:en")
+    harness.services.receipt_attempts.overall = 3
+    guessers = [harness.user(user_id=5410 + i, language_code="ru") for i in range(4)]
+    for guesser in guessers:
+        await guesser.send_command("status", receipts.new_receipt())
+    async with harness.services.sessionmaker() as session:
+        alerts = list(await session.scalars(select(Delivery).where(Delivery.kind == ALERT)))
+    assert len(alerts) == 1
+    # Everyone is now refused for the hour, the right receipt included.
+    await guessers[0].send_command("status", receipts.new_receipt())
+    assert "Too many" in guessers[0].last_text or "Слишком" in guessers[0].last_text
+
+
+async def test_mycases_is_gone(harness: Harness) -> None:
+    mother = harness.user(user_id=5500, language_code="en")
+    code = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    await mother.send_command("mycases")
+    assert not CODE.search(mother.last_text) and code not in mother.last_text
+
+
+async def test_earlier_cases_get_their_receipt_code_once_and_the_links_go(
+    harness: Harness,
+) -> None:
+    """Revision 0014 moved the account links aside; at the next start each relative the bot
+    can reach gets her case's receipt code once, and every link is deleted."""
+    services = harness.services
+    mother = harness.user(user_id=5600, language_code="ru")
+    code = await walk_intake(mother, locale="ru", persons=PERSONS[:1])
+    lost = harness.user(user_id=5601, language_code="en")  # her chat id was never kept
+    unreachable = await walk_intake(lost, locale="en", persons=PERSONS[:1])
+    async with services.sessionmaker() as session, session.begin():  # as 0014 left them
+        for user, case_code in ((mother, code), (lost, unreachable)):
+            case = (await session.scalars(select(Case).where(Case.code == case_code))).one()
+            case.receipt_hash = None
+            pseudonym = services.accounts.pseudonym(user.user_id)
+            account = (
+                await session.scalars(select(Account).where(Account.pseudonym == pseudonym))
+            ).one()
+            if user is mother:  # the old way kept it for follow-up questions
+                account.chat_ref = services.server_key.encrypt(b"5600", context="chat")
+            session.add(EarlierLink(case_id=case.id, account_id=account.id))
+    assert await send_earlier_receipts(services.sessionmaker, services.server_key) == 1
+    assert await send_earlier_receipts(services.sessionmaker, services.server_key) == 0
+    assert services.sender is not None
+    await services.sender.drain(kinds=(RECEIPT,))
+    told = mother.last_text
+    receipt = RECEIPT_CODE.search(told)
+    assert receipt is not None and code in told and "/status" in told
+    other = harness.user(user_id=5602, language_code="ru")
+    await other.send_command("status", receipt.group(0))
+    assert code in other.last_text
+    async with services.sessionmaker() as session:
+        assert list(await session.scalars(select(EarlierLink))) == []
+        assert list(await session.scalars(select(Delivery).where(Delivery.kind == RECEIPT))) == []
+        chats = list(await session.scalars(select(Account.chat_ref)))
+    assert chats and set(chats) == {None}  # relatives who did not subscribe keep no chat id
