@@ -197,7 +197,7 @@ class Draft(TypedDict):
     """What she has answered so far, as the dialogue keeps it (in the encrypted persistence)
     until Submit: testimony as references to sealed pieces (bot/services/manifest.py), the
     control values as they are (docs/data.md); a draft begun before revision 0015 may still
-    hold answers in their JSON form."""
+    hold answers in their JSON form (sealed at her next answer or at Submit)."""
 
     id: NotRequired[str]  # random: finds the plaintext this process holds (services/pieces)
     step: str
@@ -208,6 +208,7 @@ class Draft(TypedDict):
     detainees: list[dict[str, Any]]  # the Detainee fields, one dict per person
     narrative: list[dict[str, str]]  # {"text": …} or {"voice": uid}
     evidence: list[dict[str, str]]  # {"uid": …, "kind": …}
+    files: NotRequired[list[str]]  # every file she sent, replaced ones too (deleted unless named)
     consent: dict[str, str]  # the consent questions' button values
 
 
@@ -314,6 +315,12 @@ def files_named_in(draft: Any) -> set[str]:
     if isinstance(draft, list):
         return set().union(*(files_named_in(item) for item in draft)) if draft else set()
     return set()
+
+
+def files_of_draft(draft: Any) -> set[str]:
+    """Every file a draft holds: those its answers name, and those she sent and replaced."""
+    sent = draft.get("files", []) if isinstance(draft, dict) else []
+    return {str(uid) for uid in sent} | files_named_in(draft)
 
 
 def _json(value: Any) -> Any:

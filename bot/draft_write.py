@@ -42,6 +42,11 @@ class DirectUpsert:
             )
             self._process.append(processor or identity)
 
+    @property
+    def sql(self) -> str:
+        """The compiled statement, for a caller running several in one transaction."""
+        return self._sql
+
     def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
         """The row as the driver's positional parameters (columns it lacks are NULL)."""
         values = self._compiled.construct_params({k: row.get(k) for k in self._columns})

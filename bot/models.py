@@ -165,10 +165,7 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
-    # Set while the relative is still filling in her draft; cleared once it is a case's.
-    account_id: Mapped[int | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
+    # Empty while it belongs to a draft (which names it: no account does), then its case's.
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
@@ -394,5 +391,7 @@ class Setting(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
-from bot.draft_pieces import DraftPiece as DraftPiece  # noqa: E402  (its own module)
-from bot.earlier_links import EarlierLink as EarlierLink  # noqa: E402  (its own module)
+
+
+import bot.draft_pieces  # noqa: E402  (the sealed answers' table, its own module)
+import bot.earlier_links  # noqa: E402, F401  (what 0014 kept of the account links, its own module)

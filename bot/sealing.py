@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO, overload
+from typing import Any, BinaryIO, Protocol, overload
 
 from sqlalchemy import ColumnElement, and_, delete, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,8 +103,32 @@ async def seal_object(
     return SealedStream(sealer, content)
 
 
+class _Adds(Protocol):
+    def add(self, instance: Any) -> None: ...
+
+
+class _Rows(list[Any]):
+    """Wrapped-key rows handed back instead of added to a session (`seal_rows`)."""
+
+    def add(self, instance: Any) -> None:
+        self.append(instance)
+
+
+def seal_rows(
+    kind: str, uid: str, content: bytes, holders: Sequence[Holder]
+) -> tuple[bytes, list[SealedKey]]:
+    """Seal bytes as `seal_object` does, but hand back the wrapped-key rows for a writer that
+    writes them itself in its own transaction (her answers' fast path on SQLite)."""
+    if kind not in KINDS:
+        raise CryptoError(f"unknown kind of sealed object {kind!r}: add it to bot.sealing.KINDS")
+    sealed = seal(content, [holder.key for holder in holders], object_id=uid, kind=kind)
+    rows = _Rows()
+    _keep(rows, kind, uid, sealed.wrapped_keys, holders)
+    return sealed.ciphertext, list(rows)
+
+
 def _keep(
-    session: AsyncSession,
+    session: _Adds,
     kind: str,
     uid: str,
     wrapped_keys: dict[str, bytes],

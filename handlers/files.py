@@ -70,7 +70,6 @@ def not_ready_text() -> str:
 
 async def receive_file(
     context: AigaqContext,
-    user_id: int,
     media: Any,
     kind: str,
     say: Say,
@@ -95,7 +94,6 @@ async def receive_file(
         return None
     return await seal_received(
         context,
-        user_id,
         kind,
         data,
         say,
@@ -109,7 +107,6 @@ async def receive_file(
 
 async def seal_received(
     context: AigaqContext,
-    user_id: int,
     kind: str,
     data: bytes,
     say: Say,
@@ -122,7 +119,7 @@ async def seal_received(
     """Seal what she sent (a file, or a written follow-up answer); None if not ready."""
     try:
         return await context.services.cases.seal_attachment(
-            user_id, kind, data, case_id=case_id, followup_id=followup_id, mime=mime, name=name
+            kind, data, case_id=case_id, followup_id=followup_id, mime=mime, name=name
         )
     except FollowUpClosed:
         raise Closed from None

@@ -98,11 +98,11 @@ async def _kept(
         case_id, followup_id = question.case_id, question.followup_id
         if media is not None:
             uid = await receive_file(
-                context, user.id, media, kind, tell, case_id=case_id, followup_id=followup_id
+                context, media, kind, tell, case_id=case_id, followup_id=followup_id
             )
         else:
             uid = await seal_received(
-                context, user.id, kind, data, tell, case_id=case_id, followup_id=followup_id
+                context, kind, data, tell, case_id=case_id, followup_id=followup_id
             )
     except Closed:
         (context.user_data or {}).pop("followup", None)

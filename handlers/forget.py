@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from bot import db
+from bot.case import files_of_draft
 from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import gettext as _
 from bot.models import Role
@@ -48,7 +49,10 @@ async def forget_answered(update: Update, context: AigaqContext) -> None:
         await query.edit_message_text(_("Nothing was changed."))
         return
     services = context.services
-    await services.cases.discard_draft_files(user.id)
+    draft = (context.user_data or {}).get("draft")
+    if draft is not None:
+        await services.cases.discard_draft_files(files_of_draft(draft))
+        services.pieces.discard(draft)
     await services.outbox.drop_reminders(chat.id)
     await services.accounts.forget(user.id)
     _end_conversations(context.application, (chat.id, user.id))

@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.case import Draft
+from bot.case import Draft, files_of_draft
 from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import LOCALES, current_locale, use_locale
 from bot.i18n import gettext as _
@@ -48,7 +48,13 @@ from handlers.files import (
     too_big_text,
     unsupported_text,
 )
-from handlers.submitted import notify_team, offer_deletion, stray_in_submitted, wipe_answered
+from handlers.submitted import (
+    notify_team,
+    offer_deletion,
+    stray_in_submitted,
+    thanks_text,
+    wipe_answered,
+)
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +267,13 @@ async def _receive(update: Update, context: AigaqContext, media: Any, kind: str)
     async def tell(text: str) -> None:
         await say(update, context, text)
 
-    return await receive_file(context, ids(update)[0], media, kind, tell)
+    uid = await receive_file(context, media, kind, tell)
+    draft = draft_of(context)
+    if uid is not None and draft is not None:
+        # Every file she sent is named by her draft, replaced ones too, never by her account:
+        # /cancel and Submit delete those no answer names any more.
+        draft.setdefault("files", []).append(uid)
+    return uid
 
 
 async def on_unsupported(update: Update, context: AigaqContext) -> str | None:
@@ -299,7 +311,9 @@ async def cancel_answered(update: Update, context: AigaqContext) -> str | int:
     await query.answer()
     if query.data != CANCEL_PREFIX + "yes":
         return await _ask(update, context)
-    await context.services.cases.discard_draft_files(ids(update)[0])
+    draft = draft_of(context)
+    if draft is not None:
+        await context.services.cases.discard_draft_files(files_of_draft(draft))
     await context.services.outbox.drop_reminders(ids(update)[1])  # "expires tomorrow": no more
     if context.user_data is not None and (draft := context.user_data.pop("draft", None)):
         context.services.pieces.discard(draft)  # deleted once the draft's deletion is written
@@ -331,22 +345,10 @@ async def _submit(update: Update, context: AigaqContext, draft: Draft) -> str | 
         return INTAKE
     context.user_data.pop("draft", None)
     context.services.pieces.submitted(draft)
+    if draft["consent"].get("subscribe") == "yes":  # news: on her account, not with the case
+        await context.services.accounts.set_subscribed(user.id, chat.id, True)
     await notify_team(context, done.code, done.detainees, done.attachments, done.urgent)
-    await say(
-        update,
-        context,
-        _(
-            "Thank you. Your testimony was sealed and sent to the reviewing team.\n\n"
-            "Case code: {code}\n"
-            "Receipt code: {receipt}\n\n"
-            "The receipt code shows that this case is yours. Write it on paper and keep it "
-            "safe: it is stored nowhere else, and we cannot show it to you again. With it you "
-            "can check the status (/status {receipt}) or withdraw the case (/withdraw "
-            "{receipt}) from any Telegram account; anyone who has it can do the same, so do "
-            "not share it. The case code is for talking with our team and can appear in "
-            "reports; it cannot be used to check or withdraw."
-        ).format(code=done.code, receipt=done.receipt),
-    )
+    await say(update, context, thanks_text(done.code, done.receipt))
     return await offer_deletion(update, context)
 
 

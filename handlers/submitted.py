@@ -17,6 +17,21 @@ from handlers.dialogue import SUBMITTED, WIPE_PREFIX, say
 log = logging.getLogger(__name__)
 
 
+def thanks_text(code: str, receipt: str) -> str:
+    """What she reads once her testimony is sealed: the case code and her receipt code."""
+    return _(
+        "Thank you. Your testimony was sealed and sent to the reviewing team.\n\n"
+        "Case code: {code}\n"
+        "Receipt code: {receipt}\n\n"
+        "The receipt code shows that this case is yours. Write it on paper and keep it "
+        "safe: it is stored nowhere else, and we cannot show it to you again. With it you "
+        "can check the status (/status {receipt}) or withdraw the case (/withdraw "
+        "{receipt}) from any Telegram account; anyone who has it can do the same, so do "
+        "not share it. The case code is for talking with our team and can appear in "
+        "reports; it cannot be used to check or withdraw."
+    ).format(code=code, receipt=receipt)
+
+
 async def notify_team(
     context: AigaqContext, code: str, people: int, files: int, urgent: bool
 ) -> None:

@@ -192,7 +192,8 @@ async def test_the_urgent_alert_fires_though_the_date_was_sealed_before_a_restar
 
 
 async def test_a_draft_kept_the_old_way_is_sealed_at_submit(harness: Harness) -> None:
-    """A draft begun before revision 0015 holds its answers as they are: Submit seals them."""
+    """A draft begun before revision 0015 holds its answers as they are: Submit seals them
+    (or her next answer: see below)."""
     user = harness.user(user_id=4500, language_code="en")
     await walk_intake(user, locale="en", persons=PERSONS[:1], submit=False)
     draft = draft_of(harness, 4500)
@@ -323,3 +324,66 @@ def test_the_plaintext_is_held_for_a_while_and_for_so_many_drafts_only() -> None
     expired = Recall(ttl=timedelta(seconds=-1))
     expired.put("a", "p1", "Ерлан")
     assert expired.get("a") == {}
+
+
+async def test_the_ordinary_write_path_seals_the_same_pieces(harness: Harness) -> None:
+    """PostgreSQL (and any other database) writes a piece through the ORM, SQLite through its
+    driver's connection; both make the same rows."""
+    harness.services.pieces._direct = None
+    user = harness.user(user_id=4900, language_code="en")
+    await to_own_name(user)
+    await user.send_text("Through the ORM")
+    ref = draft_of(harness, 4900)["about"]["own_name"]
+    assert await harness.open_piece(ref) == "Through the ORM"
+    async with harness.services.sessionmaker() as session:
+        days = set(await session.scalars(select(DraftPiece.created_at)))
+    assert len(days) == 1 and all(day.hour == day.minute == 0 for day in days)
+
+
+async def test_an_expired_draft_takes_its_sealed_answers_with_it(harness: Harness) -> None:
+    from bot.models import Draft
+
+    user = harness.user(user_id=5000, language_code="en")
+    await to_own_name(user)
+    await user.send_text("Expiring Name")
+    other = harness.user(user_id=5001, language_code="en")
+    await to_own_name(other)
+    await other.send_text("Still Answering")
+    kept = {ref["piece"] for ref in draft_of(harness, 5001)["about"].values()}
+    mine = {ref["piece"] for ref in draft_of(harness, 5000)["about"].values()}
+    async with harness.services.sessionmaker() as session, session.begin():
+        # Her draft expires; every piece was sealed two days ago (the day rounding aside).
+        await session.execute(update(DraftPiece).values(created_at=utcnow() - timedelta(days=2)))
+        drafts = list(await session.scalars(select(Draft).where(Draft.kind == "user")))
+        key = harness.services.server_key
+        for row in drafts:
+            item = json.loads(key.decrypt(row.data, context="draft:user:"))
+            if item["key"] == 5000:
+                row.expires_at = utcnow() - timedelta(hours=1)
+    purged = await harness.services.retention.purge()
+    assert purged.answer_pieces == len(mine) == 2
+    assert await pieces(harness) == kept
+
+
+async def test_a_draft_kept_the_old_way_is_sealed_at_her_next_answer(harness: Harness) -> None:
+    from bot.models import Draft
+
+    user = harness.user(user_id=5100, language_code="en")
+    await to_own_name(user)
+    draft = draft_of(harness, 5100)
+    draft.pop("id")
+    draft["about"] = {"relation": "sister"}
+    draft["step"] = "own_name"
+    assert harness.app is not None and harness.app.persistence is not None
+    await harness.app.persistence.update_user_data(5100, harness.app.user_data[5100])
+    await harness.app.update_persistence()
+    await harness.restart(clean=False)
+    await user.send_text("Next Answer")
+    draft = draft_of(harness, 5100)
+    assert await harness.open_piece(draft["about"]["relation"]) == "sister"
+    assert await harness.open_piece(draft["about"]["own_name"]) == "Next Answer"
+    key = harness.services.server_key
+    async with harness.services.sessionmaker() as session:
+        rows = list(await session.scalars(select(Draft).where(Draft.kind == "user")))
+    stored = [key.decrypt(row.data, context="draft:user:") for row in rows]
+    assert stored and not any(b"sister" in plain or b"Next Answer" in plain for plain in stored)

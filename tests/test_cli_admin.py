@@ -197,3 +197,19 @@ def test_the_team_withdraws_a_case_at_her_request(database: TestDatabase) -> Non
     assert asyncio.run(_the_case(database.url)) == ("withdrawn", None, ["cli"])
     code, output = run("withdraw", "K7QF-M2XD", "--yes")
     assert code == 2 and "withdrawn already" in output
+
+
+@pytest.mark.usefixtures("environment")
+def test_keys_intake_prints_the_fingerprint_of_the_key_that_signs_manifests(
+    tmp_path: Path,
+) -> None:
+    from bot.crypto.delivery import DeliveryKeyring
+    from bot.crypto.intake import IntakeSigner
+
+    code, output = run("keys", "intake")
+    fingerprint = IntakeSigner(tmp_path / "intake.key").fingerprint
+    assert code == 0 and f"intake signing key fingerprint: {fingerprint}" in output
+    assert f"AIGAQ_INTAKE_FINGERPRINT={fingerprint}" in output
+    assert run("keys", "intake") == (code, output)  # the same key, not a new one each time
+    # Its own key, not the one that certifies delivery keys (the roster's separate roles).
+    assert fingerprint != DeliveryKeyring(tmp_path / "delivery").fingerprint

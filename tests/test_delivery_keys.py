@@ -14,13 +14,13 @@ from sqlalchemy import func, select, text
 from bot.crypto import open_sealed
 from bot.crypto.delivery import CertificateError, DeliveryKeyring, verify_certificate
 from bot.crypto.keys import b64d, b64e
+from bot.earlier_links import EarlierLink
 from bot.models import (
     Account,
     AuditEntry,
     Case,
     CaseStatus,
     Delivery,
-    EarlierLink,
     FollowUp,
     Notice,
     SealedKey,

@@ -144,7 +144,7 @@ async def test_a_withheld_answer_given_by_voice_leaves_its_recording_behind(
     user_id = 7400
     her, his, story = VOICE + b"her name", VOICE + b"his name", VOICE + b"what happened"
     seal = harness.services.cases.seal_attachment
-    uids = [await seal(user_id, "voice", data) for data in (her, his, story)]
+    uids = [await seal("voice", data) for data in (her, his, story)]
     await seal_draft(harness, user_id, voice_draft(sharing, *uids))
     _report, team = await exported(harness, tmp_path / "team.zip", "bundle", internal=True)
     assert her in team and his in team and story in team

@@ -87,13 +87,13 @@ async def test_intake_and_follow_up_files_have_sealed_records(harness: Harness) 
 
 async def test_a_discarded_draft_file_takes_its_record_with_it(harness: Harness) -> None:
     cases = harness.services.cases
-    uid = await cases.seal_attachment(7401, "photo", PHOTO_1)
+    uid = await cases.seal_attachment("photo", PHOTO_1)
     async with harness.services.sessionmaker() as session:
         kinds = sorted(
             await session.scalars(select(SealedKey.kind).where(SealedKey.object_uid == uid))
         )
     assert kinds == ["attachment", "file_record"]
-    assert await cases.discard_draft_files(7401) == 1
+    assert await cases.discard_draft_files([uid]) == 1
     async with harness.services.sessionmaker() as session:
         left = await session.scalar(
             select(func.count()).select_from(SealedKey).where(SealedKey.object_uid == uid)

@@ -7,6 +7,7 @@ import hashlib
 
 from sqlalchemy import select
 
+from bot.earlier_links import EarlierLink
 from bot.models import (
     Account,
     Attachment,
@@ -14,7 +15,6 @@ from bot.models import (
     Case,
     CaseStatus,
     Delivery,
-    EarlierLink,
     Role,
     SealedKey,
 )

@@ -7,8 +7,9 @@ sent to her carries days, not times; the audit log names the team, never her (do
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from bot.models import (
     Account,
@@ -178,3 +179,50 @@ async def test_what_a_relative_did_is_dated_to_the_day_in_the_audit_log(harness:
     assert rows
     for row in rows:
         assert (row.at.hour, row.at.minute, row.at.second, row.at.microsecond) == (0, 0, 0, 0)
+
+
+async def test_submit_touches_no_account_and_leaves_no_draft_file_behind(
+    harness: Harness,
+) -> None:
+    """The submit transaction reads and writes no account row (nothing in it says whose case
+    it is), and a file she sent and then replaced is deleted with the rest of the draft's."""
+    services = harness.services
+    user = harness.user(user_id=HER, language_code="en")
+    await walk_intake(user, locale="en", persons=PERSONS[:1], submit=False)
+    # A voice message given as an answer and then replaced by a typed one: her draft lists
+    # it among the files she sent (as handlers/intake.py does), but no answer names it.
+    replaced = await services.cases.seal_attachment("voice", b"OggS" + b"a first try " * 40)
+    draft = harness.app.user_data[HER]["draft"]  # type: ignore[union-attr]
+    draft["files"].append(replaced)
+    assert len(draft["files"]) == 4  # two photos and a PDF she sent, and the replaced one
+    statements: list[str] = []
+    submitting = False
+
+    def watch(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if submitting:
+            statements.append(statement)
+
+    real = services.cases.submit
+
+    async def watched(*args: Any, **kwargs: Any) -> Any:
+        nonlocal submitting
+        submitting = True
+        try:
+            return await real(*args, **kwargs)
+        finally:
+            submitting = False
+
+    event.listen(services.engine.sync_engine, "before_cursor_execute", watch)
+    services.cases.submit = watched
+    try:
+        await user.press("i:summary:submit")
+    finally:
+        services.cases.submit = real
+        event.remove(services.engine.sync_engine, "before_cursor_execute", watch)
+    assert statements, "the submit was not watched"
+    assert not [s for s in statements if "accounts" in s.lower()], statements
+    async with services.sessionmaker() as session:
+        drafts_files = await session.scalars(
+            select(Attachment.uid).where(Attachment.case_id.is_(None))
+        )
+        assert list(drafts_files) == []

@@ -7,6 +7,7 @@ nothing on the server can load one.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -47,6 +48,17 @@ def hpke_suite(suite: int) -> hpke.Suite:
     return hpke.Suite(kem, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 
 
+@functools.lru_cache(maxsize=64)
+def _hpke_public(suite: int, public_bytes: bytes) -> Any:
+    """The HPKE public key object of a reviewer key: parsed once (every seal wraps to it)."""
+    if suite == SUITE_MLKEM768_X25519:
+        return hpke.MLKEM768X25519PublicKey(
+            mlkem.MLKEM768PublicKey.from_public_bytes(public_bytes[:MLKEM_PUBLIC]),
+            x25519.X25519PublicKey.from_public_bytes(public_bytes[MLKEM_PUBLIC:]),
+        )
+    return x25519.X25519PublicKey.from_public_bytes(public_bytes)
+
+
 @dataclass(frozen=True)
 class RecipientPublicKey:
     """A reviewer's public key, as the bot holds it."""
@@ -65,12 +77,7 @@ class RecipientPublicKey:
         return hashlib.sha256(bytes([self.suite]) + self.public_bytes).hexdigest()
 
     def hpke_public(self) -> Any:
-        if self.suite == SUITE_MLKEM768_X25519:
-            return hpke.MLKEM768X25519PublicKey(
-                mlkem.MLKEM768PublicKey.from_public_bytes(self.public_bytes[:MLKEM_PUBLIC]),
-                x25519.X25519PublicKey.from_public_bytes(self.public_bytes[MLKEM_PUBLIC:]),
-            )
-        return x25519.X25519PublicKey.from_public_bytes(self.public_bytes)
+        return _hpke_public(self.suite, self.public_bytes)
 
     def to_line(self) -> str:
         """`aigaq-pub-v1 <suite> <base64url> [label]`, one line for the recipients file."""

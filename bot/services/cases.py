@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.case import SCHEMA_VERSION, Draft, files_named_in
+from bot.case import SCHEMA_VERSION, Draft, files_named_in, files_of_draft
 from bot.crypto import RecipientPublicKey, ServerKey
 from bot.crypto.intake import IntakeSigner
 from bot.file_record import KIND as FILE_RECORD
@@ -135,12 +136,8 @@ class CaseStore:
         """What reviewers pin of the key that signs each case's manifest."""
         return self._signer.fingerprint if self._signer else None
 
-    async def _account(self, session: AsyncSession, user_id: int) -> Account:
-        return await self._accounts.get_or_create(session, user_id)
-
     async def seal_attachment(
         self,
-        user_id: int,
         kind: str,
         data: bytes,
         *,
@@ -151,17 +148,16 @@ class CaseStore:
     ) -> str:
         """Seal one file at once, chunk by chunk: of her draft, or (an answer to a follow-up
         question) of a submitted case; its SHA-256, size, MIME type and name are sealed beside
-        it (bot/file_record.py), never kept in the clear. Returns its uid."""
+        it (bot/file_record.py), never kept in the clear. A draft's file names no one: her
+        draft names it (`files`), never her account. Returns its uid."""
         uid = secrets.token_hex(16)
         async with self._sessionmaker() as session, session.begin():
-            account = await self._account(session, user_id)
             if followup_id is not None:
                 await _still_open(session, case_id, followup_id)
             recipients = await _active_recipients(session)
             sealed = await seal_object(session, "attachment", uid, io.BytesIO(data), recipients)
             attachment = Attachment(
                 uid=uid,
-                account_id=None if case_id else account.id,
                 case_id=case_id,
                 followup_id=followup_id,
                 kind=kind,
@@ -183,16 +179,20 @@ class CaseStore:
             )
         return uid
 
-    async def discard_draft_files(self, user_id: int, uids: list[str] | None = None) -> int:
-        """Delete files of her unsent draft (all of them, or the given ones)."""
+    async def discard_draft_files(self, uids: Collection[str]) -> int:
+        """Delete these files of an unsent draft (never a submitted case's)."""
+        if not uids:
+            return 0
         async with self._sessionmaker() as session, session.begin():
-            account = await self._account(session, user_id)
-            query = select(Attachment.uid).where(
-                Attachment.account_id == account.id, Attachment.case_id.is_(None)
+            gone = list(
+                await session.scalars(
+                    select(Attachment.uid).where(
+                        Attachment.uid.in_(list(uids)),
+                        Attachment.case_id.is_(None),
+                        Attachment.followup_id.is_(None),
+                    )
+                )
             )
-            if uids is not None:
-                query = query.where(Attachment.uid.in_(uids))
-            gone = list(await session.scalars(query))
             await session.execute(delete(Attachment).where(Attachment.uid.in_(gone)))
             await drop_keys(session, "attachment", gone)
         return len(gone)
@@ -207,18 +207,20 @@ class CaseStore:
 
     async def submit(self, user_id: int, chat_id: int, draft: Draft, locale: str) -> Submitted:
         """Seal the testimony to every active reviewer, attach her files, wipe nothing yet.
-        Raises DailyLimit (nothing sealed) when she has sent the most for one day."""
+        Raises DailyLimit (nothing sealed) when she has sent the most for one day. Her
+        account is not touched: nothing in this transaction says whose case it is (her
+        subscription to news, if she asked, is the handler's separate step)."""
         self._within_daily_limit(user_id)
-        consent = draft["consent"]
-        contact = consent.get("consent_contact") == "yes"
-        subscribe = consent.get("subscribe") == "yes"
+        contact = draft["consent"].get("consent_contact") == "yes"
+        sent = files_of_draft(draft)
         async with self._sessionmaker() as session, session.begin():
-            account = await self._account(session, user_id)
             recipients = await _active_recipients(session)
             staged = list(
                 await session.scalars(
                     select(Attachment).where(
-                        Attachment.account_id == account.id, Attachment.case_id.is_(None)
+                        Attachment.uid.in_(list(sent)),
+                        Attachment.case_id.is_(None),
+                        Attachment.followup_id.is_(None),
                     )
                 )
             )
@@ -230,7 +232,7 @@ class CaseStore:
                 await drop_keys(session, "attachment", unwanted)
                 await session.execute(delete(Attachment).where(Attachment.uid.in_(unwanted)))
             uid = secrets.token_hex(16)
-            case = await self._insert_case(session, account, uid, locale, draft, len(files))
+            case = await self._insert_case(session, uid, locale, draft, len(files))
             if self._signer is None:
                 raise RuntimeError("no intake signing key: the case's manifest can't be signed")
             case.payload = await seal_manifest(
@@ -238,10 +240,6 @@ class CaseStore:
             )
             for attachment in files:
                 attachment.case_id = case.id
-                attachment.account_id = None
-            account.subscribed = account.subscribed or subscribe
-            if account.subscribed:  # news she asked for: her account keeps the chat id
-                account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
             if contact:  # questions and notices: her chat id sealed beside the case only
                 case.contact = await seal_contact(session, uid, chat_id, locale, recipients)
             case.urgent = urgent_draft(draft, utcnow().date())
@@ -260,7 +258,6 @@ class CaseStore:
     async def _insert_case(
         self,
         session: AsyncSession,
-        account: Account,
         uid: str,
         locale: str,
         draft: Draft,

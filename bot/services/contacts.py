@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db
 from bot.crypto import CryptoError, RecipientPublicKey, ServerKey
+from bot.earlier_links import EarlierLink
 from bot.models import (
     Account,
     Case,
     CaseStatus,
     Delivery,
     DeliveryState,
-    EarlierLink,
     FollowUp,
     Notice,
     Recipient,

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db
 from bot.crypto import CryptoError, ServerKey
-from bot.models import Account, Case, CaseStatus, Delivery, DeliveryState, EarlierLink, Role
+from bot.earlier_links import EarlierLink
+from bot.models import Account, Case, CaseStatus, Delivery, DeliveryState, Role
 from bot.services.delivery import RECEIPT
 from bot.services.receipts import new_receipt, receipt_hash
 

@@ -150,7 +150,9 @@ def slot(draft: Draft) -> str | None:
     """Where the current step's answer goes in the case record, if it is testimony (sealed
     as a piece); None for the dialogue's own values (consent, "another person?", info)."""
     step = BY_NAME.get(draft["step"])
-    if step is None or step.kind == "info" or step.part == "consent" or step.name == "another":
+    if step is None or step.kind in ("info", "narrative", "evidence"):
+        return None  # the story's pieces are sealed one by one (add_narrative); files already
+    if step.part == "consent" or step.name == "another":
         return None
     if step.part == "person":
         return f"detainees.{draft['person']}.{step.name}"

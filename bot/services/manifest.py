@@ -67,19 +67,28 @@ def pieces_named(value: Any) -> set[str]:
     return set()
 
 
+def piece_plaintext(value: Any) -> bytes:
+    """An answer's JSON form, padded with spaces to a multiple of PAD bytes."""
+    plain = json.dumps(value, ensure_ascii=False).encode()
+    return plain + b" " * (-len(plain) % PAD)
+
+
+def ref_of(uid: str, sealed: bytes, value: Any) -> dict[str, str]:
+    """The reference a draft keeps to a sealed answer."""
+    ref = {"piece": uid, "sha256": sha256(sealed).hexdigest()}
+    if isinstance(value, dict) and isinstance(value.get("voice"), str):
+        ref["voice"] = value["voice"]
+    return ref
+
+
 async def seal_piece(
     session: AsyncSession, value: Any, holders: Sequence[Holder]
 ) -> dict[str, str]:
     """Seal one answer (its JSON form) to the holders; returns the reference the draft keeps."""
     uid = secrets.token_hex(16)
-    plain = json.dumps(value, ensure_ascii=False).encode()
-    plain += b" " * (-len(plain) % PAD)
-    sealed = await seal_object(session, KIND, uid, plain, holders)
+    sealed = await seal_object(session, KIND, uid, piece_plaintext(value), holders)
     session.add(DraftPiece(uid=uid, sealed=sealed))
-    ref = {"piece": uid, "sha256": sha256(sealed).hexdigest()}
-    if isinstance(value, dict) and isinstance(value.get("voice"), str):
-        ref["voice"] = value["voice"]
-    return ref
+    return ref_of(uid, sealed, value)
 
 
 def file_digest(header: bytes, record: bytes | None) -> str:

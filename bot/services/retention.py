@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import db
 from bot.crypto import CryptoError, ServerKey
 from bot.draft_pieces import DraftPiece
 from bot.models import (
@@ -190,6 +191,8 @@ class Retention:
             await audit.record(
                 session, actor="system", action="retention.purge", detail=purged.__dict__
             )
+        if purged.drafts or purged.answer_pieces:  # their earlier versions off the disk too
+            await db.wipe_traces(self._sessionmaker.kw["bind"])
         return purged
 
     async def _compact_deliveries(self, session: AsyncSession, now: object) -> tuple[int, int]:

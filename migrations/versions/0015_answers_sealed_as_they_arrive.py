@@ -8,7 +8,7 @@ Each typed or chosen answer is sealed to the reviewers when it arrives (kind "an
 kept in `draft_pieces`; the draft keeps references, and at Submit the case is a signed
 manifest of its pieces. Drafts in progress at upgrade time keep their answers under the
 server key (this migration has no server key to open them): the bot seals them as pieces at
-her Submit, or they expire with the draft.
+her next answer or at her Submit, whichever comes first, or they expire with the draft.
 """
 
 from collections.abc import Sequence
