@@ -223,6 +223,11 @@ async def privacy_command(update: Update, context: AigaqContext) -> None:
                     "with the bot's key could still check whether a given Telegram account "
                     "has written to this bot, and see the exact size of each file, which can "
                     "hint that a case holds a document they already have."
+                )
+                + " "
+                + _(
+                    "If the server uses a PostgreSQL database, the order in which records were "
+                    "written can also tie a case you just sent to your account, for some days."
                 ),
                 _(
                     "Like every Telegram chat, this chat and everything you write in it stay on "

@@ -34,6 +34,9 @@ def test_a_receipt_is_80_random_bits_in_four_groups_and_forgives_typing() -> Non
     # Lower case, spaces, no dashes, O for 0 and I or L for 1 are all read as she meant.
     typed = receipt.lower().replace("-", " ").replace("0", "o").replace("1", "l")
     assert receipts.normalise_receipt(typed) == receipt
+    # Copied from paper on a Cyrillic keyboard, or with Arabic-Indic digits.
+    assert receipts.normalise_receipt("7К2М-Q9ХD-3НРА-V0ТС") == "7K2M-Q9XD-3HPA-V0TC"
+    assert receipts.normalise_receipt("٧K2M-Q9XD-3HPA-V٠TC") == "7K2M-Q9XD-3HPA-V0TC"
     # A case code, a short code and letters outside the alphabet are not receipts.
     assert receipts.normalise_receipt("K7QF-M2XD") is None
     assert receipts.normalise_receipt("UUUU-UUUU-UUUU-UUUU") is None
@@ -123,9 +126,9 @@ async def test_many_wrong_receipts_alert_the_team_once(harness: Harness) -> None
     async with harness.services.sessionmaker() as session:
         alerts = list(await session.scalars(select(Delivery).where(Delivery.kind == ALERT)))
     assert len(alerts) == 1
-    # Everyone is now refused for the hour, the right receipt included.
+    # Only the team is told: nobody is locked out by other people's wrong tries.
     await guessers[0].send_command("status", receipts.new_receipt())
-    assert "Too many" in guessers[0].last_text or "Слишком" in guessers[0].last_text
+    assert "Слишком" not in guessers[0].last_text
 
 
 async def test_mycases_is_gone(harness: Harness) -> None:

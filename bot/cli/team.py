@@ -99,7 +99,7 @@ def withdraw(
     ] = False,
 ) -> None:
     """Withdraw a case at the relative's request, when she lost her receipt code (check who
-    she is first, docs/runbooks.md). Audited as the team's action."""
+    she is first, docs/deploy.md, "If she lost her receipt code"). Audited as the team's action."""
     if not yes:
         fail("this deletes the case's testimony, files, notes and questions: add --yes")
     done: Withdrawn | None = run(lambda backend: withdraw_by_code(backend.sessionmaker, code))

@@ -200,8 +200,13 @@ class CaseStore:
     def _within_daily_limit(self, user_id: int) -> None:
         """Raise DailyLimit if she has submitted the most for one day already."""
         since = utcnow() - timedelta(days=1)
-        recent = [moment for moment in self._submitted.get(user_id, []) if moment > since]
-        self._submitted[user_id] = recent
+        # Everyone's older moments go, not only hers: memory keeps a day of submits, no more.
+        self._submitted = {
+            user: kept
+            for user, moments in self._submitted.items()
+            if (kept := [moment for moment in moments if moment > since])
+        }
+        recent = self._submitted.get(user_id, [])
         if len(recent) >= self.max_per_day:
             raise DailyLimit(len(recent))
 

@@ -52,6 +52,7 @@ async def send_earlier_receipts(
                 Delivery(
                     kind=RECEIPT,
                     account_id=None,
+                    case_id=case.id,  # withdrawn before it is sent: it goes with the case
                     sealed=key.encrypt(
                         json.dumps(message, ensure_ascii=False).encode(), context="delivery"
                     ),

@@ -277,7 +277,8 @@ class Outbox:
             # otherwise find the source unsettled and the delivery gone, and send it again.
             sent = state == DeliveryState.SENT
             await self._settle_source(session, item.kind, item.subject_id, sent=sent)
-        if item.uid is not None:
+        if item.uid is not None or item.kind in (RECEIPT, REMINDER):
+            # Its blob named her chat (and a receipt code, or a case): off the disk too.
             await self._wipe()
 
     async def mark_sending(self, item: Item) -> bool:

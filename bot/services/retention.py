@@ -59,7 +59,8 @@ async def shred_case(session: AsyncSession, case: Case, status: CaseStatus) -> i
     their sealed records), her sealed contact, the reviewers' sealed notes, follow-up questions
     (their answer tokens with them) and pending notices with their deliveries, and reset what
     the row said about it (counts, language, consent, urgency, grade, duplicate links); keep
-    the code, the date, the status and the account link (what she is told remains)."""
+    the code, the date and the status (what she is told remains); the receipt's hash goes
+    with the case (bot/services/withdrawal.py)."""
     files = list(await session.scalars(select(Attachment.id).where(Attachment.case_id == case.id)))
     # Every kind of sealed object of the case loses its keys (bot.sealing.KINDS).
     await session.execute(delete(SealedKey).where(of_case(case.id)))

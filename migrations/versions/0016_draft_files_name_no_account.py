@@ -26,6 +26,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Emptied before the drop: PostgreSQL's DROP COLUMN only hides the values (0014 says why).
+    op.execute(sa.text("UPDATE attachments SET account_id = NULL WHERE account_id IS NOT NULL"))
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_attachments_account_id_accounts"), type_="foreignkey"
