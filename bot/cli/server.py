@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from bot.cli.shell import Backend, fail, run, settings_or_exit
 from bot.crypto import CryptoError, ServerKey, load_recipients
 from bot.logs import configure_logging
 from bot.services.rotation import Rotated
-from bot.settings import SettingsError
+from bot.settings import Settings, SettingsError
 
 
 def run_bot(
@@ -141,16 +142,12 @@ def keys_inbox() -> None:
     """Print the fingerprint of the bot's delivery signing key, for reviewers to pin."""
     from bot.crypto.delivery import DeliveryKeyring
 
-    settings = settings_or_exit()
-    try:
-        fingerprint = DeliveryKeyring(settings.delivery_folder()).fingerprint
-    except (CryptoError, OSError) as exc:
-        fail(str(exc))
-    typer.echo(f"delivery signing key fingerprint: {fingerprint}")
-    typer.echo(
+    _print_fingerprint(
+        "delivery",
+        lambda settings: DeliveryKeyring(settings.delivery_folder()).fingerprint,
         "It certifies the bot's weekly delivery keys (questions and notices to relatives are "
-        "sealed to them). Give it to each reviewer by a channel you trust; they set "
-        f"AIGAQ_INBOX_FINGERPRINT={fingerprint} on their own machine."
+        "sealed to them).",
+        "AIGAQ_INBOX_FINGERPRINT",
     )
 
 
@@ -158,16 +155,28 @@ def keys_intake() -> None:
     """Print the fingerprint of the bot's intake signing key, for reviewers to pin."""
     from bot.crypto.intake import IntakeSigner
 
+    _print_fingerprint(
+        "intake",
+        lambda settings: IntakeSigner(settings.intake_key()).fingerprint,
+        "It signs the manifest of every case submitted (the sealed answers and files it is "
+        "made of).",
+        "AIGAQ_INTAKE_FINGERPRINT",
+    )
+
+
+def _print_fingerprint(
+    what: str, fingerprint_of: Callable[[Settings], str], use: str, setting: str
+) -> None:
+    """One of the bot's signing keys (made on first use), as reviewers pin it."""
     settings = settings_or_exit()
     try:
-        fingerprint = IntakeSigner(settings.intake_key()).fingerprint
+        fingerprint = fingerprint_of(settings)
     except (CryptoError, OSError) as exc:
         fail(str(exc))
-    typer.echo(f"intake signing key fingerprint: {fingerprint}")
+    typer.echo(f"{what} signing key fingerprint: {fingerprint}")
     typer.echo(
-        "It signs the manifest of every case submitted (the sealed answers and files it is "
-        "made of). Give it to each reviewer by a channel you trust; they set "
-        f"AIGAQ_INTAKE_FINGERPRINT={fingerprint} on their own machine."
+        f"{use} Give it to each reviewer by a channel you trust; they set "
+        f"{setting}={fingerprint} on their own machine."
     )
 
 

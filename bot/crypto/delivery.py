@@ -149,6 +149,25 @@ def _read_private(path: Path) -> str:
     return text
 
 
+def signing_key_file(path: Path, *, unwritable: str) -> Ed25519PrivateKey:
+    """An Ed25519 signing key kept in a file of its own (mode 0600), made on first use;
+    `unwritable` says what to do when its folder cannot be written."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            seed = Ed25519PrivateKey.generate().private_bytes_raw()
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                _write_private(path, base64.b64encode(seed).decode() + "\n")
+    except OSError as exc:
+        raise KeyFileError(f"cannot write {path} ({type(exc).__name__}): {unwritable}") from None
+    try:
+        return Ed25519PrivateKey.from_private_bytes(
+            base64.b64decode(_read_private(path).strip(), validate=True)
+        )
+    except ValueError:
+        raise KeyFileError(f"{path} is not an Ed25519 signing key") from None
+
+
 @dataclass(frozen=True)
 class HeldKey:
     """A delivery key pair the bot holds, and when it was made."""
@@ -167,24 +186,10 @@ class DeliveryKeyring:
         self.reload()
 
     def _signing_key(self) -> Ed25519PrivateKey:
-        path = self.folder / SIGNING_FILE
-        try:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not path.exists():
-                seed = Ed25519PrivateKey.generate().private_bytes_raw()
-                with contextlib.suppress(FileExistsError):  # another process made it first
-                    _write_private(path, base64.b64encode(seed).decode() + "\n")
-        except OSError as exc:
-            raise KeyFileError(
-                f"cannot write the bot's delivery keys in {self.folder} ({type(exc).__name__}): "
-                "set AIGAQ_DELIVERY_KEY_DIR to a folder only the bot may read and write"
-            ) from None
-        try:
-            return Ed25519PrivateKey.from_private_bytes(
-                base64.b64decode(_read_private(path).strip(), validate=True)
-            )
-        except ValueError:
-            raise KeyFileError(f"{path} is not an Ed25519 signing key") from None
+        return signing_key_file(
+            self.folder / SIGNING_FILE,
+            unwritable="set AIGAQ_DELIVERY_KEY_DIR to a folder only the bot may read and write",
+        )
 
     @property
     def fingerprint(self) -> str:

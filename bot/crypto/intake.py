@@ -10,17 +10,15 @@ sign. The signed manifest is then sealed to the reviewers like any case (docs/se
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bot.crypto.delivery import _read_private, _write_private, signer_fingerprint
-from bot.crypto.errors import CryptoError, KeyFileError
+from bot.crypto.delivery import signer_fingerprint, signing_key_file
+from bot.crypto.errors import CryptoError
 from bot.crypto.keys import b64d, b64e, normalise_fingerprint
 
 MANIFEST_FORMAT = "aigaq-manifest-v1"
@@ -47,23 +45,7 @@ class IntakeSigner:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not path.exists():
-                seed = Ed25519PrivateKey.generate().private_bytes_raw()
-                with contextlib.suppress(FileExistsError):  # another process made it first
-                    _write_private(path, base64.b64encode(seed).decode() + "\n")
-        except OSError as exc:
-            raise KeyFileError(
-                f"cannot write the bot's intake signing key {path} ({type(exc).__name__}): "
-                "its folder must be writable by the bot only"
-            ) from None
-        try:
-            self._key = Ed25519PrivateKey.from_private_bytes(
-                base64.b64decode(_read_private(path).strip(), validate=True)
-            )
-        except ValueError:
-            raise KeyFileError(f"{path} is not an Ed25519 signing key") from None
+        self._key = signing_key_file(path, unwritable="its folder must be writable by the bot only")
 
     @property
     def fingerprint(self) -> str:
