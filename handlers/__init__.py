@@ -15,6 +15,7 @@ def register_all(application: AigaqApplication) -> None:
         broadcast,
         cases,
         common,
+        fading,
         followup,
         forget,
         intake,
@@ -30,6 +31,7 @@ def register_all(application: AigaqApplication) -> None:
     intake.register(application)
     common.register(application)
     cases.register(application)
+    fading.register(application)
     admin.register(application)
     outbox.register(application)
     retention.register(application)

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import N_
@@ -16,13 +24,22 @@ from bot.services import receipts
 from bot.services.alerts import queue_receipt_alert
 from bot.services.outbox import NOTICE
 from bot.services.withdrawal import withdraw_case
-from handlers.common import withdrawal_remains
+from handlers.common import REMEMBER_GROUP, withdrawal_remains
 from handlers.dialogue import say
+from handlers.fading import fade
 
 log = logging.getLogger(__name__)
 
 WITHDRAW_PREFIX = "withdraw:"
 NO = "no"
+# A receipt typed on its own, after a bare /status or /withdraw ("which command waits for
+# it", and since when), or shaped like one anywhere: taken before the intake can take it as
+# an answer, and deleted from the chat.
+AWAITING = "receipt_for"
+AWAIT_FOR = 600  # seconds
+RECEIPT_GROUP = REMEMBER_GROUP + 5
+RECEIPT_SHAPE = re.compile(r"\s*(?:\w{4}[\s\-–—]+){3}\w{4}\s*")
+TYPED_ATTEMPT = re.compile(r"[\w\s\-–—]{4,40}")
 
 STATUS_LABELS = {
     CaseStatus.RECEIVED: N_("received"),
@@ -53,13 +70,29 @@ async def _forget_her_message(update: Update) -> None:
         log.info("could not delete a message with a receipt: %s", type(error).__name__)
 
 
-async def _look_up(update: Update, context: AigaqContext, usage: str) -> receipts.Found | None:
-    """The case of the receipt after the command; answers her itself when there is none."""
+def _fading_note() -> str:
+    return _("This message will be deleted from the chat in 10 minutes.")
+
+
+async def _look_up(
+    update: Update, context: AigaqContext, usage: str, command: str
+) -> receipts.Found | None:
+    """The case of the receipt after the command; answers her itself when there is none.
+    A bare command waits for the receipt in her next message."""
     user = update.effective_user
-    if user is None:
+    if user is None or context.user_data is None:
         return None
     if not context.args:
+        context.user_data[AWAITING] = [command, time.time()]
         await say(update, context, usage)
+        return None
+    context.user_data.pop(AWAITING, None)
+    return await _find(update, context, "".join(context.args))
+
+
+async def _find(update: Update, context: AigaqContext, typed: str) -> receipts.Found | None:
+    user = update.effective_user
+    if user is None:
         return None
     await _forget_her_message(update)
     attempts = context.services.receipt_attempts
@@ -70,7 +103,7 @@ async def _look_up(update: Update, context: AigaqContext, usage: str) -> receipt
             _("Too many receipt codes that were not right. Please try again in an hour."),
         )
         return None
-    receipt = receipts.normalise_receipt("".join(context.args))
+    receipt = receipts.normalise_receipt(typed)
     found = None if receipt is None else await receipts.find(context.services.sessionmaker, receipt)
     if found is None:
         if attempts.failed(user.id):
@@ -84,28 +117,36 @@ async def _look_up(update: Update, context: AigaqContext, usage: str) -> receipt
 async def status(update: Update, context: AigaqContext) -> None:
     """/status RECEIPT: the case's code and status, to whoever holds the receipt."""
     usage = _("Please write your receipt code after the command: /status 7K2M-Q9XD-3HPA-V0TC")
-    found = await _look_up(update, context, usage)
-    if found is None:
-        return
-    await say(
-        update,
-        context,
-        _("Case {code}: {status}.").format(code=found.code, status=_(STATUS_LABELS[found.status])),
+    found = await _look_up(update, context, usage, "status")
+    if found is not None:
+        await _show_status(update, context, found)
+
+
+async def _show_status(update: Update, context: AigaqContext, found: receipts.Found) -> None:
+    text = _("Case {code}: {status}.").format(
+        code=found.code, status=_(STATUS_LABELS[found.status])
     )
+    fade(context, await say(update, context, text + " " + _fading_note()))
 
 
 async def withdraw(update: Update, context: AigaqContext) -> None:
     """/withdraw RECEIPT: ask to confirm first (the button holds a one-time nonce)."""
-    user = update.effective_user
     usage = _("Please write your receipt code after the command: /withdraw 7K2M-Q9XD-3HPA-V0TC")
-    found = await _look_up(update, context, usage)
-    if found is None or user is None:
+    found = await _look_up(update, context, usage, "withdraw")
+    if found is not None:
+        await _offer_withdrawal(update, context, found)
+
+
+async def _offer_withdrawal(update: Update, context: AigaqContext, found: receipts.Found) -> None:
+    user = update.effective_user
+    if user is None:
         return
     if found.status == CaseStatus.WITHDRAWN:
-        await say(update, context, _("Case {code} was withdrawn already.").format(code=found.code))
+        text = _("Case {code} was withdrawn already.").format(code=found.code)
+        fade(context, await say(update, context, text + " " + _fading_note()))
         return
     nonce = context.services.withdrawals.offer(user.id, found.case_id)
-    await say(
+    sent = await say(
         update,
         context,
         _(
@@ -116,6 +157,27 @@ async def withdraw(update: Update, context: AigaqContext) -> None:
         + withdrawal_remains(),
         [[(_("Yes, withdraw"), WITHDRAW_PREFIX + nonce), (_("No"), WITHDRAW_PREFIX + NO)]],
     )
+    fade(context, sent)
+
+
+async def receipt_typed(update: Update, context: AigaqContext) -> None:
+    """A receipt sent on its own: after a bare /status or /withdraw, or anything shaped like
+    a receipt (four groups of four). It is never kept as an answer, and it is deleted."""
+    message, data = update.message, context.user_data
+    if message is None or message.text is None or data is None:
+        return
+    waiting = data.pop(AWAITING, None)
+    command = waiting[0] if waiting and time.time() - waiting[1] < AWAIT_FOR else None
+    text = message.text
+    if not (RECEIPT_SHAPE.fullmatch(text) or (command and TYPED_ATTEMPT.fullmatch(text))):
+        return  # not a receipt: the dialogue answers it
+    found = await _find(update, context, text)
+    if found is not None:
+        if command == "withdraw":
+            await _offer_withdrawal(update, context, found)
+        else:
+            await _show_status(update, context, found)
+    raise ApplicationHandlerStop
 
 
 async def withdraw_answered(update: Update, context: AigaqContext) -> None:
@@ -127,6 +189,8 @@ async def withdraw_answered(update: Update, context: AigaqContext) -> None:
     if nonce == NO:
         await query.edit_message_text(_("Nothing was changed."))
         return
+    if isinstance(query.message, Message):
+        fade(context, [query.message])  # ten minutes to read the outcome, counted anew
     case_id = context.services.withdrawals.take(user.id, nonce)
     done = None if case_id is None else await withdraw_case(context.services.sessionmaker, case_id)
     if done is None:
@@ -142,6 +206,8 @@ async def withdraw_answered(update: Update, context: AigaqContext) -> None:
         ).format(code=done.code, files=done.attachments)
         + " "
         + withdrawal_remains()
+        + " "
+        + _fading_note()
     )
 
 
@@ -157,3 +223,6 @@ def register(application: AigaqApplication) -> None:
     application.add_handler(CommandHandler("status", status))
     application.add_handler(CommandHandler("withdraw", withdraw))
     application.add_handler(CallbackQueryHandler(withdraw_answered, pattern=f"^{WITHDRAW_PREFIX}"))
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND, receipt_typed), group=RECEIPT_GROUP
+    )

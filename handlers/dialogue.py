@@ -49,12 +49,13 @@ async def say(
     context: AigaqContext,
     text: str,
     buttons: list[list[tuple[str, str]]] | None = None,
-) -> None:
+) -> list[Message]:
     """The one way the bot answers her: in parts if long, with protect_content, the last
-    part carrying the buttons, every message remembered so that it can be deleted later."""
+    part carrying the buttons, every message remembered so that it can be deleted later.
+    Returns the messages sent."""
     chat = update.effective_chat
     if chat is None:
-        return
+        return []
     markup = (
         InlineKeyboardMarkup(
             [
@@ -66,6 +67,7 @@ async def say(
         else None
     )
     parts = split_message(text)
+    messages = []
     for index, part in enumerate(parts):
         sent = await context.bot.send_message(
             chat.id,
@@ -74,3 +76,5 @@ async def say(
             protect_content=True,
         )
         remember(context, sent)
+        messages.append(sent)
+    return messages

@@ -4,9 +4,11 @@ account; the server keeps only its hash; wrong codes are limited and the team is
 from __future__ import annotations
 
 import hashlib
+import time
 
 from sqlalchemy import select
 
+from bot.draft_pieces import DraftPiece
 from bot.earlier_links import EarlierLink
 from bot.models import (
     Account,
@@ -21,6 +23,7 @@ from bot.models import (
 from bot.services import receipts
 from bot.services.delivery import ALERT, RECEIPT
 from bot.services.earlier import send_earlier_receipts
+from handlers.fading import FADE_AFTER, delete_faded
 from tests.harness import Harness
 from tests.scenario import CODE, PERSONS, receipt_of, walk_intake
 from tests.scenario import RECEIPT as RECEIPT_CODE
@@ -66,7 +69,9 @@ async def test_status_and_withdraw_work_from_any_account(harness: Harness) -> No
     # From another phone, another account: the receipt is all she needs.
     other = harness.user(user_id=5201, language_code="en")
     typed = await other.send_command("status", receipt.lower())
-    assert other.last_text == f"Case {code}: received."
+    assert other.last_text == (
+        f"Case {code}: received. This message will be deleted from the chat in 10 minutes."
+    )
     assert typed.deleted, "the message with her receipt code stays in the chat"
     assert receipt not in "".join(m.text or "" for m in other.messages)
     typed = await other.send_command("withdraw", receipt)
@@ -174,3 +179,59 @@ async def test_earlier_cases_get_their_receipt_code_once_and_the_links_go(
         assert list(await session.scalars(select(Delivery).where(Delivery.kind == RECEIPT))) == []
         chats = list(await session.scalars(select(Account.chat_ref)))
     assert chats and set(chats) == {None}  # relatives who did not subscribe keep no chat id
+
+
+async def test_answers_that_name_a_case_go_from_her_chat_after_ten_minutes(
+    harness: Harness,
+) -> None:
+    """A phone looked at later shows no case code from /status or /withdraw: the answers
+    that name one are deleted after FADE_AFTER (the sentence says 10 minutes), also when the
+    bot was restarted in between."""
+    assert FADE_AFTER.total_seconds() == 600
+    mother = harness.user(user_id=5700, language_code="en")
+    code = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    receipt = receipt_of(mother)
+    other = harness.user(user_id=5701, language_code="en")
+    await other.send_command("status", receipt)
+    shown = other.last
+    assert code in shown.shown_text and "deleted from the chat in 10 minutes" in shown.shown_text
+    await other.send_command("withdraw", receipt)
+    offer = other.last
+    assert code in offer.shown_text
+    # Not yet due: nothing goes.
+    assert await delete_faded(harness.app, other.user_id) == 0
+    app = await harness.restart()
+    later = time.time() + FADE_AFTER.total_seconds() + 1
+    assert await delete_faded(app, other.user_id, now=later) == 2
+    assert shown.deleted and offer.deleted
+    assert not any(code in (m.text or "") for m in other.messages)
+
+
+async def test_a_receipt_sent_on_its_own_is_read_as_one_and_deleted(harness: Harness) -> None:
+    """After a bare /status or /withdraw she may send the receipt as its own message, even
+    in the middle of a draft: it is taken as the receipt, never as an answer, and deleted."""
+    mother = harness.user(user_id=5800, language_code="en")
+    code = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    receipt = receipt_of(mother)
+    sister = harness.user(user_id=5801, language_code="en")
+    await walk_intake(sister, locale="en", persons=PERSONS[:1], submit=False)
+    await sister.send_command("status")
+    assert "Please write your receipt code" in sister.last_text
+    typed = await sister.send_text(receipt.lower().replace("-", " "))
+    assert typed.deleted and f"Case {code}: received." in sister.last_text
+    # Shaped like a receipt, with no command before it: still a receipt, still deleted.
+    typed = await sister.send_text(receipt)
+    assert typed.deleted and f"Case {code}" in sister.last_text
+    # /withdraw, then the receipt: the confirmation, with its one-time button.
+    await sister.send_command("withdraw")
+    typed = await sister.send_text(receipt)
+    assert typed.deleted and f"Withdraw case {code}?" in sister.last_text
+    await sister.press(next(d for _t, d in sister.buttons() if d.endswith(":no")))
+    # Her draft kept none of it.
+    texts = "".join(m.text or "" for m in sister.messages)
+    assert receipt not in texts and receipt.replace("-", "") not in texts
+    async with harness.services.sessionmaker() as session:
+        uids = list(await session.scalars(select(DraftPiece.uid)))
+    pieces = [str(await harness.open_piece({"piece": uid})) for uid in uids]
+    raw = receipt.replace("-", "")
+    assert pieces and not any(raw in p.upper().replace(" ", "").replace("-", "") for p in pieces)
