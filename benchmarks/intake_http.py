@@ -44,6 +44,7 @@ from typing import Any, cast
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -53,6 +54,7 @@ from telegram import InputFile
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
+from bot.crypto.roster import write_roster
 from bot.localapi import FakeUser, LocalBotApi
 from bot.reviewing.keys import ReviewerKey
 from tests.test_intake_dialogue import CODE, PERSONS, walk_intake
@@ -333,8 +335,10 @@ def clean_env() -> dict[str, str]:
 
 def start_aigaq(standin: StandIn, folder: Path) -> BotProcess:
     folder.mkdir(exist_ok=True)
-    recipients = folder / "recipients.txt"
-    recipients.write_text(ReviewerKey.generate().public().to_line() + "\n", encoding="utf-8")
+    roster = folder / "roster.json"
+    roster_key = write_roster(
+        roster, Ed25519PrivateKey.generate(), [ReviewerKey.generate().public()]
+    )
     env = clean_env() | {
         "AIGAQ_BOT_TOKEN": AIGAQ_TOKEN,
         "AIGAQ_TELEGRAM_API_URL": standin.api_url,
@@ -342,7 +346,8 @@ def start_aigaq(standin: StandIn, folder: Path) -> BotProcess:
         "AIGAQ_ORGANISATION": "Benchmark Witness Project",
         "AIGAQ_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/aigaq.db",
         "AIGAQ_SECRET_KEY_FILE": str(folder / "server.key"),
-        "AIGAQ_RECIPIENTS": str(recipients),
+        "AIGAQ_ROSTER": str(roster),
+        "AIGAQ_ROSTER_KEY": roster_key,
         # A relative here answers as fast as the bot does, not as fast as a person types.
         "AIGAQ_MAX_MESSAGES_PER_MINUTE": "100000",
         "AIGAQ_MAX_SUBMISSIONS_PER_DAY": "100",

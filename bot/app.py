@@ -18,7 +18,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import db
 from bot.context import AigaqApplication, AigaqContext, Services
-from bot.crypto import ServerKey, load_recipients
+from bot.crypto import ServerKey
 from bot.crypto.delivery import DeliveryKeyring
 from bot.crypto.intake import IntakeSigner
 from bot.i18n import Catalogs
@@ -26,7 +26,7 @@ from bot.models import Role
 from bot.persistence import DatabasePersistence
 from bot.services.accounts import Accounts
 from bot.services.broadcasts import Broadcasts
-from bot.services.cases import CaseStore, sync_recipients
+from bot.services.cases import CaseStore
 from bot.services.contacts import seal_earlier_contacts
 from bot.services.delivery_keys import DeliveryKeys
 from bot.services.earlier import send_earlier_receipts
@@ -37,6 +37,7 @@ from bot.services.outbox import Outbox
 from bot.services.pieces import DraftPieces
 from bot.services.retention import Retention
 from bot.services.roles import Roles
+from bot.services.team import TeamRoster
 from bot.settings import Settings
 from handlers import register_all
 
@@ -56,11 +57,14 @@ def build_application(
     token = settings.require_token()
     settings.require_organisation()
     server_key = ServerKey.load(settings.secret_key_file)
-    recipients = load_recipients(settings.recipients)
+    roster_key = settings.require_roster_key()
     catalogs = Catalogs.load()
     catalogs.install()
     engine = db.create_engine(settings.database_url)
     sessionmaker = db.make_sessionmaker(engine)
+    team = TeamRoster(sessionmaker, settings.roster, roster_key, settings.roster_seen())
+    # Read now, so that a missing, forged or older roster stops the start with its reason.
+    team.read()
     accounts = Accounts(sessionmaker, server_key, admins=frozenset(settings.admins))
     delivery_keys = DeliveryKeys(
         sessionmaker,
@@ -72,17 +76,18 @@ def build_application(
         engine=engine,
         sessionmaker=sessionmaker,
         server_key=server_key,
-        recipients=recipients,
+        team=team,
         catalogs=catalogs,
         accounts=accounts,
         cases=CaseStore(
             sessionmaker,
             server_key,
             accounts,
+            team=team,
             max_per_day=settings.max_submissions_per_day,
             intake_signer=IntakeSigner(settings.intake_key()),
         ),
-        pieces=DraftPieces(sessionmaker, engine),
+        pieces=DraftPieces(sessionmaker, engine, team),
         flood_gate=FloodGate(settings.max_messages_per_minute),
         roles=Roles(sessionmaker, server_key, accounts),
         broadcasts=Broadcasts(sessionmaker, server_key),
@@ -106,13 +111,13 @@ def build_application(
     async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         if check_schema:
             await db.ensure_schema_current(engine)
-        added = await sync_recipients(sessionmaker, recipients)
-        log.info("reviewer keys: %d in the recipients file, %d new", len(recipients), added)
+        await team.load()
         await services.roles.bootstrap_admins(settings.admins)
         # A delivery key that is due is made and its certificate published before anything
         # can be sealed to it; then what was kept the old way is sealed (a one-time step).
         await delivery_keys.rotate()
-        await seal_earlier_contacts(sessionmaker, server_key, delivery_keys)
+        listed = frozenset(holder.recipient_id for holder in team.holders() if holder.recipient_id)
+        await seal_earlier_contacts(sessionmaker, server_key, delivery_keys, listed)
         await send_earlier_receipts(sessionmaker, server_key)
         from handlers.menus import set_commands_for, set_default_commands
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from bot.crypto import CryptoError, PrivateKey, RecipientPublicKey, open_file, seal_file
 
@@ -43,9 +43,36 @@ def _private_tempfile(folder: Path | None = None) -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
-def _libpq(url: str) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
-    return parsed.render_as_string(hide_password=False)
+@contextmanager
+def _libpq(url: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """The libpq URL without its password, and an environment for the client tool.
+
+    Other local users can read a process's argv, so the password goes into a PGPASSFILE of
+    mode 0600 that lives only as long as the tool runs.
+    """
+    parsed = make_url(url)
+    bare = URL.create(
+        "postgresql",
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    ).render_as_string()
+    environment = dict(os.environ)
+    if parsed.password is None:
+        yield bare, environment
+        return
+    password = str(parsed.password)
+    if "\n" in password or "\r" in password:
+        raise BackupError("the database password cannot contain a line break")
+    escaped = password.replace("\\", "\\\\").replace(":", "\\:")
+    # The URL's password used to win over PGPASSWORD; a password file would not.
+    environment.pop("PGPASSWORD", None)
+    with _private_tempfile() as passfile:
+        passfile.write_text(f"*:*:*:*:{escaped}\n", encoding="utf-8")
+        environment["PGPASSFILE"] = str(passfile)
+        yield bare, environment
 
 
 def _tool(name: str) -> str:
@@ -65,11 +92,14 @@ def _dump(url: str, target: Path) -> str:
             source.backup(copy)
         return "sqlite"
     if backend == "postgresql":
-        subprocess.run(  # noqa: S603 - fixed program, no shell
-            [_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={target}", _libpq(url)],
-            check=True,
-            capture_output=True,
-        )
+        program = _tool("pg_dump")
+        with _libpq(url) as (database, environment):
+            subprocess.run(  # noqa: S603 - fixed program, no shell
+                [program, "--format=custom", "--no-owner", f"--file={target}", database],
+                check=True,
+                capture_output=True,
+                env=environment,
+            )
         return "postgresql"
     raise BackupError(f"backups of {backend} databases are not supported")
 
@@ -85,18 +115,14 @@ def _load(url: str, source: Path, backend: str) -> None:
         with sqlite3.connect(source) as dump, sqlite3.connect(database) as target:
             dump.backup(target)
         return
-    subprocess.run(  # noqa: S603 - fixed program, no shell
-        [
-            _tool("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            f"--dbname={_libpq(url)}",
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    program = _tool("pg_restore")
+    with _libpq(url) as (database, environment):
+        subprocess.run(  # noqa: S603 - fixed program, no shell
+            [program, "--clean", "--if-exists", "--no-owner", f"--dbname={database}", str(source)],
+            check=True,
+            capture_output=True,
+            env=environment,
+        )
 
 
 def backup(url: str, out: Path, recipients: Sequence[RecipientPublicKey]) -> int:

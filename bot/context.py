@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.crypto import RecipientPublicKey, ServerKey
+from bot.crypto import ServerKey
 from bot.i18n import Catalogs, negotiate_locale, use_locale
 from bot.persistence import DatabasePersistence
 from bot.services.accounts import Accounts
@@ -29,6 +29,7 @@ from bot.services.receipts import Attempts, Confirmations
 from bot.services.retention import Retention
 from bot.services.roles import Roles
 from bot.services.sender import OutboxSender, SenderLoop
+from bot.services.team import TeamRoster
 from bot.settings import Settings
 
 
@@ -40,7 +41,8 @@ class Services:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     server_key: ServerKey
-    recipients: list[RecipientPublicKey]
+    # The verified roster the bot seals to (bot/services/team.py).
+    team: TeamRoster
     catalogs: Catalogs
     accounts: Accounts
     cases: CaseStore

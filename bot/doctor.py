@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import BaseRequest
 
 from bot import db
-from bot.crypto import CryptoError, ServerKey, load_recipients
+from bot.crypto import CryptoError, ServerKey
+from bot.crypto.roster import check_version, key_fingerprint, read_roster
+from bot.services.team import mismatches
 from bot.settings import Settings, SettingsError
 
 CLOCK_TOLERANCE = 120  # seconds
@@ -101,12 +107,62 @@ async def _database(settings: Settings) -> tuple[Check, Check]:
     return Check("database", True, f"reachable, at revision {db.head_revision()}"), clock
 
 
-def _recipients(settings: Settings) -> Check:
+async def _roster(settings: Settings) -> Check:
+    """The roster verifies against the pinned roster key, is not older than one seen, and
+    the database's recipients rows agree with it; the roster key is not on this server."""
     try:
-        keys = load_recipients(settings.recipients)
-    except CryptoError as exc:
-        return Check("recipients", False, str(exc))
-    return Check("recipients", True, f"{len(keys)} reviewer key(s) in {settings.recipients}")
+        roster = read_roster(settings.roster, settings.require_roster_key())
+        check_version(roster, settings.roster_seen())
+    except (CryptoError, SettingsError) as exc:
+        return Check("roster", False, str(exc))
+    near = {settings.secret_key_file.parent, settings.roster.parent}
+    found = [path for folder in near for path in _signing_keys_in(folder, roster.signed_by)]
+    if found:
+        return Check(
+            "roster",
+            False,
+            f"the roster key itself is on this server ({found[0]}): keep it on an admin's "
+            "laptop only and delete it here",
+        )
+    try:
+        engine = db.create_engine(settings.database_url)
+        try:
+            async with db.make_sessionmaker(engine)() as session:
+                wrong = await mismatches(session, roster)
+        finally:
+            await engine.dispose()
+    except (SQLAlchemyError, OSError) as exc:
+        return Check("roster", False, f"the recipients table cannot be read ({type(exc).__name__})")
+    if wrong:
+        named = "; ".join(f"{w.key_id} ({w.label or 'no label'}): {w.reason}" for w in wrong)
+        return Check(
+            "roster",
+            False,
+            f"the database's recipients rows disagree with the roster: {named}. Nothing is "
+            "sealed to them; someone changed the database, or the bot has not started since",
+        )
+    return Check(
+        "roster",
+        True,
+        f"version {roster.version}, {len(roster.keys)} reviewer key(s), signed by roster key "
+        f"{roster.signed_by[:16]}…",
+    )
+
+
+def _signing_keys_in(folder: Path, fingerprint: str) -> list[Path]:
+    """Files in `folder` that hold the Ed25519 private key with this public fingerprint."""
+    found = []
+    for path in folder.iterdir() if folder.is_dir() else ():
+        try:
+            if not path.is_file() or path.stat().st_size > 200:
+                continue
+            seed = base64.b64decode(path.read_text(encoding="ascii").strip(), validate=True)
+            key = Ed25519PrivateKey.from_private_bytes(seed)
+        except (OSError, ValueError):
+            continue
+        if key_fingerprint(key.public_key()) == fingerprint:
+            found.append(path)
+    return found
 
 
 def _server_key(settings: Settings) -> Check:
@@ -136,7 +192,7 @@ async def run_checks(
         await _token(settings, request),
         _organisation(settings),
         database,
-        _recipients(settings),
+        await _roster(settings),
         _server_key(settings),
         await _webhook(settings, request, webhook_url),
         clock,

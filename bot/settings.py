@@ -30,7 +30,16 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
+    # The reviewers' aigaq-pub-v1 lines, from which an admin signs the roster (`aigaq keys
+    # roster sign`); on a reviewer's machine, her team key list (bot/reviewing/opening.py).
     recipients: Path = Path("recipients.txt")
+    # The team roster, signed offline with the roster key (bot/crypto/roster.py): the bot
+    # seals only to its reviewers. The roster key's fingerprint is pinned here, never read
+    # from the database; unset, the bot does not start.
+    roster: Path = Path("roster.json")
+    roster_key: str | None = None
+    # The newest roster version this machine has seen; unset, `<roster>.seen` beside it.
+    roster_seen_file: Path | None = None
     secret_key_file: Path = Path("var/server.key")
     admins: Annotated[list[int], NoDecode] = Field(default_factory=list)
     default_locale: str = "kk"
@@ -115,6 +124,21 @@ class Settings(BaseSettings):
         """Where the bot's intake signing key lives: beside the server key, never in the
         database."""
         return self.intake_key_file or self.secret_key_file.parent / "intake.key"
+
+    def roster_seen(self) -> Path:
+        """Where the newest roster version seen is kept (an older one is refused)."""
+        return self.roster_seen_file or self.roster.with_name(self.roster.name + ".seen")
+
+    def require_roster_key(self) -> str:
+        """The roster key's fingerprint, or a SettingsError saying how to get it."""
+        if not self.roster_key or not self.roster_key.strip():
+            raise SettingsError(
+                "AIGAQ_ROSTER_KEY is not set. Put the fingerprint of your team's roster key "
+                "in the .env file (`aigaq keys roster key --out FILE` makes the key on an "
+                "admin's laptop and prints the line): the bot seals testimony only to the "
+                "reviewers of a roster signed with that key (docs/deploy.md)."
+            )
+        return self.roster_key.strip()
 
     def require_token(self) -> str:
         """Return the bot token or raise a SettingsError explaining how to get one."""

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,7 +25,8 @@ from starlette.routing import Mount, Route
 from bot import db
 from bot.app import build_application
 from bot.context import AigaqApplication
-from bot.crypto import ServerKey
+from bot.crypto import ServerKey, load_recipients
+from bot.crypto.roster import write_roster
 from bot.i18n import LOCALE_NAMES, LOCALES, translate
 from bot.localapi import FakeUser, LocalBotApi
 from bot.models import Role
@@ -60,14 +62,22 @@ def prepare(folder: Path) -> Settings:
         ServerKey.generate_file(server_key)
     reviewer = folder / "demo-reviewer.key"
     recipients = folder / "recipients.txt"
+    roster = folder / "roster.json"
     if not reviewer.exists():
         key = ReviewerKey.generate()
         key.save(reviewer, DEMO_PASSPHRASE, scrypt_n=2**14)
         recipients.write_text(key.public().to_line() + " demo\n", encoding="utf-8")
+    # A throw-away roster key: the trial's roster is signed here and the key forgotten.
+    roster_key = write_roster(
+        roster, Ed25519PrivateKey.generate(), load_recipients(recipients), version=1
+    )
+    roster.with_name(roster.name + ".seen").unlink(missing_ok=True)
     return Settings(
         bot_token="123456:LOCAL-TRIAL",  # noqa: S106 - the fake Bot API accepts any token
         database_url=f"sqlite+aiosqlite:///{folder / 'trial.db'}",
         recipients=recipients,
+        roster=roster,
+        roster_key=roster_key,
         secret_key_file=server_key,
         admins=[ADMIN_ID],
         organisation=TRIAL_ORGANISATION,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import current_locale, format_date
 from bot.i18n import gettext as _
 from bot.models import Role
-from handlers.kit import ADMINS, STAFF, requires
+from handlers.kit import ADMINS, requires
 from handlers.menus import set_commands_for
 
 CANCEL_BROADCAST = "bcancel:"
@@ -30,8 +30,28 @@ def _target(args: list[str]) -> int | None:
     return int(args[-1])
 
 
+def masked(telegram_id: int | None) -> str:
+    """A Telegram id as /team shows it, enough to tell people apart: 12•••••89."""
+    if telegram_id is None:
+        return "?"
+    digits = str(telegram_id)
+    if len(digits) < 8:
+        return "•" * len(digits)
+    return f"{digits[:2]}{'•' * (len(digits) - 4)}{digits[-2:]}"
+
+
+async def admins_on_the_server(message: Message, target: int) -> None:
+    """The answer when a chat asks to make or unmake an admin: that is done on the server."""
+    await message.reply_text(
+        _(
+            "Admins are added and removed only on the server, from the command line: "
+            "{grant} or {revoke}. Here you can grant and revoke the reviewer role only."
+        ).format(grant=f"aigaq roles grant admin {target}", revoke=f"aigaq roles revoke {target}")
+    )
+
+
 async def grant(update: Update, context: AigaqContext) -> None:
-    """/grant reviewer|admin TELEGRAM_ID"""
+    """/grant reviewer TELEGRAM_ID (admins are granted on the server)"""
     message = update.effective_message
     if message is None:
         return
@@ -41,7 +61,10 @@ async def grant(update: Update, context: AigaqContext) -> None:
     if role is None or target is None or len(args) != 2:
         await message.reply_text(_("Write it like this: /grant reviewer 123456789"))
         return
-    before = await context.services.roles.grant(actor(update, context), target, role)
+    before = await context.services.roles.change_in_chat(actor(update, context), target, role)
+    if before is None:
+        await admins_on_the_server(message, target)
+        return
     account = await context.services.accounts.find(target)
     await set_commands_for(context.bot, target, role, (account and account.locale) or "kk")
     await message.reply_text(
@@ -60,7 +83,12 @@ async def revoke(update: Update, context: AigaqContext) -> None:
     if target is None or len(context.args or []) != 1:
         await message.reply_text(_("Write it like this: /revoke 123456789"))
         return
-    before = await context.services.roles.revoke(actor(update, context), target)
+    before = await context.services.roles.change_in_chat(
+        actor(update, context), target, Role.RELATIVE
+    )
+    if before is None:
+        await admins_on_the_server(message, target)
+        return
     await set_commands_for(context.bot, target, Role.RELATIVE, current_locale())
     await message.reply_text(
         _("Done: {id} has no role now (was {before}).").format(id=target, before=before.value)
@@ -68,13 +96,13 @@ async def revoke(update: Update, context: AigaqContext) -> None:
 
 
 async def team(update: Update, context: AigaqContext) -> None:
-    """/team: reviewers and admins."""
+    """/team: reviewers and admins, their Telegram ids masked."""
     message = update.effective_message
     if message is None:
         return
     members = await context.services.roles.team()
     lines = [_("Reviewers and admins:")] + [
-        f"{member.role.value}: {member.telegram_id or '?'}" for member in members
+        f"{member.role.value}: {masked(member.telegram_id)}" for member in members
     ]
     await message.reply_text("\n".join(lines), protect_content=True)
 
@@ -189,7 +217,7 @@ def register(application: AigaqApplication) -> None:
     for name, callback in (
         ("grant", requires(ADMINS, "grant")(grant)),
         ("revoke", requires(ADMINS, "revoke")(revoke)),
-        ("team", requires(STAFF, "team")(team)),
+        ("team", requires(ADMINS, "team")(team)),
         ("stats", requires(ADMINS, "stats")(stats)),
         ("broadcasts", requires(ADMINS, "broadcasts")(broadcasts)),
         ("subscribe", subscribe),

@@ -17,7 +17,8 @@ from telegram.error import BadRequest
 
 from bot.context import AigaqContext
 from bot.i18n import gettext as _
-from bot.services.cases import FollowUpClosed, NoRecipients
+from bot.services.cases import FollowUpClosed
+from bot.services.team import NoRecipients
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import LOCALES, current_locale, use_locale
 from bot.i18n import gettext as _
 from bot.services import intake
-from bot.services.cases import DailyLimit, NoRecipients
+from bot.services.cases import DailyLimit
+from bot.services.team import NoRecipients
 from handlers.common import (
     LANGUAGE_PREFIX,
     help_command,

@@ -26,7 +26,6 @@ RELATIVE = {
     "help": N_("Help"),
 }
 REVIEWER = {
-    "team": N_("Reviewers and admins"),
     "language": N_("Change language"),
     "help": N_("Help"),
 }

@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from bot.app import build_application
 from bot.context import AigaqApplication
-from bot.crypto import ServerKey, StreamOpener, open_sealed
-from bot.crypto.delivery import DeliveryKeyring
+from bot.crypto import RecipientPublicKey, ServerKey, StreamOpener, open_sealed
+from bot.crypto.delivery import DeliveryKeyring, signing_key_file
 from bot.crypto.intake import IntakeSigner
+from bot.crypto.roster import read_roster, write_roster
 from bot.draft_pieces import DraftPiece
 from bot.localapi import FakeUser, LocalBotApi
 from bot.models import Attachment, AttachmentChunk, Case, Recipient, SealedKey
@@ -83,6 +85,20 @@ class Harness:
     def intake_fingerprint(self) -> str:
         """What `aigaq keys intake` prints for this bot: the key that signs case manifests."""
         return IntakeSigner(self.settings.intake_key()).fingerprint
+
+    async def sign_roster(self, keys: list[RecipientPublicKey]) -> None:
+        """An admin signs the next roster version with these reviewer keys, and the running
+        bot reads it (as it does at its next start or daily round)."""
+        current = read_roster(self.settings.roster, self.settings.roster_key)
+        write_roster(self.settings.roster, self.roster_key, keys, version=current.version + 1)
+        await self.services.team.load()
+
+    @property
+    def roster_key(self) -> Ed25519PrivateKey:
+        """The test's throw-away roster key (kept beside the other test files)."""
+        return signing_key_file(
+            self.settings.roster.parent / "admin-laptop" / "roster-signing.key", unwritable=""
+        )
 
     def reviewer_tool(self) -> Reviewer:
         """The reviewer's tools with the test key, the bot's delivery signing key pinned and
@@ -163,10 +179,17 @@ def make_settings(
     reviewer = ReviewerKey.generate()
     recipients = tmp_path / "recipients.txt"
     recipients.write_text(reviewer.public().to_line() + "\n", encoding="utf-8")
+    # A throw-away roster key signs a roster of the test reviewer.
+    roster = tmp_path / "roster.json"
+    # Not beside the server's files: `aigaq doctor` fails when the roster key is there.
+    signing = signing_key_file(tmp_path / "admin-laptop" / "roster-signing.key", unwritable="")
+    roster_key = write_roster(roster, signing, [reviewer.public()])
     values: dict[str, Any] = {
         "bot_token": TOKEN,
         "database_url": database_url,
         "recipients": recipients,
+        "roster": roster,
+        "roster_key": roster_key,
         "secret_key_file": server_key,
         "default_locale": "kk",
         "organisation": ORGANISATION,

@@ -71,9 +71,7 @@ def broadcast_messages(user: Any) -> list[str]:
 )
 async def test_role_matrix(harness: Harness, command: str, args: str) -> None:
     team = await make_team(harness)
-    allowed = {
-        "team": {ADMIN, REVIEWER},
-    }.get(command, {ADMIN})
+    allowed = {ADMIN}
     for uid, user in team.items():
         await user.send_command(command, args)
         refused = NOT_UNDERSTOOD in user.last_text

@@ -44,7 +44,7 @@ def test_the_image_runs_as_a_user_and_holds_no_secret() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "USER aigaq" in dockerfile and "HEALTHCHECK" in dockerfile
     assert "i18n_tools compile" in dockerfile
-    for secret in ("AIGAQ_BOT_TOKEN", "server.key", "recipients.txt"):
+    for secret in ("AIGAQ_BOT_TOKEN", "server.key", "roster.json"):
         assert secret not in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {"secrets", "*.key", ".env", "var"} <= set(ignored)
@@ -241,3 +241,16 @@ def test_both_ways_tell_the_bot_who_runs_it() -> None:
     assert "AIGAQ_ORGANISATION: ${AIGAQ_ORGANISATION:?" in (root / "compose.yaml").read_text()
     guide = (root / "docs" / "deploy.md").read_text()
     assert "AIGAQ_ORGANISATION=Your Organisation" in guide
+
+
+def test_both_ways_pin_the_roster_key() -> None:
+    """The bot seals only to a roster signed by the key whose fingerprint its settings pin
+    (bot/services/team.py): both deployments pin it and keep the version seen writable."""
+    root = Path(__file__).parent.parent
+    compose = (root / "compose.yaml").read_text()
+    assert "AIGAQ_ROSTER_KEY: ${AIGAQ_ROSTER_KEY:?" in compose
+    assert "AIGAQ_ROSTER_SEEN_FILE: /app/var/" in compose
+    guide = (root / "docs" / "deploy.md").read_text()
+    assert "AIGAQ_ROSTER_KEY=0b8d2f..." in guide
+    assert "AIGAQ_ROSTER_SEEN_FILE=/opt/aigaq/var/" in guide
+    assert "aigaq keys roster sign" in guide and "recipients.txt" not in compose

@@ -70,7 +70,7 @@ async def test_a_new_reviewer_reads_old_cases_after_rewrap_and_retired_keys_get_
     old_code = await walk_intake(user, locale="en", persons=PERSONS[:1])
     newcomer = ReviewerKey.generate()
     recipients = Recipients(harness.services.sessionmaker)
-    assert await recipients.add(newcomer.public(), actor="cli")
+    await harness.sign_roster([harness.reviewer.public(), newcomer.public()])
     sessionmaker = harness.services.sessionmaker
     # Every object the old key holds (the case, its answers, files and their sealed records,
     # her sealed contact), in one rewrap.
@@ -88,7 +88,7 @@ async def test_a_new_reviewer_reads_old_cases_after_rewrap_and_retired_keys_get_
     assert case["detainees"][0]["name"] == "Ерлан Нұрғалиұлы"
     for item in case["evidence"]:
         assert await harness.open_attachment(item["uid"])
-    await recipients.retire(old_reviewer.key_id, actor="cli")
+    await harness.sign_roster([newcomer.public()])  # the next roster leaves her out
     new_code = await walk_intake(user, locale="en", persons=PERSONS[:1])
     async with harness.services.sessionmaker() as session:
         case_row = (await session.scalars(select(Case).where(Case.code == new_code))).one()

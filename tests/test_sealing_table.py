@@ -16,7 +16,6 @@ from bot.reviewing.cases import Reviewer, ReviewError
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import NotSealedToYou
 from bot.reviewing.rewrap import rewrap
-from bot.services.recipients import Recipients
 from handlers.followup import deliver_questions
 from tests.harness import Harness
 from tests.scenario import answer_token
@@ -39,10 +38,22 @@ async def decided_and_asked(harness: Harness, user_id: int) -> str:
 async def a_colleague(harness: Harness, *, listed: bool = True) -> ReviewerKey:
     """A new reviewer key in the database and (if listed) in the team key list."""
     colleague = ReviewerKey.generate()
-    await Recipients(harness.services.sessionmaker).add(colleague.public(), actor="cli")
     if listed:
         with harness.settings.recipients.open("a", encoding="utf-8") as team:
             team.write(colleague.public().to_line() + "\n")
+        await harness.sign_roster([harness.reviewer.public(), colleague.public()])
+    else:  # written into the database by someone who can
+        public = colleague.public()
+        async with harness.services.sessionmaker() as session, session.begin():
+            session.add(
+                Recipient(
+                    key_id=public.key_id,
+                    suite=public.suite,
+                    public_key=public.public_bytes,
+                    label="",
+                    active=True,
+                )
+            )
     return colleague
 
 

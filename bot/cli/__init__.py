@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import export, keys, review, server, team, trial
+from bot.cli import export, keys, review, roster, server, team, trial
 
 app = typer.Typer(help="Aigaq: sealed testimony over Telegram.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -22,6 +22,10 @@ export_app = typer.Typer(
     help="Export cases for partners, or check a bundle.", invoke_without_command=True
 )
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+roster_app = typer.Typer(
+    help="The team roster: who the bot seals to, signed on an admin's laptop.",
+    no_args_is_help=True,
+)
 
 app.command("run")(server.run_bot)
 app.command()(team.broadcast)
@@ -38,10 +42,12 @@ keys_app.command("generate")(keys.keys_generate)
 keys_app.command("server")(server.keys_server)
 keys_app.command("inbox")(server.keys_inbox)
 keys_app.command("intake")(server.keys_intake)
-keys_app.command("add")(keys.keys_add)
 keys_app.command("list")(keys.keys_list)
-keys_app.command("retire")(keys.keys_retire)
 keys_app.command("rewrap")(keys.keys_rewrap)
+roster_app.command("key")(roster.roster_key)
+roster_app.command("sign")(roster.roster_sign)
+roster_app.command("show")(roster.roster_show)
+keys_app.add_typer(roster_app, name="roster")
 
 roles_app.command("grant")(team.roles_grant)
 roles_app.command("revoke")(team.roles_revoke)

@@ -1,4 +1,5 @@
-"""Commands about reviewer keys: make one, add, list and retire them, hand cases on, restore."""
+"""Commands about reviewer keys: make one, list them, hand cases on, restore. Which keys the
+bot seals to is the signed roster's to say (bot/cli/roster.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import typer
 
 from bot.cli.shell import Backend, fail, run, settings_or_exit
 from bot.cli.unlock import read_passphrase, reviewer_key
-from bot.crypto import SUITE_MLKEM768_X25519, SUITE_X25519, CryptoError, RecipientPublicKey
+from bot.crypto import SUITE_MLKEM768_X25519, SUITE_X25519, CryptoError
 from bot.crypto.keys import SUITE_NAMES
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.rewrap import rewrap
@@ -47,30 +48,8 @@ def keys_generate(
     typer.echo(
         f"your export-signing key (give it to partners): {key.signing_public_hex()}", err=True
     )
-    typer.echo("add this line to the bot's recipients file:", err=True)
+    typer.echo("give this line to the admin who signs the team roster:", err=True)
     typer.echo(public.to_line())
-
-
-def keys_add(
-    public: Annotated[Path, typer.Argument(help="A file holding the aigaq-pub-v1 line.")],
-    label: Annotated[str, typer.Option(help="Who holds it.")] = "",
-) -> None:
-    """Add a reviewer's public key; new cases are sealed to it from now on."""
-    try:
-        line = next(
-            x
-            for x in public.read_text(encoding="utf-8").splitlines()
-            if x.startswith("aigaq-pub-v1")
-        )
-        key = RecipientPublicKey.from_line(line)
-    except (OSError, StopIteration):
-        fail(f"{public} holds no aigaq-pub-v1 line")
-    except CryptoError as exc:
-        fail(str(exc))
-    if label:
-        key = RecipientPublicKey(suite=key.suite, public_bytes=key.public_bytes, label=label)
-    new = run(lambda backend: Recipients(backend.sessionmaker).add(key, actor=CLI))
-    typer.echo(f"{key.key_id} {'added' if new else 'active again'}")
 
 
 def keys_list() -> None:
@@ -82,16 +61,6 @@ def keys_list() -> None:
             f"{item.key_id}  {state}  {suite:<15} {item.added_at:%Y-%m-%d}  "
             f"{item.cases:>6} cases  {item.label}"
         )
-
-
-def keys_retire(key_id: Annotated[str, typer.Argument()]) -> None:
-    """Stop sealing new cases to a key (the running bot notices at once)."""
-    run(
-        lambda backend: Recipients(backend.sessionmaker).retire(key_id, actor=CLI),
-        errors=(UnknownKey,),
-        explain=_unknown_key,
-    )
-    typer.echo(f"{key_id} retired; also remove its line from the recipients file")
 
 
 def keys_rewrap(

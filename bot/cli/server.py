@@ -12,7 +12,8 @@ import typer
 
 from bot import db
 from bot.cli.shell import Backend, fail, run, settings_or_exit
-from bot.crypto import CryptoError, ServerKey, load_recipients
+from bot.crypto import CryptoError, ServerKey
+from bot.crypto.roster import read_roster
 from bot.logs import configure_logging
 from bot.services.rotation import Rotated
 from bot.settings import Settings, SettingsError
@@ -196,12 +197,13 @@ def doctor(
 def backup_command(
     out: Annotated[Path, typer.Option(help="The backup file to write.")],
 ) -> None:
-    """Back up the database, sealed to the reviewers' keys."""
+    """Back up the database, sealed to the reviewers of the verified roster."""
     from bot.backup import BackupError, backup
 
     settings = settings_or_exit()
     try:
-        size = backup(settings.database_url, out, load_recipients(settings.recipients))
-    except (BackupError, CryptoError) as exc:
+        roster = read_roster(settings.roster, settings.require_roster_key())
+        size = backup(settings.database_url, out, roster.keys)
+    except (BackupError, CryptoError, SettingsError) as exc:
         fail(str(exc))
     typer.echo(f"{out}: {size} bytes of database, sealed")

@@ -32,6 +32,10 @@ CHUNK_SIZE = 65536
 TAG_SIZE = 16
 PREFIX_SIZE = 7
 MAX_CHUNKS = 2**32 - 1
+# Lengths read from a sealed stream are attacker-controlled: nothing larger is read or
+# allocated. A header holds at most 3 + 1 + 1 + (1 + 255) * 2 + 4 + 7 = 528 bytes.
+MAX_CHUNK_SIZE = 2**20
+MAX_HEADER_SIZE = 1024
 
 
 def _nonce(prefix: bytes, counter: int, last: bool) -> bytes:
@@ -62,8 +66,8 @@ class StreamSealer:
         kind: str,
         chunk_size: int = CHUNK_SIZE,
     ) -> None:
-        if not 1 <= chunk_size < 2**32:
-            raise CryptoError("chunk size out of range")
+        if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+            raise CryptoError(f"chunk size must be between 1 and {MAX_CHUNK_SIZE} bytes")
         self._key = AESGCM.generate_key(bit_length=256)
         self.wrapped_keys = wrap_for_all(self._key, recipients, object_id, kind)
         self._prefix = secrets.token_bytes(PREFIX_SIZE)
@@ -111,6 +115,8 @@ class StreamOpener:
         if len(header) != offset + U32.size + PREFIX_SIZE:
             raise TamperedError("the stream header was damaged")
         self._chunk_size = U32.unpack(header[offset : offset + U32.size])[0]
+        if not 1 <= self._chunk_size <= MAX_CHUNK_SIZE:
+            raise TamperedError("the stream header gives an impossible chunk size")
         self._prefix = header[offset + U32.size :]
         self._header = header
         self._aead = AESGCM(unwrap_data_key(wrapped_key, key, object_id=object_id, kind=kind))
@@ -125,6 +131,10 @@ class StreamOpener:
         """Open the next chunk, in order; for chunks that arrive a few at a time."""
         if self._finished:
             raise TamperedError("data follows the last chunk of the stream")
+        if len(chunk) > self.sealed_chunk_size:
+            raise TamperedError(
+                f"chunk {self._counter} of the stream is longer than its header allows"
+            )
         for last in (False, True):
             try:
                 plain = self._aead.decrypt(
@@ -187,7 +197,10 @@ def open_file(
     length_bytes = source.read(U32.size)
     if len(length_bytes) != U32.size:
         raise TamperedError("the sealed file is empty or cut short")
-    header = source.read(U32.unpack(length_bytes)[0])
+    header_size = U32.unpack(length_bytes)[0]
+    if header_size > MAX_HEADER_SIZE:
+        raise TamperedError("the sealed file's header length is impossible")
+    header = source.read(header_size)
     opener = StreamOpener(header, wrapped_key, key, object_id=object_id, kind=kind)
     size = 0
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +32,12 @@ from bot.reviewing.export_policy import allowed, disclosed
 from bot.services import audit
 
 SCHEMA = "https://aigaq.example/schemas/case-v1.json"
+# Read whole before its signature can be checked, so bounded (a zip bomb would fit in a
+# few kilobytes). A real manifest lists about 120 bytes per file.
+MAX_MANIFEST_SIZE = 16 * 1024 * 1024
+MAX_SIGNATURE_SIZE = 1024
+# What zipfile raises on a damaged, encrypted or oddly compressed entry.
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError)
 
 
 class ExportError(Exception):
@@ -251,34 +258,113 @@ class _Writer:
 
 
 def verify_bundle(path: Path, signer: str | None = None) -> int:
-    """Check a bundle's signature and every file's SHA-256; returns the number of files."""
+    """Check a bundle's signature and every file's SHA-256; returns the number of files.
+
+    The zip itself is hostile until proven otherwise: every entry must be listed in the
+    signed manifest exactly once, under a plain relative name, or other tools could extract
+    something that was never checked (security review M1).
+    """
     try:
         bundle = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile):
         raise ExportError(f"{path} is not a zip file") from None
     with bundle:
+        names = _check_entry_names(bundle)
+        manifest = _read_bounded(bundle, "manifest.json", MAX_MANIFEST_SIZE)
         try:
-            manifest = bundle.read("manifest.json")
-            signature = bytes.fromhex(bundle.read("manifest.sig").decode())
-        except (KeyError, ValueError):
+            signature = bytes.fromhex(
+                _read_bounded(bundle, "manifest.sig", MAX_SIGNATURE_SIZE).decode()
+            )
+        except ValueError:
             raise ExportError("the bundle has no valid manifest and signature") from None
-        body = json.loads(manifest)
-        if signer is not None and signer.lower() != body.get("signer"):
+        try:
+            body = json.loads(manifest)
+            claimed = body["signer"]
+        except (ValueError, TypeError, KeyError):
+            raise ExportError("the bundle's manifest is not valid JSON with a signer") from None
+        if signer is not None and signer.lower() != claimed:
             raise ExportError("the bundle was signed by another key than the one expected")
         try:
-            Ed25519PublicKey.from_public_bytes(bytes.fromhex(body["signer"])).verify(
-                signature, manifest
-            )
-        except (InvalidSignature, ValueError, KeyError):
+            Ed25519PublicKey.from_public_bytes(bytes.fromhex(claimed)).verify(signature, manifest)
+        except (InvalidSignature, ValueError, TypeError):
             raise ExportError("the manifest's signature does not verify") from None
-        for entry in body["files"]:
+        files = _listed_files(body)
+        unlisted = sorted(names - set(files) - {"manifest.json", "manifest.sig"})
+        if unlisted:
+            raise ExportError(
+                f"the bundle holds {len(unlisted)} entries its manifest does not list, "
+                f"such as {unlisted[0]!r}"
+            )
+        for name, expected in files.items():
             digest = hashlib.sha256()
             try:
-                with bundle.open(entry["path"]) as member:
+                with bundle.open(name) as member:
                     while chunk := member.read(1 << 16):
                         digest.update(chunk)
             except KeyError:
-                raise ExportError(f"{entry['path']} is listed but missing") from None
-            if digest.hexdigest() != entry["sha256"]:
-                raise ExportError(f"{entry['path']} does not match its SHA-256")
-        return len(body["files"])
+                raise ExportError(f"{name!r} is listed but missing") from None
+            except _UNREADABLE:
+                raise ExportError(f"{name!r} is damaged or cannot be read") from None
+            if digest.hexdigest() != expected:
+                raise ExportError(f"{name!r} does not match its SHA-256")
+        return len(files)
+
+
+def _check_entry_names(bundle: zipfile.ZipFile) -> set[str]:
+    """The entries' names, once each checked to be unique, relative and without `..`."""
+    names: set[str] = set()
+    for name in bundle.namelist():
+        if name in names:
+            raise ExportError(f"the bundle holds two entries named {name!r}")
+        if not _plain_name(name):
+            raise ExportError(f"the bundle holds an unsafe entry name: {name!r}")
+        names.add(name)
+    return names
+
+
+def _plain_name(name: str) -> bool:
+    """A relative path with forward slashes only, no `..` part, no drive letter."""
+    parts = name.split("/")
+    return (
+        bool(name)
+        and "\\" not in name
+        and not name.startswith("/")
+        and ":" not in parts[0]
+        and all(part not in ("", ".", "..") for part in parts)
+    )
+
+
+def _read_bounded(bundle: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """An entry read whole, refused if it is (or inflates to) more than `limit` bytes."""
+    try:
+        info = bundle.getinfo(name)
+    except KeyError:
+        raise ExportError("the bundle has no valid manifest and signature") from None
+    if info.file_size > limit:
+        raise ExportError(f"{name} is larger than {limit} bytes")
+    try:
+        with bundle.open(info) as member:
+            data = member.read(limit + 1)
+    except _UNREADABLE:
+        raise ExportError(f"{name} is damaged or cannot be read") from None
+    if len(data) > limit:
+        raise ExportError(f"{name} is larger than {limit} bytes")
+    return data
+
+
+def _listed_files(body: Any) -> dict[str, str]:
+    """The signed manifest's files as path -> SHA-256, each path plain and listed once."""
+    files: dict[str, str] = {}
+    try:
+        for entry in body["files"]:
+            name, digest = entry["path"], entry["sha256"]
+            if not isinstance(name, str) or not isinstance(digest, str):
+                raise TypeError
+            if name in files:
+                raise ExportError(f"the manifest lists {name!r} twice")
+            if not _plain_name(name):
+                raise ExportError(f"the manifest lists an unsafe path: {name!r}")
+            files[name] = digest
+    except (KeyError, TypeError):
+        raise ExportError("the bundle's manifest does not list its files properly") from None
+    return files

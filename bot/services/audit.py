@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import AuditEntry, utcday, utcnow
@@ -16,6 +16,8 @@ from bot.models import AuditEntry, utcday, utcnow
 GENESIS = "0" * 64
 # The actor of anything a relative did: her pseudonym never enters the log (DESIGN.md).
 RELATIVE = "relative"
+# PostgreSQL advisory lock key of the audit writer: "aigaqaud" in ASCII.
+AUDIT_WRITER_LOCK = 0x6169676171617564
 
 
 def _utc(moment: datetime) -> datetime:
@@ -39,6 +41,28 @@ def _digest(entry: AuditEntry) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+async def _one_writer_at_a_time(session: AsyncSession) -> None:
+    """Hold the audit log to this transaction until it ends, before the last hash is read.
+
+    Without it two transactions read the same last hash and fork the chain: a row lock on
+    the last row does not help, as under READ COMMITTED the second one still sees the old
+    row as the last.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(AUDIT_WRITER_LOCK)))
+    elif dialect == "sqlite":
+        # The driver opens the transaction only at the first write, so a read before it
+        # sees a state that another writer may change before this one commits. A write
+        # that changes nothing takes SQLite's one write lock (or waits for it) first.
+        await session.execute(
+            update(AuditEntry)
+            .where(false())
+            .values(id=AuditEntry.id)
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -47,10 +71,12 @@ async def record(
     target: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one row in the caller's transaction. Detail holds counts and codes, never content."""
-    previous = await session.scalar(
-        select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1).with_for_update()
-    )
+    """Append one row in the caller's transaction. Detail holds counts and codes, never content.
+
+    Other audit writers wait until the caller's transaction ends.
+    """
+    await _one_writer_at_a_time(session)
+    previous = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
     entry = AuditEntry(
         # What a relative did is dated to the day only, like everything else of hers.
         at=utcday() if actor == RELATIVE else utcnow(),

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.case import SCHEMA_VERSION, Draft, files_named_in, files_of_draft
-from bot.crypto import RecipientPublicKey, ServerKey
+from bot.crypto import ServerKey
 from bot.crypto.intake import IntakeSigner
 from bot.file_record import KIND as FILE_RECORD
 from bot.file_record import FileRecord, declared_mime
@@ -24,22 +24,18 @@ from bot.models import (
     Case,
     CaseStatus,
     FollowUp,
-    Recipient,
     Role,
     utcnow,
 )
-from bot.sealing import Holder, drop_keys, seal_object
+from bot.sealing import drop_keys, seal_object
 from bot.services.accounts import Accounts
 from bot.services.contacts import seal_contact
 from bot.services.manifest import seal_manifest, urgent_draft
 from bot.services.receipts import new_receipt, receipt_hash
+from bot.services.team import TeamRoster
 
 # No 0/O, 1/I/L, 5/S or 2/Z: a code read aloud over the phone survives.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRTUVWXY346789"
-
-
-class NoRecipients(Exception):
-    """No active reviewer key: nothing can be sealed, so nothing may be accepted."""
 
 
 def new_code() -> str:
@@ -76,39 +72,6 @@ class FollowUpClosed(Exception):
     """The question was answered, withdrawn with its case, or never hers: nothing is kept."""
 
 
-async def sync_recipients(
-    sessionmaker: async_sessionmaker[AsyncSession], keys: list[RecipientPublicKey]
-) -> int:
-    """Add the recipients file's keys to the database; returns how many were new."""
-    added = 0
-    async with sessionmaker() as session, session.begin():
-        known = set(await session.scalars(select(Recipient.key_id)))
-        for key in keys:
-            if key.key_id not in known:
-                session.add(
-                    Recipient(
-                        key_id=key.key_id,
-                        suite=key.suite,
-                        public_key=key.public_bytes,
-                        label=key.label,
-                        active=True,
-                    )
-                )
-                added += 1
-    return added
-
-
-async def _active_recipients(session: AsyncSession) -> list[Holder]:
-    rows = await session.scalars(select(Recipient).where(Recipient.active.is_(True)))
-    found = [
-        Holder(RecipientPublicKey(row.suite, row.public_key, row.label), recipient_id=row.id)
-        for row in rows
-    ]
-    if not found:
-        raise NoRecipients("no active reviewer key")
-    return found
-
-
 class CaseStore:
     """Everything about cases that the bot may do: it seals, it can never open."""
 
@@ -118,10 +81,13 @@ class CaseStore:
         server_key: ServerKey,
         accounts: Accounts,
         *,
+        team: TeamRoster,
         max_per_day: int = 5,
         intake_signer: IntakeSigner | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # The verified roster's reviewer keys, in memory: never the database's rows.
+        self._team = team
         # Signs each case's manifest (bot/services/manifest.py); the bot's wiring gives it.
         self._signer = intake_signer
         self._key = server_key
@@ -154,7 +120,7 @@ class CaseStore:
         async with self._sessionmaker() as session, session.begin():
             if followup_id is not None:
                 await _still_open(session, case_id, followup_id)
-            recipients = await _active_recipients(session)
+            recipients = self._team.holders()
             sealed = await seal_object(session, "attachment", uid, io.BytesIO(data), recipients)
             attachment = Attachment(
                 uid=uid,
@@ -219,7 +185,7 @@ class CaseStore:
         contact = draft["consent"].get("consent_contact") == "yes"
         sent = files_of_draft(draft)
         async with self._sessionmaker() as session, session.begin():
-            recipients = await _active_recipients(session)
+            recipients = self._team.holders()
             staged = list(
                 await session.scalars(
                     select(Attachment).where(

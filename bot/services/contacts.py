@@ -79,10 +79,18 @@ class Moved:
 class _Step:
     """One pass over what was kept the old way, in one transaction."""
 
-    def __init__(self, session: AsyncSession, key: ServerKey, keys: DeliveryKeys) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        key: ServerKey,
+        keys: DeliveryKeys,
+        listed: frozenset[int] | None = None,
+    ) -> None:
         self.session = session
         self.key = key
         self.keys = keys
+        # The recipient rows of the verified roster: no other row is sealed to.
+        self.listed = listed
         self.contacts = self.deliveries = self.failed = 0
 
     def _chat(self, chat_ref: bytes | None) -> int | None:
@@ -108,6 +116,8 @@ class _Step:
         )
         for case, chat_ref, locale in rows:
             chat, holders = self._chat(chat_ref), await _case_holders(self.session, case)
+            if self.listed is not None:
+                holders = [h for h in holders if h.recipient_id in self.listed]
             if chat is None or not holders:
                 continue
             case.contact = await seal_contact(
@@ -209,7 +219,10 @@ class _Step:
 
 
 async def seal_earlier_contacts(
-    sessionmaker: async_sessionmaker[AsyncSession], key: ServerKey, keys: DeliveryKeys
+    sessionmaker: async_sessionmaker[AsyncSession],
+    key: ServerKey,
+    keys: DeliveryKeys,
+    listed: frozenset[int] | None = None,
 ) -> Moved:
     """The one-time step after revision 0013 (run at every start; it finds nothing once done):
     a consenting case whose relative's chat id was kept on her account gets its sealed
@@ -217,7 +230,7 @@ async def seal_earlier_contacts(
     delivery key (a question gets its answer token). The account's chat id itself stays
     until the receipts step that drops the account link has used it."""
     async with sessionmaker() as session, session.begin():
-        step = _Step(session, key, keys)
+        step = _Step(session, key, keys, listed)
         await step.contacts_of_cases()
         await step.queued_deliveries()
         await step.unstaged()

@@ -28,15 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import db
 from bot.case import Draft
-from bot.crypto import CryptoError, RecipientPublicKey, ServerKey
+from bot.crypto import CryptoError, ServerKey
 from bot.draft_pieces import KIND, DraftPiece
 from bot.draft_write import DirectUpsert
 from bot.i18n import N_
 from bot.models import Draft as DraftRow
-from bot.models import Recipient, SealedKey, utcday
+from bot.models import SealedKey, utcday
 from bot.sealing import Holder, drop_keys, seal_rows
 from bot.services import intake
-from bot.services.cases import NoRecipients, _active_recipients
 from bot.services.manifest import (
     is_ref,
     piece_plaintext,
@@ -45,6 +44,7 @@ from bot.services.manifest import (
     seal_piece,
     slots,
 )
+from bot.services.team import NoRecipients, TeamRoster
 
 # The same words as handlers/files.py's not_ready_text, said when nothing can be sealed.
 NOT_READY = N_(
@@ -97,10 +97,12 @@ class DraftPieces:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         engine: AsyncEngine,
+        team: TeamRoster,
         recall: Recall | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._engine = engine
+        self._team = team
         self.recall = recall or Recall()
         # Pieces no draft will name once the current update's draft is committed.
         self._retiring: list[str] = []
@@ -114,10 +116,10 @@ class DraftPieces:
     async def keep(self, draft: Draft, value: Any, replaces: Any = None) -> dict[str, str]:
         """Seal one answer now (its own transaction); the old piece it replaces retires."""
         if self._direct is not None:
-            ref = await self._direct.seal(self._engine, value)
+            ref = await self._direct.seal(self._engine, value, self._team.holders())
         else:
             async with self._sessionmaker() as session, session.begin():
-                ref = await seal_piece(session, value, await _active_recipients(session))
+                ref = await seal_piece(session, value, self._team.holders())
         draft_id = draft.setdefault("id", secrets.token_hex(16))
         self.recall.put(draft_id, ref["piece"], value)
         if is_ref(replaces):
@@ -185,37 +187,25 @@ class DraftPieces:
 
 
 class DirectPiece:
-    """One answer sealed and written in one transaction on SQLite's driver connection: the
-    reviewer keys read, the piece and its wrapped keys inserted — four hand-offs to the
-    driver's thread where the ORM takes about a dozen (bot/draft_write.py says why that is
-    most of the cost). The statements are SQLAlchemy's, compiled once."""
+    """One answer sealed, then written in one transaction on SQLite's driver connection: the
+    piece and its wrapped keys inserted — three hand-offs to the driver's thread where the
+    ORM takes about a dozen (bot/draft_write.py says why that is most of the cost). The
+    reviewer keys come from the roster in memory. The statements are SQLAlchemy's, compiled
+    once."""
 
     def __init__(self, dialect: Dialect) -> None:
-        holders = select(Recipient.id, Recipient.suite, Recipient.public_key, Recipient.label)
-        self._holders = str(
-            holders.where(Recipient.active.is_(True)).compile(
-                dialect=dialect, compile_kwargs={"literal_binds": True}
-            )
-        )
         self._piece = DirectUpsert(insert(DraftPiece), dialect)
         self._keys = DirectUpsert(insert(SealedKey), dialect)
 
-    async def seal(self, engine: AsyncEngine, value: Any) -> dict[str, str]:
+    async def seal(self, engine: AsyncEngine, value: Any, holders: list[Holder]) -> dict[str, str]:
         uid = secrets.token_hex(16)
+        sealed, keys = seal_rows(KIND, uid, piece_plaintext(value), holders)
+        row = {"uid": uid, "sealed": sealed, "created_at": utcday(), "case_id": None}
         async with engine.begin() as connection:
             raw = await connection.get_raw_connection()
             driver = raw.driver_connection
             if driver is None:
                 raise RuntimeError("the database connection is closed")
-            found = await driver.execute_fetchall(self._holders)
-            holders = [
-                Holder(RecipientPublicKey(suite, bytes(public), label), recipient_id=row_id)
-                for row_id, suite, public, label in found
-            ]
-            if not holders:
-                raise NoRecipients("no active reviewer key")
-            sealed, keys = seal_rows(KIND, uid, piece_plaintext(value), holders)
-            row = {"uid": uid, "sealed": sealed, "created_at": utcday(), "case_id": None}
             await driver.execute(self._piece.sql, self._piece.parameters(row))
             await driver.executemany(
                 self._keys.sql,

@@ -1,4 +1,5 @@
-"""Reviewer keys over time: add, list, retire (re-wrapping old cases is bot/reviewing/rewrap.py)."""
+"""Reviewer keys over time, as the recipients table (the roster's look-up copy) shows them:
+which the signed roster lists (bot/services/team.py) and how many cases each holds."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import RecipientPublicKey
-from bot.models import Recipient, SealedKey, utcnow
-from bot.services import audit
+from bot.models import Recipient, SealedKey
 
 BATCH = 200
 
@@ -37,27 +37,6 @@ class Recipients:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
 
-    async def add(self, key: RecipientPublicKey, *, actor: str) -> bool:
-        """Add (or re-activate) a reviewer key; returns True if it was new."""
-        async with self._sessionmaker() as session, session.begin():
-            row = await session.scalar(select(Recipient).where(Recipient.key_id == key.key_id))
-            new = row is None
-            if row is None:
-                session.add(
-                    Recipient(
-                        key_id=key.key_id,
-                        suite=key.suite,
-                        public_key=key.public_bytes,
-                        label=key.label,
-                        active=True,
-                    )
-                )
-            else:
-                row.active, row.retired_at = True, None
-                row.label = key.label or row.label
-            await audit.record(session, actor=actor, action="key.added", target=key.key_id)
-            return new
-
     async def listing(self) -> list[RecipientInfo]:
         async with self._sessionmaker() as session:
             counts = dict(
@@ -80,12 +59,3 @@ class Recipients:
                 )
                 for row in rows
             ]
-
-    async def retire(self, key_id: str, *, actor: str) -> None:
-        """New cases stop being sealed to this key at once; old ones stay readable by it."""
-        async with self._sessionmaker() as session, session.begin():
-            row = await session.scalar(select(Recipient).where(Recipient.key_id == key_id))
-            if row is None:
-                raise UnknownKey(key_id)
-            row.active, row.retired_at = False, utcnow()
-            await audit.record(session, actor=actor, action="key.retired", target=key_id)

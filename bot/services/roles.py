@@ -92,6 +92,32 @@ class Roles:
         """Back to relative; returns the role she had."""
         return await self.grant(actor, user_id, Role.RELATIVE)
 
+    async def change_in_chat(self, actor: str, user_id: int, role: Role) -> Role | None:
+        """A grant or revoke asked for in Telegram; returns the role she had, or None when
+        refused. Only reviewer and relative change hands there: admins are made and unmade
+        on the server, so a hijacked admin account can neither add admins nor lock the
+        real ones out. A refusal is audited like any other."""
+        action = "revoke" if role == Role.RELATIVE else "grant"
+        async with self._sessionmaker() as session, session.begin():
+            account = await self._accounts.find_row(session, user_id)
+            before = account.role if account else Role.RELATIVE
+            if Role.ADMIN in (role, before):
+                await audit.record(
+                    session,
+                    actor=actor,
+                    action="refused",
+                    target=action,
+                    detail={
+                        "reason": "admin roles change on the server",
+                        "account": self._accounts.pseudonym(user_id)[:16],
+                        "from": before.value,
+                        "to": role.value,
+                    },
+                )
+                return None
+            before, _account = await self._set(session, user_id, role, actor)
+            return before
+
     async def bootstrap_admins(self, user_ids: Iterable[int]) -> int:
         """Make the AIGAQ_ADMINS accounts admins; returns how many changed."""
         changed = 0

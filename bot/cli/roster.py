@@ -1,0 +1,91 @@
+"""`aigaq keys roster key|sign|show`: the team roster, made and signed on an admin's laptop.
+
+The roster key never goes to the server (`aigaq doctor` fails if it finds it there); the
+bot's settings name only its fingerprint (AIGAQ_ROSTER_KEY).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.shell import fail, settings_or_exit
+from bot.crypto import CryptoError, load_recipients
+from bot.crypto.delivery import signing_key_file
+from bot.crypto.roster import (
+    Organisation,
+    Reviewer,
+    key_fingerprint,
+    read_roster,
+    sign_roster,
+)
+
+
+def roster_key(
+    out: Annotated[Path, typer.Option(help="Where to write the roster key (an admin's laptop).")],
+) -> None:
+    """Make the team's roster key; print its fingerprint for AIGAQ_ROSTER_KEY."""
+    if out.exists():
+        fail(f"{out} exists already; choose another --out")
+    try:
+        key = signing_key_file(out, unwritable="choose a folder you can write")
+    except CryptoError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"roster key written to {out}: keep it on this laptop, never on the server", err=True
+    )
+    typer.echo(f"AIGAQ_ROSTER_KEY={key_fingerprint(key.public_key())}")
+
+
+def roster_sign(
+    key: Annotated[Path, typer.Option(help="The roster key file (`aigaq keys roster key`).")],
+    version: Annotated[int, typer.Option(help="Higher than every roster signed before.")],
+    out: Annotated[Path, typer.Option(help="Where to write the signed roster.")],
+    reviewers: Annotated[
+        Path, typer.Option(help="The reviewers' aigaq-pub-v1 lines, one per line.")
+    ] = Path("recipients.txt"),
+    organisation: Annotated[str, typer.Option(help="Who submits to the UN.")] = "",
+    address: Annotated[str, typer.Option(help="Its postal address.")] = "",
+    contact: Annotated[str, typer.Option(help="Its e-mail or phone.")] = "",
+) -> None:
+    """Sign a roster of the reviewers' keys; the bot seals only to them."""
+    if not key.exists():
+        fail(f"{key} does not exist; make the roster key with `aigaq keys roster key --out`")
+    try:
+        signing = signing_key_file(key, unwritable="")
+        keys = load_recipients(reviewers)
+        text = sign_roster(
+            signing,
+            version=version,
+            reviewers=[Reviewer(public) for public in keys],
+            organisation=Organisation(organisation, address, contact),
+        )
+    except CryptoError as exc:
+        fail(str(exc))
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"roster version {version} with {len(keys)} reviewer key(s) written to {out}")
+    for public in keys:
+        typer.echo(f"  {public.fingerprint}  {public.label}")
+
+
+def roster_show(
+    roster: Annotated[
+        Path | None, typer.Argument(help="The roster file; unset, AIGAQ_ROSTER.")
+    ] = None,
+) -> None:
+    """Check a roster's signature (against AIGAQ_ROSTER_KEY when set) and list its keys."""
+    settings = settings_or_exit()
+    path = roster or settings.roster
+    try:
+        found = read_roster(path, settings.roster_key)
+    except CryptoError as exc:
+        fail(str(exc))
+    pinned = "the pinned roster key" if settings.roster_key else "a roster key not pinned here"
+    typer.echo(f"{path}: version {found.version}, issued {found.issued_at:%Y-%m-%d %H:%M}")
+    typer.echo(f"signed by {pinned}: {found.signed_by}")
+    for reviewer in found.reviewers:
+        typer.echo(f"  reviewer {reviewer.fingerprint}  {reviewer.key.label}")
+    if found.organisation.name:
+        typer.echo(f"submitted to the UN by {found.organisation.name}")

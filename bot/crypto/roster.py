@@ -1,0 +1,243 @@
+"""The team roster: who may read testimony, signed offline with the team's roster key.
+
+A roster is one JSON file: the reviewers' public keys (their `aigaq-pub-v1` line and their
+Ed25519 signing key), the bot's own public signing keys (the delivery certifier, the intake
+signer, the backup signer), the submitting organisation's details for UN drafts, a version
+that only goes up, and an Ed25519 signature over all of it by the roster key. The roster key
+is kept on an admin's laptop; the bot and reviewer tools know only its fingerprint
+(AIGAQ_ROSTER_KEY, or pinned at first use), so whoever writes to the database, or replaces
+the file without that key, cannot choose who reads the next case.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from bot.crypto.errors import KeyFileError
+from bot.crypto.keys import RecipientPublicKey, normalise_fingerprint
+
+FORMAT = "aigaq-roster-v1"
+MAX_ROSTER_BYTES = 1 << 20
+ROLES = ("delivery", "intake", "backup")
+
+
+class RosterError(KeyFileError):
+    """A roster that cannot be trusted: unreadable, unsigned, signed by another key, older
+    than one seen before, or naming a key twice."""
+
+
+def key_fingerprint(public: Ed25519PublicKey) -> str:
+    """SHA-256 of an Ed25519 public key, in hex: what a person compares and pins."""
+    return hashlib.sha256(public.public_bytes_raw()).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _verifying_key(text: str) -> Ed25519PublicKey:
+    try:
+        return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
+    except ValueError:
+        raise RosterError("a signing key in the roster is not an Ed25519 public key") from None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """Who submits to the UN Working Groups (element (f) of a WGEID submission)."""
+
+    name: str = ""
+    address: str = ""
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    key: RecipientPublicKey
+    signing: Ed25519PublicKey | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return self.key.fingerprint
+
+
+@dataclass(frozen=True)
+class Roster:
+    version: int
+    issued_at: datetime
+    reviewers: tuple[Reviewer, ...]
+    organisation: Organisation = Organisation()
+    # role -> the bot's own Ed25519 public key for it (delivery certifier, intake, backup)
+    signers: dict[str, Ed25519PublicKey] = field(default_factory=dict)
+    signed_by: str = ""  # the roster key's fingerprint
+
+    @property
+    def keys(self) -> list[RecipientPublicKey]:
+        return [reviewer.key for reviewer in self.reviewers]
+
+    def reviewer(self, fingerprint: str) -> Reviewer | None:
+        """The reviewer with this full fingerprint (as typed or pasted), if listed."""
+        wanted = normalise_fingerprint(fingerprint)
+        return next((r for r in self.reviewers if r.fingerprint == wanted), None)
+
+    def signer_fingerprint(self, role: str) -> str | None:
+        key = self.signers.get(role)
+        return key_fingerprint(key) if key else None
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def sign_roster(
+    roster_key: Ed25519PrivateKey,
+    *,
+    version: int,
+    reviewers: list[Reviewer],
+    organisation: Organisation = Organisation(),
+    signers: dict[str, Ed25519PublicKey] | None = None,
+    issued_at: datetime | None = None,
+) -> str:
+    """The signed roster file's text."""
+    if version < 1:
+        raise RosterError("a roster's version starts at 1")
+    if not reviewers:
+        raise RosterError("a roster needs at least one reviewer key")
+    body: dict[str, Any] = {
+        "format": FORMAT,
+        "version": version,
+        "issued_at": (issued_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "key": _b64(roster_key.public_key().public_bytes_raw()),
+        "organisation": vars(organisation),
+        "reviewers": [
+            {
+                "kem": reviewer.key.to_line(),
+                "signing": _b64(reviewer.signing.public_bytes_raw()) if reviewer.signing else None,
+            }
+            for reviewer in reviewers
+        ],
+        "signers": {
+            role: _b64(key.public_bytes_raw()) for role, key in sorted((signers or {}).items())
+        },
+    }
+    _check_unique(body)
+    body["signature"] = _b64(roster_key.sign(_canonical(body)))
+    return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+
+
+def _check_unique(body: dict[str, Any]) -> None:
+    lines = [RecipientPublicKey.from_line(r["kem"]).fingerprint for r in body["reviewers"]]
+    if len(set(lines)) != len(lines):
+        raise RosterError("the roster names a reviewer key twice")
+    unknown = set(body.get("signers", {})) - set(ROLES)
+    if unknown:
+        raise RosterError(f"unknown roster role {sorted(unknown)[0]!r}")
+
+
+def parse_roster(text: str, pinned: str | None) -> Roster:
+    """A roster whose signature holds and, when `pinned` is given, whose roster key has that
+    fingerprint. With `pinned` None the caller pins `signed_by` itself (first use)."""
+    if len(text.encode()) > MAX_ROSTER_BYTES:
+        raise RosterError("the roster is larger than any real one (1 MiB)")
+    try:
+        body = json.loads(text)
+        signature = base64.b64decode(body.pop("signature"), validate=True)
+        if body.get("format") != FORMAT:
+            raise RosterError(f"not an {FORMAT} file")
+        key = _verifying_key(body["key"])
+        fingerprint = key_fingerprint(key)
+        if pinned is not None and fingerprint != normalise_fingerprint(pinned):
+            raise RosterError(
+                f"the roster is signed by key {fingerprint}, not by the pinned roster key "
+                f"{normalise_fingerprint(pinned)}: it is not your team's roster"
+            )
+        try:
+            key.verify(signature, _canonical(body))
+        except InvalidSignature:
+            raise RosterError("the roster's signature does not hold: it was changed") from None
+        _check_unique(body)
+        reviewers = tuple(
+            Reviewer(
+                RecipientPublicKey.from_line(entry["kem"]),
+                _verifying_key(entry["signing"]) if entry.get("signing") else None,
+            )
+            for entry in body["reviewers"]
+        )
+        return Roster(
+            version=int(body["version"]),
+            issued_at=datetime.fromisoformat(body["issued_at"]),
+            reviewers=reviewers,
+            organisation=Organisation(**body.get("organisation", {})),
+            signers={role: _verifying_key(v) for role, v in body.get("signers", {}).items()},
+            signed_by=fingerprint,
+        )
+    except RosterError:
+        raise
+    except (KeyError, TypeError, ValueError, KeyFileError) as exc:
+        raise RosterError(f"the roster cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def read_roster(path: Path, pinned: str | None) -> Roster:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RosterError(
+            f"the roster {path} does not exist: an admin signs one with `aigaq keys roster sign`"
+        ) from None
+    except OSError as exc:
+        raise RosterError(f"the roster {path} cannot be read ({type(exc).__name__})") from None
+    try:
+        return parse_roster(text, pinned)
+    except RosterError as exc:
+        raise RosterError(f"{path}: {exc}") from None
+
+
+def check_version(roster: Roster, seen_file: Path) -> None:
+    """Refuse a roster older than the newest this machine has seen; remember this one's
+    version (a file beside the key that trusts it, never the database)."""
+    try:
+        seen = int(seen_file.read_text(encoding="utf-8").split()[0])
+    except (FileNotFoundError, IndexError):
+        seen = 0
+    except (OSError, ValueError) as exc:
+        raise RosterError(f"{seen_file} cannot be read ({type(exc).__name__})") from None
+    if roster.version < seen:
+        raise RosterError(
+            f"the roster is version {roster.version}, but version {seen} was seen before: "
+            "an older roster was put back"
+        )
+    if roster.version > seen:
+        try:
+            seen_file.parent.mkdir(parents=True, exist_ok=True)
+            seen_file.write_text(f"{roster.version}\n", encoding="utf-8")
+        except OSError as exc:
+            raise RosterError(
+                f"cannot write {seen_file} ({type(exc).__name__}): set AIGAQ_ROSTER_SEEN_FILE "
+                "to a file the bot may write"
+            ) from None
+
+
+def write_roster(
+    path: Path,
+    roster_key: Ed25519PrivateKey,
+    keys: list[RecipientPublicKey],
+    *,
+    version: int = 1,
+) -> str:
+    """Sign a roster of these reviewer keys into `path`; returns the roster key's
+    fingerprint (what the bot's AIGAQ_ROSTER_KEY names). For `aigaq try` and the tests,
+    which make a throw-away roster key; a real team signs with `aigaq keys roster sign`."""
+    path.write_text(
+        sign_roster(roster_key, version=version, reviewers=[Reviewer(key) for key in keys]),
+        encoding="utf-8",
+    )
+    return key_fingerprint(roster_key.public_key())
