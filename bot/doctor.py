@@ -17,7 +17,8 @@ from telegram.request import BaseRequest
 
 from bot import db
 from bot.crypto import CryptoError, ServerKey
-from bot.crypto.roster import check_version, key_fingerprint, read_roster
+from bot.crypto.delivery import signer_fingerprint
+from bot.crypto.roster import check_version, read_roster
 from bot.services.team import mismatches
 from bot.settings import Settings, SettingsError
 
@@ -160,7 +161,7 @@ def _signing_keys_in(folder: Path, fingerprint: str) -> list[Path]:
             key = Ed25519PrivateKey.from_private_bytes(seed)
         except (OSError, ValueError):
             continue
-        if key_fingerprint(key.public_key()) == fingerprint:
+        if signer_fingerprint(key.public_key()) == fingerprint:
             found.append(path)
     return found
 

@@ -105,7 +105,8 @@ class Account(Base):
 
 
 class Recipient(Base):
-    """A reviewer's public key; new cases are sealed to every active one."""
+    """A reviewer's public key: a look-up copy of the signed roster's (bot/services/team.py),
+    so that wrapped keys can name their holder by row. Active = in the roster loaded last."""
 
     __tablename__ = "recipients"
 
@@ -117,6 +118,17 @@ class Recipient(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RosterCopy(Base):
+    """A signed team roster as the bot loaded it (bot/crypto/roster.py): reviewer tools read
+    it here and verify its signature against the roster key they pinned."""
+
+    __tablename__ = "rosters"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcday)
 
 
 class Case(Base):

@@ -222,6 +222,7 @@ def create_page(trial: Trial, review_key: Path) -> Starlette:
                     inbox_fingerprint=trial.application.services.delivery_keys.fingerprint,
                     intake_fingerprint=trial.application.services.cases.intake_fingerprint,
                     team_keys=trial.application.services.settings.recipients,
+                    roster_key=trial.application.services.settings.roster_key,
                 ),
             ),
         ]

@@ -21,6 +21,8 @@ from bot.localapi import FakeUser, LocalBotApi
 from bot.models import Attachment, AttachmentChunk, Case, Recipient, SealedKey
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.opening import TeamKeys
+from bot.reviewing.roster_pin import RosterPin
 from bot.settings import Settings
 
 TOKEN = "123456:TEST-token"
@@ -86,11 +88,19 @@ class Harness:
         """What `aigaq keys intake` prints for this bot: the key that signs case manifests."""
         return IntakeSigner(self.settings.intake_key()).fingerprint
 
-    async def sign_roster(self, keys: list[RecipientPublicKey]) -> None:
+    async def sign_roster(
+        self, keys: list[RecipientPublicKey], signers: dict[str, str] | None = None
+    ) -> None:
         """An admin signs the next roster version with these reviewer keys, and the running
         bot reads it (as it does at its next start or daily round)."""
         current = read_roster(self.settings.roster, self.settings.roster_key)
-        write_roster(self.settings.roster, self.roster_key, keys, version=current.version + 1)
+        write_roster(
+            self.settings.roster,
+            self.roster_key,
+            keys,
+            version=current.version + 1,
+            signers=signers,
+        )
         await self.services.team.load()
 
     @property
@@ -109,6 +119,19 @@ class Harness:
             inbox_fingerprint=self.inbox_fingerprint,
             team_keys=self.settings.recipients,
             intake_fingerprint=self.intake_fingerprint,
+            roster_pin=self.roster_pin(self.reviewer),
+        )
+
+    def roster_pin(self, key: ReviewerKey) -> RosterPin:
+        """Where this reviewer's tools pin the roster key: beside her (test) key file."""
+        folder = self.settings.roster.parent / "reviewers"
+        folder.mkdir(exist_ok=True)
+        return RosterPin(folder / f"{key.key_id}.key", self.settings.roster_key)
+
+    def team_of(self, key: ReviewerKey) -> TeamKeys:
+        """The keys this reviewer's tools trust: the signed roster, pinned."""
+        return TeamKeys(
+            self.services.sessionmaker, key.key_id, self.settings.recipients, self.roster_pin(key)
         )
 
     async def wrapped_key(self, kind: str, uid: str) -> bytes | None:

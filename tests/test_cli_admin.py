@@ -86,13 +86,14 @@ def test_keys_roster_sign_show_and_backup_restore(
     assert run("keys", "roster", "key", "--out", "roster-signing.key")[0] == 2  # never twice
     code, output = run(
         "keys", "roster", "sign", "--key", "roster-signing.key", "--version", "1",
-        "--out", "roster.json",
+        "--out", "roster.json", "--intake", "AB" * 32, "--organisation", "Witness Project",
     )  # fmt: skip
     assert code == 0 and key.public().fingerprint in output
     monkeypatch.setenv("AIGAQ_ROSTER_KEY", fingerprint)
     code, output = run("keys", "roster", "show")
     assert code == 0 and "version 1" in output and "signed by the pinned roster key" in output
     assert key.public().fingerprint in output and "Aliya" in output
+    assert f"the bot's intake key {'ab' * 32}" in output and "Witness Project" in output
     monkeypatch.setenv("AIGAQ_ROSTER_KEY", "ab" * 32)  # a roster signed by another key
     code, output = run("keys", "roster", "show")
     assert code == 2 and "not by the pinned roster key" in output

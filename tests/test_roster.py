@@ -7,24 +7,29 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from bot.app import build_application
+from bot.crypto.delivery import signer_fingerprint
 from bot.crypto.roster import (
     Reviewer as Listed,
 )
 from bot.crypto.roster import (
     RosterError,
     check_version,
-    key_fingerprint,
     parse_roster,
     read_roster,
     sign_roster,
     write_roster,
 )
 from bot.doctor import run_checks
-from bot.models import AuditEntry, Recipient, SealedKey
+from bot.models import AuditEntry, CaseNote, CaseStatus, Recipient, RosterCopy, SealedKey
+from bot.reviewing.cases import Reviewer
 from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.opening import ReviewError
+from bot.reviewing.rewrap import rewrap
+from bot.reviewing.roster_pin import RosterPin
+from bot.services.recipients import NotCovered, StillListed, revoke
 from bot.settings import SettingsError
 from tests.harness import Harness
 from tests.scenario import PERSONS, walk_intake
@@ -36,7 +41,7 @@ def _signed(key: Ed25519PrivateKey, *publics: ReviewerKey, version: int = 1) -> 
 
 def test_a_roster_holds_only_as_signed_by_the_pinned_key(tmp_path: Path) -> None:
     roster_key, stranger = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    pinned = key_fingerprint(roster_key.public_key())
+    pinned = signer_fingerprint(roster_key.public_key())
     aida, mallory = ReviewerKey.generate(), ReviewerKey.generate()
     text = _signed(roster_key, aida)
     assert [r.fingerprint for r in parse_roster(text, pinned).reviewers] == [
@@ -60,7 +65,7 @@ def test_a_roster_holds_only_as_signed_by_the_pinned_key(tmp_path: Path) -> None
 
 def test_an_older_roster_put_back_is_refused(tmp_path: Path) -> None:
     roster_key = Ed25519PrivateKey.generate()
-    pinned = key_fingerprint(roster_key.public_key())
+    pinned = signer_fingerprint(roster_key.public_key())
     aida, gone = ReviewerKey.generate(), ReviewerKey.generate()
     seen = tmp_path / "roster.json.seen"
     check_version(parse_roster(_signed(roster_key, aida, gone, version=1), pinned), seen)
@@ -151,3 +156,110 @@ async def test_doctor_fails_when_the_roster_key_is_on_the_server(harness: Harnes
         checks["roster"].detail
     )
     assert read_roster(harness.settings.roster, harness.settings.roster_key).version == 1
+
+
+async def test_reviewer_tools_pin_the_roster_key_at_first_use_and_trust_nothing_else(
+    harness: Harness,
+) -> None:
+    """Her tools read the roster the bot stored, pin its key the first time (with no
+    AIGAQ_ROSTER_KEY of their own), and afterwards refuse a roster a database writer signed
+    with his own key or an older one he put back: nothing is sealed to anyone then."""
+    user = harness.user(user_id=9200, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    colleague = ReviewerKey.generate()
+    await harness.sign_roster([harness.reviewer.public(), colleague.public()])  # version 2
+    pin = RosterPin(harness.settings.roster.parent / "her.key")  # nothing pinned in settings
+    tools = Reviewer(
+        harness.services.sessionmaker,
+        harness.reviewer,
+        inbox_fingerprint=harness.inbox_fingerprint,
+        intake_fingerprint=harness.intake_fingerprint,
+        roster_pin=pin,
+    )
+    await tools.decisions.set_status(code, CaseStatus.IN_REVIEW, note="first look")
+    assert pin.first_use == signer_fingerprint(harness.roster_key.public_key())
+    assert pin.pin_file.read_text().strip() == pin.first_use
+    # A database writer stores a roster of his own, with a higher version.
+    mallory = ReviewerKey.generate()
+    forged = sign_roster(
+        Ed25519PrivateKey.generate(), version=3, reviewers=[Listed(mallory.public())]
+    )
+    sessionmaker = harness.services.sessionmaker
+    async with sessionmaker() as session, session.begin():
+        session.add(RosterCopy(version=3, document=forged))
+    with pytest.raises(ReviewError, match="not by the pinned roster key"):
+        await tools.decisions.set_status(code, CaseStatus.VERIFIED, note="second look")
+    with pytest.raises(ReviewError, match="not by the pinned roster key"):
+        await rewrap(
+            sessionmaker,
+            harness.reviewer,
+            mallory.public().fingerprint,
+            team=tools.team,
+            actor="cli",
+        )
+    # He takes his and the newest real one away: version 1 is older than her machine saw.
+    async with sessionmaker() as session, session.begin():
+        await session.execute(delete(RosterCopy).where(RosterCopy.version >= 2))
+    with pytest.raises(ReviewError, match="version 2 was seen before"):
+        await tools.followups.ask(code, "Is his ID 654321198501011234?")
+    async with sessionmaker() as session:
+        notes = await session.scalar(select(func.count(CaseNote.id)))
+    assert notes == 1
+
+
+async def test_reviewer_tools_take_the_bots_signing_keys_from_the_roster(harness: Harness) -> None:
+    """With no AIGAQ_INTAKE_FINGERPRINT of her own, her tools check each case's manifest
+    against the intake key the signed roster names: a roster naming another key refuses it."""
+    user = harness.user(user_id=9300, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    reviewers = [harness.reviewer.public()]
+    await harness.sign_roster(reviewers, signers={"intake": harness.intake_fingerprint})
+    tools = Reviewer(
+        harness.services.sessionmaker,
+        harness.reviewer,
+        roster_pin=harness.roster_pin(harness.reviewer),
+    )
+    assert await tools.pinned_signer("intake") == harness.intake_fingerprint
+    assert (await tools.show(code)).payload["detainees"][0]["name"] == PERSONS[0]["name"]
+    await harness.sign_roster(reviewers, signers={"intake": "ab" * 32})
+    with pytest.raises(ReviewError, match="manifest"):
+        await tools.show(code)
+
+
+async def test_a_departed_reviewer_is_revoked_once_the_roster_holds_everything(
+    harness: Harness,
+) -> None:
+    """`aigaq keys revoke` drops a departed reviewer's wrapped keys, but only once she is out
+    of the roster and reviewers still in it hold every object she holds."""
+    user = harness.user(user_id=9400, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    leaving, newcomer = harness.reviewer, ReviewerKey.generate()
+    await harness.sign_roster([leaving.public(), newcomer.public()])
+    sessionmaker = harness.services.sessionmaker
+    with pytest.raises(StillListed):
+        await revoke(sessionmaker, leaving.key_id, listed={leaving.key_id}, actor="cli")
+    with pytest.raises(NotCovered) as alone:
+        await revoke(sessionmaker, leaving.key_id, listed={newcomer.key_id}, actor="cli")
+    assert alone.value.alone >= 8  # the case, its answers, files and records, her contact
+    await rewrap(
+        sessionmaker,
+        leaving,
+        newcomer.public().fingerprint,
+        team=harness.team_of(leaving),
+        actor="cli",
+    )
+    await harness.sign_roster([newcomer.public()])
+    gone = await revoke(sessionmaker, leaving.key_id, listed={newcomer.key_id}, actor="cli")
+    assert gone == alone.value.alone
+    async with sessionmaker() as session:
+        left = await session.scalar(
+            select(func.count(SealedKey.id))
+            .join(Recipient, Recipient.id == SealedKey.recipient_id)
+            .where(Recipient.key_id == leaving.key_id)
+        )
+        audited = await session.scalar(
+            select(AuditEntry.detail).where(AuditEntry.action == "key.revoked")
+        )
+    assert left == 0 and audited == json.dumps({"objects": gone})
+    harness.reviewer = newcomer
+    assert (await harness.open_case(code))["detainees"][0]["name"] == PERSONS[0]["name"]

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from bot import sealing
 from bot.crypto import CryptoError
@@ -57,12 +57,24 @@ async def a_colleague(harness: Harness, *, listed: bool = True) -> ReviewerKey:
     return colleague
 
 
+async def handover(harness: Harness, colleague: ReviewerKey) -> int:
+    """The test reviewer rewraps for a colleague, named by her fingerprint in the roster."""
+    return await rewrap(
+        harness.services.sessionmaker,
+        harness.reviewer,
+        colleague.public().fingerprint,
+        team=harness.team_of(harness.reviewer),
+        actor="cli",
+    )
+
+
 def tools_of(harness: Harness, key: ReviewerKey) -> Reviewer:
     return Reviewer(
         harness.services.sessionmaker,
         key,
         inbox_fingerprint=harness.inbox_fingerprint,
         team_keys=harness.settings.recipients,
+        roster_pin=harness.roster_pin(key),
     )
 
 
@@ -86,8 +98,26 @@ async def test_after_rewrap_the_new_reviewer_reads_notes_and_questions(harness: 
             .where(Recipient.key_id == harness.reviewer.key_id)
         )
     assert {"case", "attachment", "contact", "note", "question"} <= kinds
-    assert await rewrap(sessionmaker, harness.reviewer, colleague.key_id, actor="cli") == held
-    assert await rewrap(sessionmaker, harness.reviewer, colleague.key_id, actor="cli") == 0
+    assert (
+        await rewrap(
+            sessionmaker,
+            harness.reviewer,
+            colleague.public().fingerprint,
+            team=harness.team_of(harness.reviewer),
+            actor="cli",
+        )
+        == held
+    )
+    assert (
+        await rewrap(
+            sessionmaker,
+            harness.reviewer,
+            colleague.public().fingerprint,
+            team=harness.team_of(harness.reviewer),
+            actor="cli",
+        )
+        == 0
+    )
     theirs = tools_of(harness, colleague)
     opened = await theirs.show(code)
     assert [note["note"] for note in opened.notes] == [NOTE]
@@ -100,7 +130,13 @@ async def test_a_note_not_sealed_to_her_key_is_named_never_shown_empty(harness: 
     code = await decided_and_asked(harness, 8100)
     colleague = await a_colleague(harness)
     sessionmaker = harness.services.sessionmaker
-    await rewrap(sessionmaker, harness.reviewer, colleague.key_id, actor="cli")
+    await rewrap(
+        sessionmaker,
+        harness.reviewer,
+        colleague.public().fingerprint,
+        team=harness.team_of(harness.reviewer),
+        actor="cli",
+    )
     async with sessionmaker() as session, session.begin():
         # What a rewrap before this table left behind: the case and files, no note, no question.
         recipient = await session.scalar(
@@ -121,7 +157,16 @@ async def test_a_note_not_sealed_to_her_key_is_named_never_shown_empty(harness: 
     with pytest.raises(NotSealedToYou, match=question_uid):
         await theirs.followups.of(code)
     # The rewrap that covers every kind mends it.
-    assert await rewrap(sessionmaker, harness.reviewer, colleague.key_id, actor="cli") == 2
+    assert (
+        await rewrap(
+            sessionmaker,
+            harness.reviewer,
+            colleague.public().fingerprint,
+            team=harness.team_of(harness.reviewer),
+            actor="cli",
+        )
+        == 2
+    )
     assert (await theirs.show(code)).notes[0]["note"] == NOTE
 
 
@@ -140,9 +185,9 @@ async def test_a_recipient_row_inserted_in_the_database_gets_no_note_or_question
     code = await walk_intake(user, locale="en", persons=PERSONS[:1])
     intruder = await a_colleague(harness, listed=False)
     reviewer = harness.reviewer_tool()
-    with pytest.raises(ReviewError, match=f"{intruder.key_id}.*not in your team key list"):
+    with pytest.raises(ReviewError, match=f"{intruder.key_id}.*not in the team roster"):
         await reviewer.decisions.set_status(code, CaseStatus.VERIFIED, note=NOTE)
-    with pytest.raises(ReviewError, match="not in your team key list"):
+    with pytest.raises(ReviewError, match="not in the team roster"):
         await reviewer.followups.ask(code, QUESTION)
     async with harness.services.sessionmaker() as session:
         case = (await session.scalars(select(Case).where(Case.code == code))).one()
@@ -180,17 +225,38 @@ async def test_without_a_team_key_list_nothing_is_sealed(harness: Harness) -> No
     assert (await listless.show(code)).status == CaseStatus.VERIFIED
 
 
-async def test_rewrap_refuses_a_target_outside_her_team_key_list(harness: Harness) -> None:
+async def test_rewrap_refuses_a_target_outside_the_signed_roster(harness: Harness) -> None:
+    """Rewrap goes only to a key of the roster she pinned, named by its full fingerprint:
+    never to a key id looked up in the database, nor to a row whose key was swapped."""
     await decided_and_asked(harness, 8400)
     stranger = await a_colleague(harness, listed=False)
-    with pytest.raises(ReviewError, match="not in your team key list"):
+    team = harness.team_of(harness.reviewer)
+    sessionmaker = harness.services.sessionmaker
+    with pytest.raises(ReviewError, match="not in the team roster"):
         await rewrap(
-            harness.services.sessionmaker,
-            harness.reviewer,
-            stranger.key_id,
-            actor="cli",
-            team_keys=harness.settings.recipients,
+            sessionmaker, harness.reviewer, stranger.public().fingerprint, team=team, actor="cli"
         )
+    with pytest.raises(ReviewError, match="full fingerprint"):
+        await rewrap(sessionmaker, harness.reviewer, stranger.key_id, team=team, actor="cli")
+    # A listed colleague whose database row now holds someone else's public key.
+    colleague = await a_colleague(harness)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Recipient)
+            .where(Recipient.key_id == colleague.key_id)
+            .values(public_key=stranger.public().public_bytes)
+        )
+    with pytest.raises(ReviewError, match="someone changed the database"):
+        await rewrap(
+            sessionmaker, harness.reviewer, colleague.public().fingerprint, team=team, actor="cli"
+        )
+    async with sessionmaker() as session:
+        given = await session.scalar(
+            select(func.count(SealedKey.id))
+            .join(Recipient, Recipient.id == SealedKey.recipient_id)
+            .where(Recipient.key_id.in_([stranger.key_id, colleague.key_id]))
+        )
+    assert given == 0
 
 
 async def test_every_kind_of_sealed_object_goes_through_one_function_into_one_table(

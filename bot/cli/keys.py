@@ -13,7 +13,9 @@ from bot.cli.unlock import read_passphrase, reviewer_key
 from bot.crypto import SUITE_MLKEM768_X25519, SUITE_X25519, CryptoError
 from bot.crypto.keys import SUITE_NAMES
 from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.opening import ReviewError, TeamKeys
 from bot.reviewing.rewrap import rewrap
+from bot.reviewing.roster_pin import RosterPin
 from bot.services.recipients import Recipients, UnknownKey
 from bot.services.roles import CLI
 
@@ -65,18 +67,32 @@ def keys_list() -> None:
 
 def keys_rewrap(
     key: Annotated[Path, typer.Option(help="Your private key file.")],
-    to: Annotated[str, typer.Option(help="The key id of the new reviewer.")],
+    to: Annotated[
+        str,
+        typer.Option(
+            help="The new reviewer's full fingerprint, as `aigaq keys roster show` lists it."
+        ),
+    ],
     passphrase_file: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
-    """Let another reviewer open every case you can open (nothing is re-encrypted)."""
+    """Let another reviewer of the signed roster open every case you can open (nothing is
+    re-encrypted)."""
     reviewer = reviewer_key(key, passphrase_file)
+    pin = RosterPin(key, settings_or_exit().roster_key)
     count = run(
-        lambda backend: _rewrap(backend, reviewer, to), errors=(UnknownKey,), explain=_unknown_key
+        lambda backend: _rewrap(backend, reviewer, to, pin),
+        errors=(UnknownKey, ReviewError),
+        explain=lambda exc: _unknown_key(exc) if isinstance(exc, UnknownKey) else str(exc),
     )
+    if pin.first_use:
+        typer.echo(
+            f"pinned the team's roster key {pin.first_use}: compare it with your admin's",
+            err=True,
+        )
     typer.echo(f"{count} data keys wrapped for {to}")
 
 
-async def _rewrap(backend: Backend, reviewer: ReviewerKey, to: str) -> int:
+async def _rewrap(backend: Backend, reviewer: ReviewerKey, to: str, pin: RosterPin) -> int:
     with typer.progressbar(length=1, label="re-wrapping") as bar:
         seen = 0
 
@@ -86,13 +102,9 @@ async def _rewrap(backend: Backend, reviewer: ReviewerKey, to: str) -> int:
             bar.update(done - seen)
             seen = done
 
+        team = TeamKeys(backend.sessionmaker, reviewer.key_id, backend.settings.recipients, pin)
         return await rewrap(
-            backend.sessionmaker,
-            reviewer,
-            to,
-            actor=CLI,
-            progress=progress,
-            team_keys=backend.settings.recipients,
+            backend.sessionmaker, reviewer, to, team=team, actor=CLI, progress=progress
         )
 
 

@@ -113,6 +113,7 @@ def review_serve(
         intake_fingerprint=settings.intake_fingerprint,
         team_keys=settings.recipients,
         duplicate_index=settings.duplicate_index,
+        roster_key=settings.roster_key,
     )
     typer.echo(f"open http://127.0.0.1:{port}/ and unlock with your passphrase (Ctrl+C stops)")
     uvicorn.run(console, host="127.0.0.1", port=port, log_level="warning", access_log=False)

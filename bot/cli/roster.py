@@ -13,11 +13,10 @@ import typer
 
 from bot.cli.shell import fail, settings_or_exit
 from bot.crypto import CryptoError, load_recipients
-from bot.crypto.delivery import signing_key_file
+from bot.crypto.delivery import signer_fingerprint, signing_key_file
 from bot.crypto.roster import (
     Organisation,
     Reviewer,
-    key_fingerprint,
     read_roster,
     sign_roster,
 )
@@ -36,7 +35,7 @@ def roster_key(
     typer.echo(
         f"roster key written to {out}: keep it on this laptop, never on the server", err=True
     )
-    typer.echo(f"AIGAQ_ROSTER_KEY={key_fingerprint(key.public_key())}")
+    typer.echo(f"AIGAQ_ROSTER_KEY={signer_fingerprint(key.public_key())}")
 
 
 def roster_sign(
@@ -49,8 +48,15 @@ def roster_sign(
     organisation: Annotated[str, typer.Option(help="Who submits to the UN.")] = "",
     address: Annotated[str, typer.Option(help="Its postal address.")] = "",
     contact: Annotated[str, typer.Option(help="Its e-mail or phone.")] = "",
+    intake: Annotated[
+        str, typer.Option(help="The bot's intake key fingerprint (`aigaq keys intake`).")
+    ] = "",
+    delivery: Annotated[
+        str, typer.Option(help="The bot's delivery signing key fingerprint (`aigaq keys inbox`).")
+    ] = "",
 ) -> None:
-    """Sign a roster of the reviewers' keys; the bot seals only to them."""
+    """Sign a roster of the reviewers' keys; the bot seals only to them. With the bot's own
+    signing keys' fingerprints, reviewer tools pin those from the roster too."""
     if not key.exists():
         fail(f"{key} does not exist; make the roster key with `aigaq keys roster key --out`")
     try:
@@ -61,6 +67,9 @@ def roster_sign(
             version=version,
             reviewers=[Reviewer(public) for public in keys],
             organisation=Organisation(organisation, address, contact),
+            signers={
+                role: value for role, value in (("intake", intake), ("delivery", delivery)) if value
+            },
         )
     except CryptoError as exc:
         fail(str(exc))
@@ -87,5 +96,7 @@ def roster_show(
     typer.echo(f"signed by {pinned}: {found.signed_by}")
     for reviewer in found.reviewers:
         typer.echo(f"  reviewer {reviewer.fingerprint}  {reviewer.key.label}")
+    for role, fingerprint in sorted(found.signers.items()):
+        typer.echo(f"  the bot's {role} key {fingerprint}")
     if found.organisation.name:
         typer.echo(f"submitted to the UN by {found.organisation.name}")

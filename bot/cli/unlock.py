@@ -13,6 +13,7 @@ from bot.crypto import CryptoError
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.duplicate_index import beside
 from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.roster_pin import RosterPin
 
 KeyOption = Annotated[
     Path, typer.Option("--key", envvar="AIGAQ_REVIEWER_KEY", help="Your private key file.")
@@ -44,12 +45,15 @@ def reviewer_key(path: Path, passphrase_file: Path | None) -> ReviewerKey:
 
 
 def open_reviewer(backend: Backend, key: Path, passphrase_file: Path | None) -> Reviewer:
+    """Her tools: the roster verified against the key she pinned (AIGAQ_ROSTER_KEY, or the
+    one pinned beside her key file at first use)."""
     return Reviewer(
         backend.sessionmaker,
         reviewer_key(key, passphrase_file),
         inbox_fingerprint=backend.settings.inbox_fingerprint,
         intake_fingerprint=backend.settings.intake_fingerprint,
         team_keys=backend.settings.recipients,
+        roster_pin=RosterPin(key, backend.settings.roster_key),
         # Her encrypted duplicate index: AIGAQ_DUPLICATE_INDEX, or beside her key file.
         duplicate_index=backend.settings.duplicate_index or beside(key),
     )

@@ -12,7 +12,6 @@ the file without that key, cannot choose who reads the next case.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,22 +21,19 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from bot.crypto.delivery import signer_fingerprint
 from bot.crypto.errors import KeyFileError
 from bot.crypto.keys import RecipientPublicKey, normalise_fingerprint
 
 FORMAT = "aigaq-roster-v1"
 MAX_ROSTER_BYTES = 1 << 20
 ROLES = ("delivery", "intake", "backup")
+FINGERPRINT_LENGTH = 64
 
 
 class RosterError(KeyFileError):
     """A roster that cannot be trusted: unreadable, unsigned, signed by another key, older
     than one seen before, or naming a key twice."""
-
-
-def key_fingerprint(public: Ed25519PublicKey) -> str:
-    """SHA-256 of an Ed25519 public key, in hex: what a person compares and pins."""
-    return hashlib.sha256(public.public_bytes_raw()).hexdigest()
 
 
 def _b64(data: bytes) -> str:
@@ -76,9 +72,12 @@ class Roster:
     issued_at: datetime
     reviewers: tuple[Reviewer, ...]
     organisation: Organisation = Organisation()
-    # role -> the bot's own Ed25519 public key for it (delivery certifier, intake, backup)
-    signers: dict[str, Ed25519PublicKey] = field(default_factory=dict)
+    # role -> the fingerprint of the bot's own Ed25519 key for it (`aigaq keys inbox` for
+    # `delivery`, `aigaq keys intake` for `intake`; `backup`): reviewer tools pin them from
+    # here when their settings do not name them
+    signers: dict[str, str] = field(default_factory=dict)
     signed_by: str = ""  # the roster key's fingerprint
+    document: str = field(default="", repr=False)  # the signed file, as read
 
     @property
     def keys(self) -> list[RecipientPublicKey]:
@@ -88,10 +87,6 @@ class Roster:
         """The reviewer with this full fingerprint (as typed or pasted), if listed."""
         wanted = normalise_fingerprint(fingerprint)
         return next((r for r in self.reviewers if r.fingerprint == wanted), None)
-
-    def signer_fingerprint(self, role: str) -> str | None:
-        key = self.signers.get(role)
-        return key_fingerprint(key) if key else None
 
 
 def _canonical(body: dict[str, Any]) -> bytes:
@@ -104,7 +99,7 @@ def sign_roster(
     version: int,
     reviewers: list[Reviewer],
     organisation: Organisation = Organisation(),
-    signers: dict[str, Ed25519PublicKey] | None = None,
+    signers: dict[str, str] | None = None,
     issued_at: datetime | None = None,
 ) -> str:
     """The signed roster file's text."""
@@ -126,7 +121,7 @@ def sign_roster(
             for reviewer in reviewers
         ],
         "signers": {
-            role: _b64(key.public_bytes_raw()) for role, key in sorted((signers or {}).items())
+            role: normalise_fingerprint(value) for role, value in sorted((signers or {}).items())
         },
     }
     _check_unique(body)
@@ -138,9 +133,13 @@ def _check_unique(body: dict[str, Any]) -> None:
     lines = [RecipientPublicKey.from_line(r["kem"]).fingerprint for r in body["reviewers"]]
     if len(set(lines)) != len(lines):
         raise RosterError("the roster names a reviewer key twice")
-    unknown = set(body.get("signers", {})) - set(ROLES)
+    signers = body.get("signers", {})
+    unknown = set(signers) - set(ROLES)
     if unknown:
         raise RosterError(f"unknown roster role {sorted(unknown)[0]!r}")
+    for role, value in signers.items():
+        if len(normalise_fingerprint(value)) != FINGERPRINT_LENGTH:
+            raise RosterError(f"the {role} key's fingerprint must have 64 hex digits")
 
 
 def parse_roster(text: str, pinned: str | None) -> Roster:
@@ -154,7 +153,7 @@ def parse_roster(text: str, pinned: str | None) -> Roster:
         if body.get("format") != FORMAT:
             raise RosterError(f"not an {FORMAT} file")
         key = _verifying_key(body["key"])
-        fingerprint = key_fingerprint(key)
+        fingerprint = signer_fingerprint(key)
         if pinned is not None and fingerprint != normalise_fingerprint(pinned):
             raise RosterError(
                 f"the roster is signed by key {fingerprint}, not by the pinned roster key "
@@ -177,8 +176,9 @@ def parse_roster(text: str, pinned: str | None) -> Roster:
             issued_at=datetime.fromisoformat(body["issued_at"]),
             reviewers=reviewers,
             organisation=Organisation(**body.get("organisation", {})),
-            signers={role: _verifying_key(v) for role, v in body.get("signers", {}).items()},
+            signers=dict(body.get("signers", {})),
             signed_by=fingerprint,
+            document=text,
         )
     except RosterError:
         raise
@@ -232,12 +232,18 @@ def write_roster(
     keys: list[RecipientPublicKey],
     *,
     version: int = 1,
+    signers: dict[str, str] | None = None,
 ) -> str:
     """Sign a roster of these reviewer keys into `path`; returns the roster key's
     fingerprint (what the bot's AIGAQ_ROSTER_KEY names). For `aigaq try` and the tests,
     which make a throw-away roster key; a real team signs with `aigaq keys roster sign`."""
     path.write_text(
-        sign_roster(roster_key, version=version, reviewers=[Reviewer(key) for key in keys]),
+        sign_roster(
+            roster_key,
+            version=version,
+            reviewers=[Reviewer(key) for key in keys],
+            signers=signers,
+        ),
         encoding="utf-8",
     )
-    return key_fingerprint(roster_key.public_key())
+    return signer_fingerprint(roster_key.public_key())

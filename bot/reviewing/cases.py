@@ -21,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.case import CasePayload
 from bot.crypto import CryptoError
 from bot.crypto.intake import is_signed_manifest
+from bot.crypto.roster import RosterError
 from bot.file_record import KIND as FILE_RECORD
 from bot.file_record import FileRecord
 from bot.models import Attachment, Case, CaseNote, CaseStatus
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.manifest import assemble_case
 from bot.reviewing.opening import ReviewError, TeamKeys, open_object
+from bot.reviewing.roster_pin import NoRosterYet, RosterPin
 from bot.services import audit
 from bot.states import Grade
 
@@ -102,6 +104,7 @@ class Reviewer:
         team_keys: Path | None = None,
         duplicate_index: Path | None = None,
         intake_fingerprint: str | None = None,
+        roster_pin: RosterPin | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.key = key
@@ -111,9 +114,27 @@ class Reviewer:
         # Her encrypted duplicate index on this machine (duplicate_index.py); None: in memory.
         self._duplicate_index = duplicate_index
         self._inbox_fingerprint = inbox_fingerprint
-        # Her own list of the team's keys (AIGAQ_RECIPIENTS): notes and questions are sealed
-        # only to database rows whose key is in it.
-        self.team = TeamKeys(sessionmaker, key.key_id, team_keys)
+        # The signed roster she pinned (or, while the database holds none, her own list of
+        # the team's keys, AIGAQ_RECIPIENTS): notes and questions are sealed only to database
+        # rows whose key is in it.
+        self.team = TeamKeys(sessionmaker, key.key_id, team_keys, roster_pin)
+
+    async def pinned_signer(self, role: str) -> str | None:
+        """The fingerprint her tools pin for one of the bot's signing keys (`intake`,
+        `delivery`): her settings' if they name it, else the signed roster's she pinned."""
+        configured = {
+            "intake": self._intake_fingerprint,
+            "delivery": self._inbox_fingerprint,
+        }.get(role)
+        if configured or self.team.roster_pin is None:
+            return configured
+        try:
+            roster = await self.team.roster_pin.verified(self._sessionmaker)
+        except NoRosterYet:
+            return None
+        except RosterError as exc:
+            raise ReviewError(f"the team roster cannot be trusted: {exc}") from None
+        return roster.signers.get(role)
 
     @cached_property
     def decisions(self) -> Decisions:
@@ -196,7 +217,7 @@ class Reviewer:
         if not is_signed_manifest(raw):
             return read_case(code, plain)
         record = await assemble_case(
-            session, self.key, case_id, code, uid, raw, self._intake_fingerprint
+            session, self.key, case_id, code, uid, raw, await self.pinned_signer("intake")
         )
         return record.to_json()
 

@@ -42,10 +42,16 @@ class Contact:
         Read in a session of its own, before the caller's transaction: a refusal is audited
         while nothing else holds the database."""
         if self._pin is None:
+            # Not in her settings: the signed roster she pinned may name it.
+            named = await self._reviewer.pinned_signer("delivery")
+            self._pin = normalise_fingerprint(named) if named else None
+        if self._pin is None:
             raise ReviewError(
-                "no pinned delivery signing key: set AIGAQ_INBOX_FINGERPRINT to the fingerprint "
-                "that `aigaq keys inbox` prints on the bot's server (compare it in person or by "
-                "a channel you trust); nothing was sealed"
+                "no pinned delivery signing key: neither AIGAQ_INBOX_FINGERPRINT nor the team "
+                "roster names the fingerprint that `aigaq keys inbox` prints on the bot's server "
+                "(set it after comparing it in person or by a channel you trust, or ask an admin "
+                "to sign it into the roster: `aigaq keys roster sign --delivery`); nothing was "
+                "sealed"
             )
         async with self._reviewer._sessionmaker() as session:
             row = await session.get(Setting, CERTIFICATE)

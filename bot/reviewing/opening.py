@@ -14,8 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import CryptoError, RecipientPublicKey, load_recipients, open_sealed
+from bot.crypto.roster import Roster, RosterError
 from bot.models import Recipient, SealedKey
 from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.roster_pin import NoRosterYet, RosterPin
 from bot.sealing import Holder
 from bot.services import audit
 
@@ -65,30 +67,52 @@ async def open_object(
 
 class TeamKeys:
     """The reviewer keys her tools seal to: active database rows whose full fingerprint is in
-    the team key list on her own machine (the recipients file, `aigaq-pub-v1` lines)."""
+    the signed roster she pinned (bot/reviewing/roster_pin.py) or, while the database holds
+    no roster yet, in the team key list on her own machine (`aigaq-pub-v1` lines)."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], actor: str, path: Path | None
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        actor: str,
+        path: Path | None,
+        roster_pin: RosterPin | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._actor = actor
         self.path = path
+        self.roster_pin = roster_pin
+        self.roster: Roster | None = None  # the verified roster, once read
+        self.source = str(path)
 
-    def _listed(self) -> set[str]:
+    async def listed(self) -> dict[str, RecipientPublicKey]:
+        """Fingerprint -> key, from the verified roster (or her list while there is none)."""
+        if self.roster_pin is not None:
+            try:
+                self.roster = await self.roster_pin.verified(self._sessionmaker)
+                self.source = f"the team roster (version {self.roster.version})"
+                return {key.fingerprint: key for key in self.roster.keys}
+            except NoRosterYet:
+                if self.path is None:
+                    raise TeamListMissing(
+                        "the database holds no signed roster and no team key list is set"
+                    ) from None
+            except RosterError as exc:
+                raise TeamListMissing(f"the team roster cannot be trusted: {exc}") from None
         if self.path is None:
             raise TeamListMissing("no team key list: set AIGAQ_RECIPIENTS to the team's key file")
         try:
-            return {key.fingerprint for key in load_recipients(self.path)}
+            return {key.fingerprint: key for key in load_recipients(self.path)}
         except CryptoError as exc:
             raise TeamListMissing(f"the team key list cannot be read: {exc}") from None
 
     async def holders(self, what: str) -> list[Holder]:
-        """Every active reviewer row, each checked against her list; else refused and audited.
+        """Every active reviewer row, each checked against the roster; else refused and
+        audited.
 
         Read before the sealing transaction starts, so that a refusal's audit row is written
         while nothing else holds the database; the object is sealed to exactly these."""
         try:
-            listed = self._listed()
+            listed = await self.listed()
         except TeamListMissing as exc:
             await self._refused(what, None, "no team list")
             raise ReviewError(f"nothing was sealed ({what}): {exc}") from None
@@ -102,9 +126,8 @@ class TeamKeys:
                 raise ReviewError(
                     f"nothing was sealed ({what}): the database lists reviewer key "
                     f"{row.key_id} ({row.label or 'no label'}, fingerprint {key.fingerprint}), "
-                    f"which is not in your team key list {self.path}. If it is a new colleague, "
-                    "compare the fingerprint with her and add her line; otherwise someone "
-                    "changed the database"
+                    f"which is not in {self.source}. If it is a new colleague, an admin adds "
+                    "her to the next roster; otherwise someone changed the database"
                 )
             holders.append(Holder(key, recipient_id=row.id))
         if not holders:

@@ -8,20 +8,21 @@ notes, questions, and any kind added later — is covered without naming them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.crypto import RecipientPublicKey, load_recipients, unwrap_data_key, wrap_data_key
+from bot.crypto import RecipientPublicKey, unwrap_data_key, wrap_data_key
+from bot.crypto.keys import normalise_fingerprint
 from bot.models import Recipient, SealedKey
 from bot.reviewing.keys import ReviewerKey
-from bot.reviewing.opening import ReviewError
+from bot.reviewing.opening import ReviewError, TeamKeys, TeamListMissing
 from bot.services import audit
 from bot.services.recipients import UnknownKey
 
 BATCH = 200
+FINGERPRINT_LENGTH = 64
 
 
 def _public(row: Recipient) -> RecipientPublicKey:
@@ -31,33 +32,48 @@ def _public(row: Recipient) -> RecipientPublicKey:
 async def rewrap(
     sessionmaker: async_sessionmaker[AsyncSession],
     key: ReviewerKey,
-    to_key_id: str,
+    to_fingerprint: str,
     *,
+    team: TeamKeys,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
-    team_keys: Path | None = None,
 ) -> int:
-    """Wrap every data key this reviewer can open for another recipient too.
+    """Wrap every data key this reviewer can open for another reviewer too.
 
-    Nothing is re-encrypted and no plaintext leaves memory; rows already wrapped for the
-    target are skipped, so the command can be stopped and run again. With `team_keys` (her
-    own team key list), a target whose key is not in it is refused.
+    The target is named by her full fingerprint and must be in the signed roster this
+    reviewer pinned (or, while the database holds none, in her own team key list); her
+    public key is taken from there, never from the database, whose row only gives the id
+    the wrapped keys name. Nothing is re-encrypted and no plaintext leaves memory; rows
+    already wrapped for the target are skipped, so the command can be stopped and run again.
     """
+    wanted = normalise_fingerprint(to_fingerprint)
+    if len(wanted) != FINGERPRINT_LENGTH:
+        raise ReviewError(
+            "give the new reviewer's full fingerprint (64 hex digits, as `aigaq keys roster "
+            "show` lists it), not a key id: nothing was rewrapped"
+        )
+    try:
+        listed = await team.listed()
+    except TeamListMissing as exc:
+        raise ReviewError(f"nothing was rewrapped: {exc}") from None
+    recipient = listed.get(wanted)
+    if recipient is None:
+        raise ReviewError(
+            f"the key with fingerprint {wanted} is not in {team.source}: nothing was rewrapped"
+        )
     async with sessionmaker() as session:
         mine = await session.scalar(select(Recipient).where(Recipient.key_id == key.key_id))
-        target = await session.scalar(select(Recipient).where(Recipient.key_id == to_key_id))
+        target = await session.scalar(select(Recipient).where(Recipient.key_id == recipient.key_id))
     if mine is None:
         raise UnknownKey(key.key_id)
     if target is None:
-        raise UnknownKey(to_key_id)
-    recipient = _public(target)
-    if team_keys is not None and recipient.fingerprint not in {
-        listed.fingerprint for listed in load_recipients(team_keys)
-    }:
+        raise UnknownKey(recipient.key_id)
+    if _public(target).fingerprint != wanted:
         raise ReviewError(
-            f"key {to_key_id} (fingerprint {recipient.fingerprint}) is not in your team key "
-            f"list {team_keys}: nothing was rewrapped"
+            f"the database's row for key {recipient.key_id} holds another public key than "
+            f"{team.source}: someone changed the database; nothing was rewrapped"
         )
+    to_key_id = recipient.key_id
     theirs = aliased(SealedKey)
     missing = (
         select(SealedKey.id)

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import RecipientPublicKey
-from bot.crypto.roster import Roster, check_version, read_roster
-from bot.models import Recipient, utcnow
+from bot.crypto.roster import Roster, RosterError, check_version, parse_roster, read_roster
+from bot.models import Recipient, RosterCopy, utcnow
 from bot.sealing import Holder
 from bot.services import audit
 
@@ -112,11 +112,35 @@ class TeamRoster:
                 row.suite, row.public_key, row.label = key.suite, key.public_bytes, key.label
                 row.active, row.retired_at = True, None
                 rows[key.key_id] = row
+            await self._keep_copy(session, roster)
             await session.flush()
             self._holders = [Holder(key, recipient_id=rows[key.key_id].id) for key in roster.keys]
         self.roster = roster
         log.info("roster version %d: %d reviewer keys", roster.version, len(roster.keys))
         return roster
+
+    async def _keep_copy(self, session: AsyncSession, roster: Roster) -> None:
+        """Keep the roster as signed, for reviewer tools to verify against the key they
+        pinned. Another validly signed roster of the same version is refused (two teams'
+        worth of readers under one number); a copy that does not verify is replaced."""
+        kept = await session.get(RosterCopy, roster.version)
+        if kept is None:
+            session.add(RosterCopy(version=roster.version, document=roster.document))
+            return
+        if kept.document == roster.document:
+            return
+        try:
+            parse_roster(kept.document, self._pinned)
+        except RosterError:
+            kept.document = roster.document
+            await audit.record(
+                session, actor="bot", action="roster.replaced", target=str(roster.version)
+            )
+            return
+        raise RosterError(
+            f"roster version {roster.version} was loaded before with other reviewers: sign the "
+            "new roster with a higher --version"
+        )
 
     def holders(self) -> list[Holder]:
         """Who a new object is sealed to: the roster's reviewers, from memory."""

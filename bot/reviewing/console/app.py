@@ -44,6 +44,7 @@ from bot.reviewing.console.media import media_type
 from bot.reviewing.duplicate_index import beside
 from bot.reviewing.export import ExportError, export
 from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.roster_pin import RosterPin
 from bot.reviewing.un import ELEMENT_LABELS, write_draft
 from bot.services import audit
 from bot.services.intake import STEPS
@@ -76,10 +77,14 @@ def create_app(
     team_keys: Path | None = None,
     duplicate_index: Path | None = None,
     intake_fingerprint: str | None = None,
+    roster_key: str | None = None,
 ) -> ConsoleGuard:
     """The console, locked until the key's passphrase is given; notes and questions are sealed
-    only to reviewer keys in `team_keys` (AIGAQ_RECIPIENTS); questions and notices to her go
-    to the bot's delivery key only if certified by the signing key pinned by
+    only to reviewer keys in the signed roster, verified against `roster_key`
+    (AIGAQ_ROSTER_KEY) or the roster key pinned beside her key file at first use (while the
+    database holds no roster, her team key list `team_keys`, AIGAQ_RECIPIENTS); questions
+    and notices to her go to the bot's delivery key only if certified by the signing key
+    pinned by
     `inbox_fingerprint` (AIGAQ_INBOX_FINGERPRINT). Her duplicate index is kept in
     `duplicate_index` (AIGAQ_DUPLICATE_INDEX), by default beside the key file. A case's
     manifest must be signed by the bot's intake key `intake_fingerprint` names."""
@@ -161,6 +166,7 @@ def create_app(
             inbox_fingerprint=inbox_fingerprint,
             intake_fingerprint=intake_fingerprint,
             team_keys=team_keys,
+            roster_pin=RosterPin(state.key_path, roster_key),
             duplicate_index=duplicate_index or beside(state.key_path),
         )
         state.token = secrets.token_urlsafe(32)
