@@ -15,6 +15,7 @@ from bot.context import AigaqApplication
 from bot.crypto import RecipientPublicKey, ServerKey, StreamOpener, open_sealed
 from bot.crypto.delivery import DeliveryKeyring, signing_key_file
 from bot.crypto.intake import IntakeSigner
+from bot.crypto.roster import Reviewer as ListedReviewer
 from bot.crypto.roster import read_roster, write_roster
 from bot.draft_pieces import DraftPiece
 from bot.localapi import FakeUser, LocalBotApi
@@ -97,11 +98,17 @@ class Harness:
         write_roster(
             self.settings.roster,
             self.roster_key,
-            keys,
+            [self.listed(key) for key in keys],
             version=current.version + 1,
             signers=signers,
         )
         await self.services.team.load()
+
+    def listed(self, key: RecipientPublicKey) -> ListedReviewer:
+        """A roster entry; the test reviewer's carries her export-signing key."""
+        if key.fingerprint == self.reviewer.public().fingerprint:
+            return ListedReviewer(key, self.reviewer.signing_key().public_key())
+        return ListedReviewer(key)
 
     @property
     def roster_key(self) -> Ed25519PrivateKey:
@@ -206,7 +213,8 @@ def make_settings(
     roster = tmp_path / "roster.json"
     # Not beside the server's files: `aigaq doctor` fails when the roster key is there.
     signing = signing_key_file(tmp_path / "admin-laptop" / "roster-signing.key", unwritable="")
-    roster_key = write_roster(roster, signing, [reviewer.public()])
+    listed = ListedReviewer(reviewer.public(), reviewer.signing_key().public_key())
+    roster_key = write_roster(roster, signing, [listed])
     values: dict[str, Any] = {
         "bot_token": TOKEN,
         "database_url": database_url,

@@ -67,13 +67,15 @@ def test_keys_generate_writes_a_protected_key_and_prints_the_public_line(tmp_pat
         ],
     )
     assert result.exit_code == 0, result.output
-    line = result.stdout.strip().splitlines()[-1]
+    line, signing = result.stdout.strip().splitlines()[-2:]
     public = RecipientPublicKey.from_line(line)
     assert public.label == "Aliya"
     key_file = tmp_path / "reviewer.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = ReviewerKey.load(key_file, "correct horse battery staple")
     assert key.public().public_bytes == public.public_bytes
+    # Her export-signing key, on the next line, for the roster (bundles name it as signer).
+    assert signing == f"aigaq-sign-v1 {key.signing_public_hex()}"
     with pytest.raises(WrongPassphraseError):
         ReviewerKey.load(key_file, "wrong horse battery staple")
     again = runner.invoke(

@@ -77,7 +77,8 @@ def test_keys_roster_sign_show_and_backup_restore(
         "keys", "generate", "--out", "r.key", "--passphrase-file", str(passphrase), "--x25519"
     )
     assert code == 0
-    (tmp_path / "recipients.txt").write_text(output.strip().splitlines()[-1] + " Aliya\n")
+    pub, signing = output.strip().splitlines()[-2:]
+    (tmp_path / "recipients.txt").write_text(f"{pub} Aliya\n{signing}\n")
     key = ReviewerKey.load(tmp_path / "r.key", "a long enough passphrase")
     # The roster key, made on an admin's laptop; the bot's settings name its fingerprint.
     code, output = run("keys", "roster", "key", "--out", "roster-signing.key")
@@ -94,6 +95,7 @@ def test_keys_roster_sign_show_and_backup_restore(
     assert code == 0 and "version 1" in output and "signed by the pinned roster key" in output
     assert key.public().fingerprint in output and "Aliya" in output
     assert f"the bot's intake key {'ab' * 32}" in output and "Witness Project" in output
+    assert f"signs exports with {key.signing_public_hex()}" in output
     monkeypatch.setenv("AIGAQ_ROSTER_KEY", "ab" * 32)  # a roster signed by another key
     code, output = run("keys", "roster", "show")
     assert code == 2 and "not by the pinned roster key" in output
@@ -122,6 +124,9 @@ def test_review_and_export_commands_without_cases(tmp_path: Path) -> None:
     code, output = run("export", "--format", "bundle", "--out", "b.zip", *key)
     assert code == 0 and "0 cases exported" in output
     code, output = run("export", "verify", "b.zip")
+    assert code == 1 and "UNTRUSTED" in output and "1 files check out" in output
+    signer = ReviewerKey.load(tmp_path / "r.key", "a long enough passphrase").signing_public_hex()
+    code, output = run("export", "verify", "b.zip", "--signer", signer)
     assert code == 0 and "1 files verified" in output
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     code, output = run("export", "verify", "junk.zip")
@@ -167,7 +172,9 @@ def test_rewrap_duplicates_link_and_ask_explain_themselves(tmp_path: Path) -> No
     assert run("keys", "generate", "--out", "r.key", "--passphrase-file", str(passphrase))[0] == 0
     key = ["--key", "r.key", "--passphrase-file", str(passphrase)]
     code, output = run("keys", "rewrap", "--to", "0000000000000000", *key)
-    assert code == 2 and "no reviewer key" in output and "aigaq keys list" in output
+    assert code == 2 and "full fingerprint" in output and "aigaq keys roster show" in output
+    code, output = run("keys", "rewrap", "--to", "ab" * 32, *key)
+    assert code == 2 and "no signed roster" in output and "nothing was rewrapped" in output
     assert run("review", "duplicates", *key) == (0, "")
     code, output = run("review", "link", "AAAA-BBBB", "--duplicate-of", "CCCC-DDDD", *key)
     assert code == 2 and "AAAA-BBBB" in output

@@ -243,7 +243,7 @@ async def test_in_a_real_browser_unlock_open_see_verify_export(
             await browser.close()
         from bot.reviewing.export import verify_bundle
 
-        assert verify_bundle(saved, harness.reviewer.signing_public_hex()) == 3
+        assert verify_bundle(saved, harness.reviewer.signing_public_hex()) == 4  # roster too
     finally:
         server.server.should_exit = True
         server.join(timeout=10)

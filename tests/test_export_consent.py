@@ -124,7 +124,7 @@ async def test_partners_get_what_her_consent_allows_and_the_team_gets_everything
     assert line["detainees"][0]["held_at"] == PERSONS[0]["held_at"]
     assert line["narrative"] == sealed["narrative"]
     if fmt == "bundle":
-        assert verify_bundle(partner_out, harness.reviewer.signing_public_hex()) == 4
+        assert verify_bundle(partner_out, harness.reviewer.signing_public_hex()) == 5
 
 
 def voice_draft(sharing: str, her_name: str, his_name: str, story: str) -> dict[str, Any]:
@@ -155,7 +155,7 @@ async def test_a_withheld_answer_given_by_voice_leaves_its_recording_behind(
     [line] = lines_of("bundle", tmp_path / "partner.zip")
     jsonschema.validate(line, SCHEMA)
     assert len(line["attachments"]) == (2 if named else 1)
-    assert verify_bundle(tmp_path / "partner.zip") == len(line["attachments"]) + 1
+    assert verify_bundle(tmp_path / "partner.zip") == len(line["attachments"]) + 2
 
 
 def everywhere(text: str) -> dict[str, Any]:

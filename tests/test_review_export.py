@@ -12,8 +12,9 @@ import jsonschema
 import pytest
 
 from bot.models import CaseStatus
-from bot.reviewing.cases import ReviewError
-from bot.reviewing.export import CSV_FIELDS, ExportError, export, verify_bundle
+from bot.reviewing.cases import Reviewer, ReviewError
+from bot.reviewing.export import CSV_FIELDS, ExportError, export, verify_bundle, who_signed
+from bot.reviewing.keys import ReviewerKey
 from handlers.cases import deliver_notices
 from tests.harness import Harness
 from tests.scenario import Consent, withdraw
@@ -101,9 +102,25 @@ async def test_exports_respect_consent_and_the_bundle_verifies(
     bundle = tmp_path / "bundle.zip"
     report = await export(reviewer, bundle, "bundle")
     assert report.files == 3  # both cases carry the same photos: stored once, by SHA-256
-    assert verify_bundle(bundle, harness.reviewer.signing_public_hex()) == 4
+    assert verify_bundle(bundle, harness.reviewer.signing_public_hex()) == 5  # roster too
     with pytest.raises(ExportError, match="another key"):
         verify_bundle(bundle, "00" * 32)
+    # A partner who pinned the team's roster key learns which reviewer signed it; with any
+    # other roster key, or a bundle signed by someone outside the roster, it is UNTRUSTED.
+    assert who_signed(bundle, harness.settings.roster_key).startswith("reviewer ")
+    with pytest.raises(ExportError, match="UNTRUSTED"):
+        who_signed(bundle, "ab" * 32)
+    outsider = Reviewer(
+        harness.services.sessionmaker,
+        ReviewerKey.generate(),
+        roster_pin=harness.roster_pin(harness.reviewer),
+        intake_fingerprint=harness.intake_fingerprint,
+    )
+    foreign = tmp_path / "foreign.zip"
+    await export(outsider, foreign, "bundle")
+    verify_bundle(foreign)  # its signature holds ...
+    with pytest.raises(ExportError, match=r"UNTRUSTED.*does not list"):
+        who_signed(foreign, harness.settings.roster_key)  # ... but the roster names no signer
     with pytest.raises(ExportError, match="exists already"):
         await export(reviewer, bundle, "bundle")
     tampered = tmp_path / "tampered.zip"

@@ -12,7 +12,7 @@ from bot.cli.shell import Backend, case_status, fail, run
 from bot.cli.unlock import PassOption, open_reviewer
 from bot.models import CaseStatus
 from bot.reviewing.cases import Reviewer, ReviewError
-from bot.reviewing.export import ExportError, Report, export, verify_bundle
+from bot.reviewing.export import ExportError, Report, export, verify_bundle, who_signed
 
 
 def export_cases(
@@ -151,10 +151,30 @@ async def _draft(
 def export_verify(
     bundle: Path,
     signer: Annotated[str | None, typer.Option(help="The exporter's signing key (hex).")] = None,
+    roster_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AIGAQ_ROSTER_KEY",
+            help="The team's roster key fingerprint: the signer must be a reviewer of the "
+            "roster the bundle carries, signed by that key.",
+        ),
+    ] = None,
 ) -> None:
-    """Check a bundle's signature and the SHA-256 of every file in it."""
+    """Check a bundle's signature and the SHA-256 of every file in it, and who signed it: a
+    bundle is trusted only if its signer is the expected key or a reviewer of the team's
+    roster (UNTRUSTED otherwise, exit 1)."""
     try:
         count = verify_bundle(bundle, signer)
+        if signer is not None:
+            who = "the key you expected"
+        elif roster_key:
+            who = who_signed(bundle, roster_key)
+        else:
+            raise ExportError(
+                f"UNTRUSTED: the signature and {count} files check out, but nothing says whose "
+                "key signed it: give the team's roster key (--roster-key or AIGAQ_ROSTER_KEY) "
+                "or the exporter's key (--signer)"
+            )
     except ExportError as exc:
         fail(str(exc), code=1)
-    typer.echo(f"{bundle}: signature and {count} files verified")
+    typer.echo(f"{bundle}: signature and {count} files verified; signed by {who}")

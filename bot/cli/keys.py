@@ -11,7 +11,7 @@ import typer
 from bot.cli.shell import Backend, fail, run, settings_or_exit
 from bot.cli.unlock import read_passphrase, reviewer_key
 from bot.crypto import SUITE_MLKEM768_X25519, SUITE_X25519, CryptoError
-from bot.crypto.keys import SUITE_NAMES
+from bot.crypto.keys import SIGNING_LINE_TAG, SUITE_NAMES
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError, TeamKeys
 from bot.reviewing.rewrap import rewrap
@@ -47,11 +47,9 @@ def keys_generate(
     if label:
         public = type(public)(suite=public.suite, public_bytes=public.public_bytes, label=label)
     typer.echo(f"private key written to {out} (keep it on this machine only)", err=True)
-    typer.echo(
-        f"your export-signing key (give it to partners): {key.signing_public_hex()}", err=True
-    )
-    typer.echo("give this line to the admin who signs the team roster:", err=True)
+    typer.echo("give these two lines to the admin who signs the team roster:", err=True)
     typer.echo(public.to_line())
+    typer.echo(f"{SIGNING_LINE_TAG} {key.signing_public_hex()}")
 
 
 def keys_list() -> None:

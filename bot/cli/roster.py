@@ -12,11 +12,11 @@ from typing import Annotated
 import typer
 
 from bot.cli.shell import fail, settings_or_exit
-from bot.crypto import CryptoError, load_recipients
+from bot.crypto import CryptoError
 from bot.crypto.delivery import signer_fingerprint, signing_key_file
 from bot.crypto.roster import (
     Organisation,
-    Reviewer,
+    load_reviewer_lines,
     read_roster,
     sign_roster,
 )
@@ -61,11 +61,12 @@ def roster_sign(
         fail(f"{key} does not exist; make the roster key with `aigaq keys roster key --out`")
     try:
         signing = signing_key_file(key, unwritable="")
-        keys = load_recipients(reviewers)
+        listed = load_reviewer_lines(reviewers)
+        keys = [reviewer.key for reviewer in listed]
         text = sign_roster(
             signing,
             version=version,
-            reviewers=[Reviewer(public) for public in keys],
+            reviewers=listed,
             organisation=Organisation(organisation, address, contact),
             signers={
                 role: value for role, value in (("intake", intake), ("delivery", delivery)) if value
@@ -75,8 +76,9 @@ def roster_sign(
         fail(str(exc))
     out.write_text(text, encoding="utf-8")
     typer.echo(f"roster version {version} with {len(keys)} reviewer key(s) written to {out}")
-    for public in keys:
-        typer.echo(f"  {public.fingerprint}  {public.label}")
+    for reviewer in listed:
+        signs = "" if reviewer.signing else "  (no export-signing key: her bundles are UNTRUSTED)"
+        typer.echo(f"  {reviewer.fingerprint}  {reviewer.key.label}{signs}")
 
 
 def roster_show(
@@ -96,6 +98,8 @@ def roster_show(
     typer.echo(f"signed by {pinned}: {found.signed_by}")
     for reviewer in found.reviewers:
         typer.echo(f"  reviewer {reviewer.fingerprint}  {reviewer.key.label}")
+        if reviewer.signing_hex:
+            typer.echo(f"    signs exports with {reviewer.signing_hex}")
     for role, fingerprint in sorted(found.signers.items()):
         typer.echo(f"  the bot's {role} key {fingerprint}")
     if found.organisation.name:

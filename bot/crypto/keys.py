@@ -24,6 +24,9 @@ SUITE_X25519 = 2
 SUITE_NAMES = {SUITE_MLKEM768_X25519: "mlkem768x25519", SUITE_X25519: "x25519"}
 SUITE_IDS = {name: suite for suite, name in SUITE_NAMES.items()}
 PUBLIC_LINE_TAG = "aigaq-pub-v1"
+# The reviewer's export-signing key, on the line after her aigaq-pub-v1 line (the roster
+# carries it, so partners can tell her bundles from anyone else's).
+SIGNING_LINE_TAG = "aigaq-sign-v1"
 MLKEM_PUBLIC = 1184
 MLKEM_SEED = 64
 X25519_SIZE = 32
@@ -123,7 +126,7 @@ def load_recipients(path: Path) -> list[RecipientPublicKey]:
         ) from None
     keys = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
+        if not line.strip() or line.lstrip().startswith(("#", SIGNING_LINE_TAG)):
             continue
         try:
             keys.append(RecipientPublicKey.from_line(line))

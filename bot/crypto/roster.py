@@ -23,7 +23,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from bot.crypto.delivery import signer_fingerprint
 from bot.crypto.errors import KeyFileError
-from bot.crypto.keys import RecipientPublicKey, normalise_fingerprint
+from bot.crypto.keys import (
+    PUBLIC_LINE_TAG,
+    SIGNING_LINE_TAG,
+    RecipientPublicKey,
+    load_recipients,
+    normalise_fingerprint,
+)
 
 FORMAT = "aigaq-roster-v1"
 MAX_ROSTER_BYTES = 1 << 20
@@ -64,6 +70,11 @@ class Reviewer:
     @property
     def fingerprint(self) -> str:
         return self.key.fingerprint
+
+    @property
+    def signing_hex(self) -> str | None:
+        """Her export-signing key, hex, as bundles name their signer."""
+        return self.signing.public_bytes_raw().hex() if self.signing else None
 
 
 @dataclass(frozen=True)
@@ -229,7 +240,7 @@ def check_version(roster: Roster, seen_file: Path) -> None:
 def write_roster(
     path: Path,
     roster_key: Ed25519PrivateKey,
-    keys: list[RecipientPublicKey],
+    keys: list[RecipientPublicKey] | list[Reviewer],
     *,
     version: int = 1,
     signers: dict[str, str] | None = None,
@@ -241,9 +252,32 @@ def write_roster(
         sign_roster(
             roster_key,
             version=version,
-            reviewers=[Reviewer(key) for key in keys],
+            reviewers=[k if isinstance(k, Reviewer) else Reviewer(k) for k in keys],
             signers=signers,
         ),
         encoding="utf-8",
     )
     return signer_fingerprint(roster_key.public_key())
+
+
+def load_reviewer_lines(path: Path) -> list[Reviewer]:
+    """The reviewers of a recipients file: each `aigaq-pub-v1` line, with the
+    `aigaq-sign-v1 <hex>` line after it if there is one (her export-signing key)."""
+    keys = {key.fingerprint: key for key in load_recipients(path)}
+    reviewers: list[Reviewer] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        parts = line.split()
+        if parts and parts[0] == PUBLIC_LINE_TAG:
+            reviewers.append(Reviewer(keys[RecipientPublicKey.from_line(line).fingerprint]))
+        elif parts and parts[0] == SIGNING_LINE_TAG:
+            if not reviewers or reviewers[-1].signing is not None or len(parts) < 2:
+                raise RosterError(
+                    f"{path}, line {number}: a signing line belongs right after "
+                    "its reviewer's aigaq-pub-v1 line"
+                )
+            try:
+                signing = Ed25519PublicKey.from_public_bytes(bytes.fromhex(parts[1]))
+            except ValueError:
+                raise RosterError(f"{path}, line {number}: not an Ed25519 public key") from None
+            reviewers[-1] = Reviewer(reviewers[-1].key, signing)
+    return reviewers

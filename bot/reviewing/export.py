@@ -25,10 +25,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from bot.crypto.roster import MAX_ROSTER_BYTES, RosterError, parse_roster
 from bot.models import Case, CaseStatus
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.export_csv import CSV_FIELDS, csv_rows
 from bot.reviewing.export_policy import allowed, disclosed
+from bot.reviewing.roster_pin import NoRosterYet
 from bot.services import audit
 
 SCHEMA = "https://aigaq.example/schemas/case-v1.json"
@@ -97,6 +99,7 @@ async def export(
     if fmt not in ("csv", "jsonl", "bundle"):
         raise ExportError("the format is csv, jsonl or bundle")
     report = Report()
+    roster = await _roster_document(reviewer) if fmt == "bundle" else None
     try:
         writer = _Writer(reviewer, fmt, out, internal)
     except FileExistsError:
@@ -114,7 +117,7 @@ async def export(
             report.exported += 1
             if progress is not None:
                 progress(report.exported)
-        writer.close()
+        writer.close(roster)
     except BaseException:
         writer.abort()
         raise
@@ -132,6 +135,20 @@ async def export(
             },
         )
     return report
+
+
+async def _roster_document(reviewer: Reviewer) -> str | None:
+    """The signed roster her tools trust, to travel in a bundle: a partner who pinned the
+    roster key then knows the signer is one of the team's reviewers."""
+    pin = reviewer.team.roster_pin
+    if pin is None:
+        return None
+    try:
+        return (await pin.verified(reviewer._sessionmaker)).document
+    except NoRosterYet:
+        return None
+    except RosterError as exc:
+        raise ExportError(f"the team roster cannot be trusted: {exc}") from None
 
 
 class _EphemeralSpool:
@@ -218,7 +235,7 @@ class _Writer:
             added += 1
         return added
 
-    def close(self) -> None:
+    def close(self, roster: str | None = None) -> None:
         if self._zip is None:
             self._file.close()
             return
@@ -233,6 +250,16 @@ class _Writer:
             },
             *self._manifest,
         ]
+        if roster is not None:
+            data = roster.encode()
+            self._zip.writestr(ROSTER_ENTRY, data)
+            files.append(
+                {
+                    "path": ROSTER_ENTRY,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "size": len(data),
+                }
+            )
         manifest = json.dumps(
             {
                 "format": "aigaq-bundle-v1",
@@ -255,6 +282,9 @@ class _Writer:
                 self._file.close()
         finally:
             self._out.unlink(missing_ok=True)
+
+
+ROSTER_ENTRY = "roster.json"
 
 
 def verify_bundle(path: Path, signer: str | None = None) -> int:
@@ -368,3 +398,30 @@ def _listed_files(body: Any) -> dict[str, str]:
     except (KeyError, TypeError):
         raise ExportError("the bundle's manifest does not list its files properly") from None
     return files
+
+
+def who_signed(path: Path, roster_key: str) -> str:
+    """Who among the team signed a bundle that `verify_bundle` passed: the reviewer of the
+    roster it carries whose export-signing key signed it, that roster verified against the
+    roster key `roster_key` names. ExportError (UNTRUSTED) otherwise."""
+    with zipfile.ZipFile(path) as bundle:
+        body = json.loads(_read_bounded(bundle, "manifest.json", MAX_MANIFEST_SIZE))
+        if ROSTER_ENTRY not in _listed_files(body):
+            raise ExportError(
+                "UNTRUSTED: the signature holds, but the bundle carries no team roster to "
+                "tell whose key signed it"
+            )
+        document = _read_bounded(bundle, ROSTER_ENTRY, MAX_ROSTER_BYTES).decode()
+    try:
+        roster = parse_roster(document, roster_key)
+    except RosterError as exc:
+        raise ExportError(f"UNTRUSTED: {exc}") from None
+    signer = str(body["signer"]).lower()
+    for reviewer in roster.reviewers:
+        if reviewer.signing_hex == signer:
+            label = reviewer.key.label or "no label"
+            key = reviewer.fingerprint[:16]
+            return f"reviewer {label} ({key}…) of roster version {roster.version}"
+    raise ExportError(
+        f"UNTRUSTED: the bundle was signed by {signer}, which the team roster does not list"
+    )

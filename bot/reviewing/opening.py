@@ -96,6 +96,13 @@ class TeamKeys:
                     raise TeamListMissing(
                         "the database holds no signed roster and no team key list is set"
                     ) from None
+                try:
+                    return {key.fingerprint: key for key in load_recipients(self.path)}
+                except CryptoError as exc:
+                    raise TeamListMissing(
+                        f"the database holds no signed roster, and the team key list cannot "
+                        f"be read: {exc}"
+                    ) from None
             except RosterError as exc:
                 raise TeamListMissing(f"the team roster cannot be trusted: {exc}") from None
         if self.path is None:
