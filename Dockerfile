@@ -22,13 +22,18 @@ RUN useradd --uid 10001 --user-group --create-home --shell /usr/sbin/nologin aig
 # The code finds migrations/ and locales/ beside bot/ (bot/db.py, bot/i18n.py), so the tree
 # stays in /app and is installed in editable mode. It stays owned by root: read-only to the bot.
 WORKDIR /app
+# Every dependency, and the build backend, exactly as hash-pinned in requirements.lock (`make
+# lock` refreshes it): a changed or substituted file on the index fails the build.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md babel.cfg ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY migrations ./migrations
 COPY locales ./locales
+# The project itself, with nothing fetched: no dependency, no isolated build environment.
 # hadolint ignore=DL3013
-RUN pip install --no-cache-dir --editable ".[postgres]" \
+RUN pip install --no-cache-dir --no-deps --no-build-isolation --editable . \
     && python -m bot.i18n_tools compile \
     && install --directory --owner=aigaq --group=aigaq --mode=0700 /app/var
 

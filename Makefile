@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test try lint typecheck i18n ci clean
+.PHONY: run test try lint typecheck i18n lock ci clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,17 @@ typecheck: $(VENV)/.installed-dev
 i18n: $(VENV)/.installed-dev
 	$(BIN)/python -m bot.i18n_tools update
 	$(BIN)/python -m bot.i18n_tools compile
+
+# Re-resolve requirements.lock, the hash-pinned dependencies the Docker image installs: the
+# runtime dependencies, the postgres extra and the build backend, for Python 3.11 on Linux
+# (x86_64 and aarch64 resolve alike), with uv from a throw-away venv. Review the diff.
+lock:
+	tmp=$$(mktemp -d) && $(PYTHON) -m venv $$tmp && $$tmp/bin/pip install --quiet uv \
+	&& printf 'setuptools>=69\nwheel\n' | $$tmp/bin/uv pip compile pyproject.toml - \
+		--extra postgres --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" \
+		--upgrade --output-file requirements.lock; \
+	status=$$?; rm -rf $$tmp; exit $$status
 
 ci:
 	bash .ci/run

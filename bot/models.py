@@ -120,17 +120,6 @@ class Recipient(Base):
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class RosterCopy(Base):
-    """A signed team roster as the bot loaded it (bot/crypto/roster.py): reviewer tools read
-    it here and verify its signature against the roster key they pinned."""
-
-    __tablename__ = "rosters"
-
-    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    document: Mapped[str] = mapped_column(Text)
-    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcday)
-
-
 class Case(Base):
     """A submitted testimony. Its content is one sealed object; only metadata is plain."""
 
@@ -406,4 +395,5 @@ class Setting(Base):
 
 
 import bot.draft_pieces  # noqa: E402  (the sealed answers' table, its own module)
-import bot.earlier_links  # noqa: E402, F401  (what 0014 kept of the account links, its own module)
+import bot.earlier_links  # noqa: E402  (what 0014 kept of the account links, its own module)
+import bot.roster_copy  # noqa: E402, F401  (the signed rosters the bot loaded, its own module)

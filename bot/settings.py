@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     intake_fingerprint: str | None = None
     # On the server: the bot's intake signing key; unset, `intake.key` beside the server key.
     intake_key_file: Path | None = None
+    # On the server: the bot's backup signing key; unset, `backup.key` beside the server key.
+    # A reviewer's `aigaq restore` refuses a backup it did not sign (bot/crypto/backup_signer.py).
+    backup_key_file: Path | None = None
     # On a reviewer's machine: her encrypted duplicate index; unset, beside her key file.
     duplicate_index: Path | None = None
     # On the server: the bot's delivery keys and their signing key; unset, the folder
@@ -81,6 +84,10 @@ class Settings(BaseSettings):
     broadcast_senders: int = Field(default=1, ge=1, le=64)
     # Telegram's paid broadcasts (Stars) lift the limit to 1000/s; set the rate to match.
     broadcast_paid: bool = False
+    # A broadcast written in Telegram that would reach more subscribers than this waits for
+    # a second admin's approval (a hijacked admin account cannot write to everyone alone);
+    # `aigaq broadcast` on the server asks for --yes instead.
+    broadcast_approval_above: int = Field(default=50, ge=0)
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -124,6 +131,11 @@ class Settings(BaseSettings):
         """Where the bot's intake signing key lives: beside the server key, never in the
         database."""
         return self.intake_key_file or self.secret_key_file.parent / "intake.key"
+
+    def backup_key(self) -> Path:
+        """Where the bot's backup signing key lives: beside the server key, never in the
+        database or its backups."""
+        return self.backup_key_file or self.secret_key_file.parent / "backup.key"
 
     def roster_seen(self) -> Path:
         """Where the newest roster version seen is kept (an older one is refused)."""

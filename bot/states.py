@@ -28,6 +28,9 @@ class Sharing(enum.StrEnum):
 
 
 class BroadcastStatus(enum.StrEnum):
+    # A large broadcast written in Telegram waits here for a second admin (16 characters:
+    # the column's length).
+    PENDING_APPROVAL = "pending_approval"
     SCHEDULED = "scheduled"
     SENDING = "sending"
     DONE = "done"

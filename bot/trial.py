@@ -32,6 +32,7 @@ from bot.localapi import FakeUser, LocalBotApi
 from bot.models import Role
 from bot.reviewing.console.app import create_app as create_console
 from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.pins import Pins
 from bot.settings import Settings
 
 ADMIN_ID = 1001
@@ -218,11 +219,13 @@ def create_page(trial: Trial, review_key: Path) -> Starlette:
                 app=create_console(
                     sessionmaker,
                     review_key,
-                    # The trial runs the bot here, so it pins its own delivery signing key.
-                    inbox_fingerprint=trial.application.services.delivery_keys.fingerprint,
-                    intake_fingerprint=trial.application.services.cases.intake_fingerprint,
-                    team_keys=trial.application.services.settings.recipients,
-                    roster_key=trial.application.services.settings.roster_key,
+                    # The trial runs the bot here, so it pins its own signing keys.
+                    pins=Pins(
+                        inbox_fingerprint=trial.application.services.delivery_keys.fingerprint,
+                        intake_fingerprint=trial.application.services.cases.intake_fingerprint,
+                        roster_key=trial.application.services.settings.roster_key,
+                        team_keys=trial.application.services.settings.recipients,
+                    ),
                 ),
             ),
         ]

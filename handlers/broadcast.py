@@ -1,11 +1,14 @@
-"""/broadcast: an admin writes a protest update per language, previews it, sends or schedules."""
+"""/broadcast: an admin writes a protest update per language, previews it, sends or schedules;
+a large one waits for a second admin's Approve or Reject."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -16,15 +19,19 @@ from telegram.ext import (
 )
 
 from bot.context import AigaqApplication, AigaqContext
-from bot.i18n import LOCALE_NAMES, WRITTEN_LOCALES, current_locale
+from bot.i18n import LOCALE_NAMES, WRITTEN_LOCALES, current_locale, translate
 from bot.i18n import gettext as _
 from bot.models import utcnow
-from bot.services.broadcasts import ALMATY, fallback_order, parse_when
+from bot.services.broadcasts import ALMATY, Awaiting, Decision, fallback_order, parse_when
 from handlers.admin import actor
 from handlers.kit import ADMINS, requires
 
+log = logging.getLogger(__name__)
+
 TEXT, PHOTO, PREVIEW, WHEN = "bc_text", "bc_photo", "bc_preview", "bc_when"
 PREFIX = "bc:"
+# A second admin's buttons carry only the broadcast's number; `decide` checks the rest.
+APPROVE, REJECT = "bapprove:", "breject:"
 MAX_TEXT = 4000
 
 
@@ -175,7 +182,13 @@ async def _queue(update: Update, context: AigaqContext, when: datetime | None) -
         photo_file_id=draft.get("photo"),
         scheduled_at=when,
         progress_chat_id=chat.id,
+        approval_above=context.services.settings.broadcast_approval_above,
     )
+    if context.user_data is not None:
+        context.user_data.pop("broadcast", None)
+    awaiting = await context.services.broadcasts.awaiting(number)
+    if awaiting is not None:
+        return await _ask_approval(context, chat.id, awaiting)
     figures = await context.services.broadcasts.figures(number)
     total = figures.total if figures else 0
     if when is None:
@@ -193,9 +206,112 @@ async def _queue(update: Update, context: AigaqContext, when: datetime | None) -
         ),
     )
     await context.services.broadcasts.set_progress_message(number, sent.message_id)
-    if context.user_data is not None:
-        context.user_data.pop("broadcast", None)
     return ConversationHandler.END
+
+
+async def _ask_approval(context: AigaqContext, chat_id: int, awaiting: Awaiting) -> int:
+    """The author is told it waits; every other admin gets the texts and the two buttons."""
+    number = awaiting.broadcast_id
+    if awaiting.approvers:
+        text = _(
+            "Broadcast #{number} would reach {total} subscribers, so it waits for a second "
+            "admin's approval. The other admins have been sent it; nothing goes out until one "
+            "of them approves."
+        )
+    else:
+        text = _(
+            "Broadcast #{number} would reach {total} subscribers, so it needs a second admin's "
+            "approval, but no other admin can approve it in Telegram: it will not be sent. "
+            "The update can be sent from the server with «aigaq broadcast»."
+        )
+    text = text.format(number=number, total=awaiting.audience)
+    sent = await context.bot.send_message(chat_id, text)
+    # Her message becomes the progress message once it is approved and sending.
+    await context.services.broadcasts.set_progress_message(number, sent.message_id)
+    for approver_chat, locale in awaiting.approvers:
+        try:
+            await _send_for_approval(context.bot, approver_chat, locale, awaiting)
+        except TelegramError as exc:
+            log.warning("approval request not delivered: %s", type(exc).__name__)
+    return ConversationHandler.END
+
+
+async def _send_for_approval(bot: Bot, chat: int, locale: str, awaiting: Awaiting) -> None:
+    number, when = awaiting.broadcast_id, awaiting.scheduled_at
+    header = translate(
+        locale,
+        "Another admin wrote broadcast #{number} to {total} subscribers. It needs your "
+        "approval before it is sent. Here are its texts.",
+    )
+    await bot.send_message(chat, header.format(number=number, total=awaiting.audience))
+    for language, text in awaiting.texts.items():
+        await bot.send_message(chat, f"— {LOCALE_NAMES[language]} —")
+        if awaiting.photo_file_id:
+            await bot.send_photo(chat, awaiting.photo_file_id, caption=text[:1024])
+        else:
+            await bot.send_message(chat, text)
+    question = translate(
+        locale,
+        "Approve broadcast #{number}? If you did not expect it, reject it: the other "
+        "admin's account may be in someone else's hands.",
+    ).format(number=number)
+    if when is None:
+        timing = translate(locale, "It is to be sent as soon as it is approved.")
+    else:
+        timing = translate(locale, "It is scheduled for {when} (Almaty time).").format(
+            when=when.astimezone(ALMATY).strftime("%Y-%m-%d %H:%M")
+        )
+    labels = ((translate(locale, "Approve"), APPROVE), (translate(locale, "Reject"), REJECT))
+    row = [InlineKeyboardButton(label, callback_data=f"{kind}{number}") for label, kind in labels]
+    await bot.send_message(chat, f"{question}\n{timing}", reply_markup=InlineKeyboardMarkup([row]))
+
+
+async def decide(update: Update, context: AigaqContext) -> None:
+    """A second admin's Approve or Reject. The data is only a number: whether she may decide,
+    and whether it still waits, is the service's to check."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    approve = (query.data or "").startswith(APPROVE)
+    raw = (query.data or "").removeprefix(APPROVE if approve else REJECT)
+    account = await context.services.accounts.find(user.id) if raw.isdigit() else None
+    decision = (
+        await context.services.broadcasts.decide(
+            actor(update, context), account.id, int(raw), approve=approve
+        )
+        if account is not None
+        else Decision.NOT_ADMIN
+    )
+    if decision == Decision.NOT_ADMIN:
+        await query.answer(_("This button is out of date. Send /start to begin again."))
+        return
+    if decision == Decision.OWN:
+        await query.answer(_("You wrote this broadcast: another admin must approve it."))
+        return
+    await query.answer()
+    done = {
+        Decision.APPROVED: _("You approved broadcast #{number}."),
+        Decision.REJECTED: _("You rejected broadcast #{number}; nothing was sent."),
+    }.get(decision, _("Broadcast #{number} no longer waits for approval."))
+    await query.edit_message_text(done.format(number=raw))
+    if decision in (Decision.APPROVED, Decision.REJECTED):
+        await _tell_author(context, int(raw), approved=decision == Decision.APPROVED)
+
+
+async def _tell_author(context: AigaqContext, number: int, *, approved: bool) -> None:
+    """The author learns the outcome in her language: a rejection she did not expect
+    tells her someone else has her account."""
+    target = await context.services.broadcasts.progress_target(number)
+    if target is None:
+        return
+    if approved:
+        text = translate(target[2], "Another admin approved broadcast #{number}.")
+    else:
+        text = translate(target[2], "Another admin rejected broadcast #{number}; nothing was sent.")
+    try:
+        await context.bot.send_message(target[0], text.format(number=number))
+    except TelegramError as exc:
+        log.warning("author not told of the decision: %s", type(exc).__name__)
 
 
 async def button(update: Update, context: AigaqContext) -> str | int | None:
@@ -266,3 +382,10 @@ def conversation() -> ConversationHandler[AigaqContext]:
 
 def register(application: AigaqApplication) -> None:
     application.add_handler(conversation())
+    # The role is checked now (a refusal is audited); the service checks it again with the
+    # author and the broadcast's state, in the transaction that decides.
+    application.add_handler(
+        CallbackQueryHandler(
+            requires(ADMINS, "broadcast.approve")(decide), pattern=f"^({APPROVE}|{REJECT})"
+        )
+    )

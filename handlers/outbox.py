@@ -73,6 +73,20 @@ def render(item: Item, default_locale: str) -> Rendered:
             "guessing. /status and /withdraw refuse further tries for an hour.",
         )
         return text.format(count=message["receipts"]), None, True
+    if item.kind == ALERT and "broken" in message:
+        text = translate(
+            locale,
+            "The audit log is broken at row {row}: someone changed or deleted its rows in the "
+            "database. Tell the team and compare with the log heads in your chat.",
+        )
+        return text.format(row=message["broken"]), None, True
+    if item.kind == ALERT and "head" in message:
+        text = translate(
+            locale,
+            "Audit log today: row {row}, hash {hash}. If `aigaq audit verify` ever shows "
+            "another hash for this row, the log was changed: tell the team.",
+        )
+        return text.format(row=message["head"], hash=message["hash"]), None, True
     if item.kind == ALERT:
         text = translate(locale, "New case {code}. People: {people}. Files: {files}.").format(
             code=message["code"], people=message["people"], files=message["files"]

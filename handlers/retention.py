@@ -8,7 +8,7 @@ from datetime import timedelta
 from telegram.ext import ContextTypes
 
 from bot.context import AigaqApplication
-from bot.services.alerts import queue_reminder
+from bot.services.alerts import queue_log_head, queue_reminder
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ async def housekeeping(context: ContextTypes.DEFAULT_TYPE) -> None:
         # Sent by the outbox's sender, paced and retried like every message the bot starts.
         reminded += await queue_reminder(services.outbox, reminder.user_id, reminder.locale)
     purged = await services.retention.purge()
+    # The log's head to staff chats, a copy outside the database (bot/services/alerts.py).
+    await queue_log_head(services.outbox, services.sessionmaker)
     # A new delivery key once a week; old private halves go once nothing waits on them.
     rotation = await services.delivery_keys.rotate()
     log.info(

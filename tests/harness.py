@@ -127,6 +127,7 @@ class Harness:
             team_keys=self.settings.recipients,
             intake_fingerprint=self.intake_fingerprint,
             roster_pin=self.roster_pin(self.reviewer),
+            memory=self.roster_pin(self.reviewer).key_file.with_suffix(".memory"),
         )
 
     def roster_pin(self, key: ReviewerKey) -> RosterPin:

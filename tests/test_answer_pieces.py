@@ -19,6 +19,7 @@ from bot.crypto.intake import IntakeSigner
 from bot.draft_pieces import DraftPiece
 from bot.models import Case, Recipient, SealedKey, utcnow
 from bot.persistence import DatabasePersistence
+from bot.reviewing.memory import CaseChanged, Vouch
 from bot.reviewing.opening import ReviewError
 from bot.services.outbox import ALERT
 from bot.services.pieces import sweep
@@ -276,7 +277,7 @@ async def test_reviewer_tools_refuse_a_missing_piece(harness: Harness) -> None:
 
 
 async def test_reviewer_tools_refuse_a_manifest_changed_or_signed_by_another_key(
-    harness: Harness, tmp_path: Any
+    harness: Harness, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case = await submitted_case(harness, 4700)
     signed = await signed_manifest(harness, case)
@@ -284,6 +285,16 @@ async def test_reviewer_tools_refuse_a_manifest_changed_or_signed_by_another_key
     altered = json.loads(json.dumps(signed))
     altered["manifest"]["pieces"][0]["sha256"] = "0" * 64
     await reseal(harness, case, json.dumps(altered).encode())
+    # First the audit log's anchor of the submitted manifest (bot/reviewing/memory.py) ...
+    with pytest.raises(CaseChanged, match="not the case that was submitted"):
+        await harness.reviewer_tool().show(case.code)
+
+    # ... and, for a writer who rewrote the log and every reviewer's memory too, the intake
+    # key's signature on the manifest, checked on its own here.
+    async def trusting(_vouch: Vouch, _session: Any, _case: Any) -> None:
+        return None
+
+    monkeypatch.setattr(Vouch, "case", trusting)
     with pytest.raises(ReviewError, match="does not verify against its signature"):
         await harness.reviewer_tool().show(case.code)
     # A whole manifest made and signed by someone else's key.

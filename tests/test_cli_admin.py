@@ -85,9 +85,13 @@ def test_keys_roster_sign_show_and_backup_restore(
     assert code == 0 and "AIGAQ_ROSTER_KEY=" in output
     fingerprint = output.strip().splitlines()[-1].split("=", 1)[1]
     assert run("keys", "roster", "key", "--out", "roster-signing.key")[0] == 2  # never twice
+    code, output = run("keys", "backup")
+    assert code == 0 and "--backup " in output
+    backup_key = output.split("fingerprint: ", 1)[1].split()[0]
     code, output = run(
         "keys", "roster", "sign", "--key", "roster-signing.key", "--version", "1",
         "--out", "roster.json", "--intake", "AB" * 32, "--organisation", "Witness Project",
+        "--backup", backup_key,
     )  # fmt: skip
     assert code == 0 and key.public().fingerprint in output
     monkeypatch.setenv("AIGAQ_ROSTER_KEY", fingerprint)
@@ -95,6 +99,7 @@ def test_keys_roster_sign_show_and_backup_restore(
     assert code == 0 and "version 1" in output and "signed by the pinned roster key" in output
     assert key.public().fingerprint in output and "Aliya" in output
     assert f"the bot's intake key {'ab' * 32}" in output and "Witness Project" in output
+    assert f"the bot's backup key {backup_key}" in output
     assert f"signs exports with {key.signing_public_hex()}" in output
     monkeypatch.setenv("AIGAQ_ROSTER_KEY", "ab" * 32)  # a roster signed by another key
     code, output = run("keys", "roster", "show")
@@ -103,11 +108,15 @@ def test_keys_roster_sign_show_and_backup_restore(
     code, output = run("keys", "list")
     assert code == 0
     code, output = run("backup", "--out", "db.backup")
-    assert code == 0 and "sealed" in output
-    code, output = run(
-        "restore", "db.backup", "--key", "r.key", "--passphrase-file", str(passphrase)
-    )
+    assert code == 0 and f"sealed and signed by {backup_key}" in output
+    restore = ["restore", "db.backup", "--key", "r.key", "--passphrase-file", str(passphrase)]
+    code, output = run(*restore, "--signer", "cd" * 32)
+    assert code == 2 and "not by the bot's backup key you pinned" in output
+    code, output = run(*restore)  # pinned by the roster's backup key
     assert code == 0 and "restored" in output, output
+    monkeypatch.delenv("AIGAQ_ROSTER_KEY")
+    code, output = run(*restore)
+    assert code == 2 and "no backup key is pinned: pass --signer" in output
 
 
 @pytest.mark.usefixtures("environment")

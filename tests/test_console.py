@@ -21,6 +21,7 @@ import pytest
 from bot.models import CaseStatus
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.console.app import create_app, media_type
+from bot.reviewing.pins import Pins
 from tests.harness import Harness
 from tests.scenario import answer_token
 from tests.test_intake_dialogue import PERSONS
@@ -108,8 +109,7 @@ async def test_locked_until_unlocked_then_decide_and_stream_files(
         key_file,
         idle_minutes=15,
         # She agreed to contact: a decision seals her notice to the bot's certified key.
-        inbox_fingerprint=harness.inbox_fingerprint,
-        team_keys=harness.settings.recipients,
+        pins=Pins(inbox_fingerprint=harness.inbox_fingerprint),
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
@@ -201,8 +201,7 @@ async def test_in_a_real_browser_unlock_open_see_verify_export(
         create_app(
             db.make_sessionmaker(engine),
             key_file,
-            inbox_fingerprint=harness.inbox_fingerprint,
-            team_keys=harness.settings.recipients,
+            pins=Pins(inbox_fingerprint=harness.inbox_fingerprint),
         )
     )
     server.start()
@@ -241,7 +240,7 @@ async def test_in_a_real_browser_unlock_open_see_verify_export(
             await download.save_as(saved)
             await page.screenshot(path=str(tmp_path / "console.png"))
             await browser.close()
-        from bot.reviewing.export import verify_bundle
+        from bot.reviewing.bundle import verify_bundle
 
         assert verify_bundle(saved, harness.reviewer.signing_public_hex()) == 4  # roster too
     finally:
@@ -255,8 +254,7 @@ async def test_ask_a_follow_up_from_the_console(harness: Harness, tmp_path: Path
     app = create_app(
         harness.services.sessionmaker,
         key_file,
-        inbox_fingerprint=harness.inbox_fingerprint,
-        team_keys=harness.settings.recipients,
+        pins=Pins(inbox_fingerprint=harness.inbox_fingerprint),
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:

@@ -254,3 +254,84 @@ def test_both_ways_pin_the_roster_key() -> None:
     assert "AIGAQ_ROSTER_KEY=0b8d2f..." in guide
     assert "AIGAQ_ROSTER_SEEN_FILE=/opt/aigaq/var/" in guide
     assert "aigaq keys roster sign" in guide and "recipients.txt" not in compose
+
+
+# -- the image's dependencies: hash-pinned in requirements.lock --------------------------------
+
+LOCK = ROOT / "requirements.lock"
+
+
+def _locked() -> dict[str, tuple[str, list[str]]]:
+    """Each requirement of the lock file: its normalised name, its pinned version, its hashes."""
+    text = LOCK.read_text().replace("\\\n", " ")
+    locked: dict[str, tuple[str, list[str]]] = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        requirement, *options = line.split(" --")
+        name, equals, version = requirement.strip().partition("==")
+        assert equals and re.fullmatch(r"[\w.!+-]+", version), f"not pinned with ==: {line}"
+        hashes = [option for option in options if option.startswith("hash=sha256:")]
+        assert hashes, f"no --hash for {name}"
+        locked[_normalised(name)] = (version, hashes)
+    return locked
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_image_installs_only_hash_pinned_files() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    installs = [line for line in dockerfile.splitlines() if "pip install" in line]
+    assert installs[0].endswith("--require-hashes --no-deps -r requirements.lock")
+    assert "COPY requirements.lock" in dockerfile
+    # The project itself adds nothing: no dependency, no build environment fetched unpinned.
+    assert all("--no-deps" in line for line in installs)
+    assert "--no-build-isolation" in installs[-1] and ".[postgres]" not in dockerfile
+    assert "requirements.lock" not in (ROOT / ".dockerignore").read_text()
+
+
+def test_the_lock_pins_every_line_with_a_hash() -> None:
+    locked = _locked()
+    assert len(locked) > 20
+    assert all(len(hashes) >= 1 for _version, hashes in locked.values())
+
+
+def test_the_lock_covers_every_dependency_of_the_image() -> None:
+    """pyproject.toml's dependencies, the postgres extra the image installs, the build
+    backend, and what their extras pull in, each at a version its specifier allows."""
+    import tomllib
+    from importlib import metadata
+
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = [
+        *project["project"]["dependencies"],
+        *project["project"]["optional-dependencies"]["postgres"],
+        *project["build-system"]["requires"],
+    ]
+    locked = _locked()
+    linux = default_environment() | {
+        "python_version": "3.11",
+        "python_full_version": "3.11.0",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
+    for line in wanted:
+        requirement = Requirement(line)
+        name = _normalised(requirement.name)
+        assert name in locked, f"{requirement.name} is not in requirements.lock"
+        assert requirement.specifier.contains(locked[name][0]), line
+        # An extra (python-telegram-bot[webhooks]) names packages of its own: they are locked too.
+        for extra in requirement.extras:
+            for needed in map(Requirement, metadata.requires(requirement.name) or []):
+                marker = needed.marker
+                if marker is not None and marker.evaluate(linux | {"extra": extra}):
+                    assert _normalised(needed.name) in locked, f"{needed.name} ({line})"

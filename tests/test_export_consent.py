@@ -16,7 +16,8 @@ from bot.case import DETAINEE_FIELDS as RECORD_DETAINEE_FIELDS
 from bot.case import TESTIFIER_FIELDS
 from bot.case import Consent as ConsentRecord
 from bot.models import Attachment, CaseStatus
-from bot.reviewing.export import CSV_FIELDS, verify_bundle
+from bot.reviewing.bundle import verify_bundle
+from bot.reviewing.export import CSV_FIELDS
 from bot.reviewing.export_csv import CONSENT_COLUMNS, column_of
 from bot.reviewing.export_policy import DETAINEE_FIELDS, PARTNER_TESTIFIER, neutralise_formula
 from bot.services.intake import STEPS

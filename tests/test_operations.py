@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text, update
 from bot import db
 from bot.backup import BackupError, backup, restore
 from bot.crypto import open_sealed
+from bot.crypto.backup_signer import BackupSigner
 from bot.doctor import run_checks
 from bot.models import (
     Attachment,
@@ -146,16 +147,18 @@ async def test_backup_wipe_restore_every_case_opens_and_the_chain_verifies(
     url = harness.settings.database_url
     public = [harness.reviewer.public()]
     out = tmp_path / "aigaq.backup"
+    signer = BackupSigner(harness.settings.backup_key())
     await harness.stop()
-    size = backup(url, out, public)
+    size = backup(url, out, public, signer)
     raw = out.read_bytes()
     assert size > 0 and "Ерлан".encode() not in raw and b"audit" not in raw
     with pytest.raises(BackupError):
-        backup(url, out, public)  # never overwrites
+        backup(url, out, public, signer)  # never overwrites
     await wipe(url)
     with pytest.raises(BackupError, match="not one of the backup's recipients"):
-        restore(url, out, ReviewerKey.generate())
-    assert restore(url, out, harness.reviewer) in ("sqlite", "postgresql")
+        await restore(url, out, ReviewerKey.generate(), signer=signer.fingerprint)
+    restored = await restore(url, out, harness.reviewer, signer=signer.fingerprint)
+    assert restored in ("sqlite", "postgresql")
     engine = db.create_engine(url)
     sessions = db.make_sessionmaker(engine)
     fingerprint = harness.intake_fingerprint

@@ -11,9 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bot.models import CaseStatus
+from bot.models import AuditEntry, CaseStatus
+from bot.reviewing.bundle import ExportError, verify_bundle, who_signed
 from bot.reviewing.cases import Reviewer, ReviewError
-from bot.reviewing.export import CSV_FIELDS, ExportError, export, verify_bundle, who_signed
+from bot.reviewing.export import CSV_FIELDS, export
 from bot.reviewing.keys import ReviewerKey
 from handlers.cases import deliver_notices
 from tests.harness import Harness
@@ -108,6 +109,12 @@ async def test_exports_respect_consent_and_the_bundle_verifies(
     # A partner who pinned the team's roster key learns which reviewer signed it; with any
     # other roster key, or a bundle signed by someone outside the roster, it is UNTRUSTED.
     assert who_signed(bundle, harness.settings.roster_key).startswith("reviewer ")
+    # It carries the audit log's head her tools verified when it was made.
+    with zipfile.ZipFile(bundle) as made:
+        head = json.loads(made.read("manifest.json"))["audit_head"]
+    async with harness.services.sessionmaker() as session:
+        row = await session.get(AuditEntry, head["row"])
+    assert row is not None and row.hash == head["sha256"]
     with pytest.raises(ExportError, match="UNTRUSTED"):
         who_signed(bundle, "ab" * 32)
     outsider = Reviewer(

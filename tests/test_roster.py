@@ -23,12 +23,13 @@ from bot.crypto.roster import (
     write_roster,
 )
 from bot.doctor import run_checks
-from bot.models import AuditEntry, CaseNote, CaseStatus, Recipient, RosterCopy, SealedKey
+from bot.models import AuditEntry, CaseNote, CaseStatus, Recipient, SealedKey
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError
 from bot.reviewing.rewrap import rewrap
 from bot.reviewing.roster_pin import RosterPin
+from bot.roster_copy import RosterCopy
 from bot.services.recipients import NotCovered, StillListed, revoke
 from bot.settings import SettingsError
 from tests.harness import Harness

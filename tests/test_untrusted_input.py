@@ -20,7 +20,7 @@ from bot import backup
 from bot.crypto import CryptoError, StreamOpener, StreamSealer, TamperedError, open_file, seal_file
 from bot.crypto.envelope import U32
 from bot.crypto.stream import MAX_CHUNK_SIZE, MAX_HEADER_SIZE, TAG_SIZE
-from bot.reviewing.export import MAX_MANIFEST_SIZE, ExportError, verify_bundle
+from bot.reviewing.bundle import MAX_MANIFEST_SIZE, ExportError, verify_bundle
 from tests.test_crypto import PQ, _open, _sealed_chunks
 
 CASES = b'{"code": "AB12CD"}\n'

@@ -11,8 +11,9 @@ import typer
 from bot.cli.shell import Backend, case_status, fail, run
 from bot.cli.unlock import PassOption, open_reviewer
 from bot.models import CaseStatus
+from bot.reviewing.bundle import ExportError, verify_bundle, who_signed
 from bot.reviewing.cases import Reviewer, ReviewError
-from bot.reviewing.export import ExportError, Report, export, verify_bundle, who_signed
+from bot.reviewing.export import Report, export
 
 
 def export_cases(

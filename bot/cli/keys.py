@@ -3,6 +3,7 @@ bot seals to is the signed roster's to say (bot/cli/roster.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +13,14 @@ from bot.cli.shell import Backend, fail, run, settings_or_exit
 from bot.cli.unlock import read_passphrase, reviewer_key
 from bot.crypto import SUITE_MLKEM768_X25519, SUITE_X25519, CryptoError
 from bot.crypto.keys import SIGNING_LINE_TAG, SUITE_NAMES
+from bot.crypto.roster import read_roster
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError, TeamKeys
 from bot.reviewing.rewrap import rewrap
 from bot.reviewing.roster_pin import RosterPin
 from bot.services.recipients import Recipients, UnknownKey
 from bot.services.roles import CLI
+from bot.settings import Settings
 
 
 def _unknown_key(exc: Exception) -> str:
@@ -109,15 +112,45 @@ async def _rewrap(backend: Backend, reviewer: ReviewerKey, to: str, pin: RosterP
 def restore_command(
     source: Annotated[Path, typer.Argument(help="A file made by `aigaq backup`.")],
     key: Annotated[Path, typer.Option(help="A reviewer's private key file.")],
+    signer: Annotated[
+        str | None,
+        typer.Option(
+            help="The bot's backup key fingerprint (`aigaq keys backup` on the server); "
+            "unset, the one the verified roster names."
+        ),
+    ] = None,
     passphrase_file: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
-    """Restore a backup into AIGAQ_DATABASE_URL (replacing what is there)."""
+    """Restore a backup signed by the bot's backup key into the empty database at
+    AIGAQ_DATABASE_URL."""
     from bot.backup import BackupError, restore
 
     settings = settings_or_exit()
+    pinned = signer or _roster_backup_key(settings)
     reviewer = reviewer_key(key, passphrase_file)
     try:
-        backend = restore(settings.database_url, source, reviewer)
-    except BackupError as exc:
+        backend = asyncio.run(restore(settings.database_url, source, reviewer, signer=pinned))
+    except (BackupError, OSError) as exc:
         fail(str(exc))
     typer.echo(f"restored a {backend} backup; run `aigaq db upgrade` if the code is newer")
+
+
+def _roster_backup_key(settings: Settings) -> str:
+    """The backup key the verified roster names; exit saying how to pin one if none is."""
+    if not settings.roster_key:
+        fail(
+            "no backup key is pinned: pass --signer with the fingerprint `aigaq keys backup` "
+            "prints on the server, or set AIGAQ_ROSTER and AIGAQ_ROSTER_KEY to a roster that "
+            "names it"
+        )
+    try:
+        named = read_roster(settings.roster, settings.roster_key).signers.get("backup")
+    except CryptoError as exc:
+        fail(str(exc))
+    if not named:
+        fail(
+            f"the roster {settings.roster} names no backup key: pass --signer with the "
+            "fingerprint `aigaq keys backup` prints on the server, or have an admin sign the "
+            "next roster with --backup"
+        )
+    return named

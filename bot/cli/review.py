@@ -100,6 +100,7 @@ def review_serve(
     import uvicorn
 
     from bot.reviewing.console.app import create_app
+    from bot.reviewing.pins import Pins
 
     if not key.exists():
         fail(f"the key file {key} does not exist")
@@ -109,11 +110,7 @@ def review_serve(
         db.make_sessionmaker(engine),
         key,
         idle_minutes=idle_minutes,
-        inbox_fingerprint=settings.inbox_fingerprint,
-        intake_fingerprint=settings.intake_fingerprint,
-        team_keys=settings.recipients,
-        duplicate_index=settings.duplicate_index,
-        roster_key=settings.roster_key,
+        pins=Pins.of(settings),
     )
     typer.echo(f"open http://127.0.0.1:{port}/ and unlock with your passphrase (Ctrl+C stops)")
     uvicorn.run(console, host="127.0.0.1", port=port, log_level="warning", access_log=False)

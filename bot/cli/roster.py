@@ -54,6 +54,9 @@ def roster_sign(
     delivery: Annotated[
         str, typer.Option(help="The bot's delivery signing key fingerprint (`aigaq keys inbox`).")
     ] = "",
+    backup: Annotated[
+        str, typer.Option(help="The bot's backup key fingerprint (`aigaq keys backup`).")
+    ] = "",
 ) -> None:
     """Sign a roster of the reviewers' keys; the bot seals only to them. With the bot's own
     signing keys' fingerprints, reviewer tools pin those from the roster too."""
@@ -69,7 +72,9 @@ def roster_sign(
             reviewers=listed,
             organisation=Organisation(organisation, address, contact),
             signers={
-                role: value for role, value in (("intake", intake), ("delivery", delivery)) if value
+                role: value
+                for role, value in (("intake", intake), ("delivery", delivery), ("backup", backup))
+                if value
             },
         )
     except CryptoError as exc:

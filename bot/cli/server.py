@@ -142,11 +142,31 @@ def keys_server(
     rotate: Annotated[
         bool, typer.Option("--rotate", help="Replace the key and rewrite what it protects.")
     ] = False,
+    drop_old: Annotated[
+        bool,
+        typer.Option(
+            "--drop-old", help="Remove the keys a rotation replaced, once none is needed."
+        ),
+    ] = False,
+    forget_unmoved: Annotated[
+        bool,
+        typer.Option(
+            "--forget-unmoved",
+            help="With --drop-old: delete relatives' accounts unused since the rotation.",
+        ),
+    ] = False,
 ) -> None:
     """Make the server key that encrypts drafts and pseudonymises accounts."""
+    if rotate and drop_old:
+        fail("rotate first; drop the old key once the rotation has done its work")
     if rotate:
         _rotate_server_key()
         return
+    if drop_old:
+        _drop_old_server_keys(forget_unmoved=forget_unmoved)
+        return
+    if forget_unmoved:
+        fail("--forget-unmoved goes with --drop-old")
     path = out or settings_or_exit().secret_key_file
     if path.exists():
         fail(f"{path} exists already; a new key would orphan every draft and account")
@@ -159,20 +179,48 @@ def keys_server(
 
 def _rotate_server_key() -> None:
     settings = settings_or_exit()
-    done, new = run(_rotate)
-    new.save(settings.secret_key_file)
+    done = run(_rotate)
     typer.echo(
         f"server key rotated ({settings.secret_key_file}): {done.drafts} drafts, "
-        f"{done.accounts} accounts, {done.chat_refs} chat ids rewritten; the old key stays "
-        "behind the new one in the file. Restart the bot."
+        f"{done.accounts} accounts, {done.chat_refs} chat ids, {done.messages} outbox messages "
+        f"rewritten; {done.unmoved} accounts move when they next write. The old key stays "
+        "behind the new one until `aigaq keys server --drop-old`. Restart the bot."
     )
 
 
-async def _rotate(backend: Backend) -> tuple[Rotated, ServerKey]:
+async def _rotate(backend: Backend) -> Rotated:
     from bot.services.rotation import rotate
 
     new = backend.server_key.rotated()
-    return await rotate(backend.sessionmaker, backend.server_key, new), new
+    path = backend.settings.secret_key_file
+    return await rotate(backend.sessionmaker, backend.server_key, new, lambda k: k.save(path))
+
+
+def _drop_old_server_keys(*, forget_unmoved: bool) -> None:
+    from bot.services.rotation import OldKeyNeeded, drop_old
+
+    settings = settings_or_exit()
+
+    def explain(exc: Exception) -> str:
+        advice = " (add --forget-unmoved to delete them)" if "relatives'" in str(exc) else ""
+        return f"the old server key is still needed by {exc}{advice}; nothing was dropped"
+
+    dropped = run(
+        lambda backend: drop_old(
+            backend.sessionmaker,
+            backend.server_key,
+            lambda key: key.save(settings.secret_key_file),
+            forget_unmoved=forget_unmoved,
+        ),
+        errors=(OldKeyNeeded,),
+        explain=explain,
+    )
+    typer.echo(
+        f"{dropped} old server keys removed from {settings.secret_key_file}; it holds the "
+        "current one alone. Restart the bot."
+        if dropped
+        else f"{settings.secret_key_file} holds one key: nothing to drop"
+    )
 
 
 def keys_inbox() -> None:
@@ -230,16 +278,42 @@ def doctor(
         raise typer.Exit(1)
 
 
+def keys_backup() -> None:
+    """Print the fingerprint of the bot's backup signing key, for the roster or reviewers."""
+    from bot.crypto.backup_signer import BackupSigner
+
+    settings = settings_or_exit()
+    try:
+        fingerprint = BackupSigner(settings.backup_key()).fingerprint
+    except (CryptoError, OSError) as exc:
+        fail(str(exc))
+    typer.echo(f"backup signing key fingerprint: {fingerprint}")
+    typer.echo(
+        "It signs every file `aigaq backup` writes; `aigaq restore` refuses any other. Put it "
+        f"in the roster (`aigaq keys roster sign --backup {fingerprint}`), or give it to each "
+        f"reviewer who restores by a channel you trust (`aigaq restore --signer {fingerprint}`)."
+    )
+
+
 def backup_command(
     out: Annotated[Path, typer.Option(help="The backup file to write.")],
 ) -> None:
-    """Back up the database, sealed to the reviewers of the verified roster."""
+    """Back up the database, sealed to the reviewers of the verified roster and signed with
+    the bot's backup key."""
     from bot.backup import BackupError, backup
+    from bot.crypto.backup_signer import BackupSigner
 
     settings = settings_or_exit()
     try:
         roster = read_roster(settings.roster, settings.require_roster_key())
-        size = backup(settings.database_url, out, roster.keys)
-    except (BackupError, CryptoError, SettingsError) as exc:
+        signer = BackupSigner(settings.backup_key())
+        size = backup(settings.database_url, out, roster.keys, signer)
+    except (BackupError, CryptoError, OSError, SettingsError) as exc:
         fail(str(exc))
-    typer.echo(f"{out}: {size} bytes of database, sealed")
+    typer.echo(f"{out}: {size} bytes of database, sealed and signed by {signer.fingerprint}")
+    if roster.signers.get("backup") != signer.fingerprint:
+        typer.echo(
+            "aigaq: the roster does not name this backup key, so a restore needs --signer: "
+            f"sign the next roster with --backup {signer.fingerprint}",
+            err=True,
+        )

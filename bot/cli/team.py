@@ -56,7 +56,8 @@ def audit_verify() -> None:
     if report.first_broken is not None:
         typer.echo(f"audit log broken at row {report.first_broken}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"audit log intact: {report.rows} rows")
+    head = f"; newest row {report.head[0]}, hash {report.head[1][:16]}" if report.head else ""
+    typer.echo(f"audit log intact: {report.rows} rows{head}")
 
 
 async def _verify_chain(backend: Backend) -> ChainReport:
@@ -71,22 +72,38 @@ def broadcast(
     at: Annotated[
         str | None, typer.Option(help="Send at this Almaty time, e.g. '2026-11-25 18:00'.")
     ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", help="confirm a broadcast to more than AIGAQ_BROADCAST_APPROVAL_ABOVE"
+        ),
+    ] = False,
 ) -> None:
-    """Queue a protest update; the running bot sends it."""
+    """Queue a protest update; the running bot sends it. One to more subscribers than
+    AIGAQ_BROADCAST_APPROVAL_ABOVE needs --yes (in Telegram, a second admin's approval)."""
     texts = {code: text for code, text in (("kk", kk), ("ru", ru), ("en", en)) if text}
     if not texts:
         fail("give the text in at least one language: --kk, --ru or --en")
     when = parse_when(at) if at else None
     if at and when is None:
         fail("write the time like '2026-11-25 18:00' (Almaty time)")
-    number, total = run(lambda backend: _queue_broadcast(backend, texts, when))
+    number, total = run(lambda backend: _queue_broadcast(backend, texts, when, yes))
+    if number is None:
+        fail(
+            f"this broadcast would reach {total} subscribers, more than "
+            "AIGAQ_BROADCAST_APPROVAL_ABOVE: check the texts, then add --yes"
+        )
     typer.echo(f"broadcast #{number} queued for {total} subscribers")
 
 
 async def _queue_broadcast(
-    backend: Backend, texts: dict[str, str], when: datetime | None
-) -> tuple[int, int]:
+    backend: Backend, texts: dict[str, str], when: datetime | None, yes: bool
+) -> tuple[int | None, int]:
+    """(number, recipients); no number when the audience is over the threshold without --yes."""
     broadcasts = Broadcasts(backend.sessionmaker, backend.server_key)
+    audience = sum((await broadcasts.audience()).values())
+    if audience > backend.settings.broadcast_approval_above and not yes:
+        return None, audience
     number = await broadcasts.create(actor=CLI, created_by=None, texts=texts, scheduled_at=when)
     figures = await broadcasts.figures(number)
     return number, figures.total if figures else 0

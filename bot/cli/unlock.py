@@ -11,9 +11,8 @@ import typer
 from bot.cli.shell import Backend, fail
 from bot.crypto import CryptoError
 from bot.reviewing.cases import Reviewer
-from bot.reviewing.duplicate_index import beside
 from bot.reviewing.keys import ReviewerKey
-from bot.reviewing.roster_pin import RosterPin
+from bot.reviewing.pins import Pins
 
 KeyOption = Annotated[
     Path, typer.Option("--key", envvar="AIGAQ_REVIEWER_KEY", help="Your private key file.")
@@ -46,14 +45,7 @@ def reviewer_key(path: Path, passphrase_file: Path | None) -> ReviewerKey:
 
 def open_reviewer(backend: Backend, key: Path, passphrase_file: Path | None) -> Reviewer:
     """Her tools: the roster verified against the key she pinned (AIGAQ_ROSTER_KEY, or the
-    one pinned beside her key file at first use)."""
-    return Reviewer(
-        backend.sessionmaker,
-        reviewer_key(key, passphrase_file),
-        inbox_fingerprint=backend.settings.inbox_fingerprint,
-        intake_fingerprint=backend.settings.intake_fingerprint,
-        team_keys=backend.settings.recipients,
-        roster_pin=RosterPin(key, backend.settings.roster_key),
-        # Her encrypted duplicate index: AIGAQ_DUPLICATE_INDEX, or beside her key file.
-        duplicate_index=backend.settings.duplicate_index or beside(key),
+    one pinned beside her key file at first use), her memory and index beside her key."""
+    return Pins.of(backend.settings).tools(
+        backend.sessionmaker, reviewer_key(key, passphrase_file), key
     )

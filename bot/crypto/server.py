@@ -35,7 +35,8 @@ class ServerKey:
 
     The key file holds one base64 line per master, the current one first. Everything new is
     written under the current one; older ones still open what they wrote and still find an
-    account by its old pseudonym (`aigaq keys server --rotate` rewrites what it can at once).
+    account by its old pseudonym (`aigaq keys server --rotate` rewrites what it can at once),
+    until `aigaq keys server --drop-old` finds nothing that needs them and removes them.
     """
 
     def __init__(self, master: bytes, older: Sequence[bytes] = ()) -> None:
@@ -49,6 +50,10 @@ class ServerKey:
     def rotated(self) -> ServerKey:
         """A new current master, this key's masters kept behind it."""
         return ServerKey(secrets.token_bytes(KEY_SIZE), self.masters)
+
+    def current(self) -> ServerKey:
+        """This key without the masters it replaced."""
+        return ServerKey(self.masters[0])
 
     def save(self, path: Path) -> None:
         """Write every master (current first), mode 0600, replacing the file atomically."""

@@ -27,6 +27,7 @@ from bot.file_record import FileRecord
 from bot.models import Attachment, Case, CaseNote, CaseStatus
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.manifest import assemble_case
+from bot.reviewing.memory import CaseChanged, Vouch
 from bot.reviewing.opening import ReviewError, TeamKeys, open_object
 from bot.reviewing.roster_pin import NoRosterYet, RosterPin
 from bot.services import audit
@@ -105,9 +106,13 @@ class Reviewer:
         duplicate_index: Path | None = None,
         intake_fingerprint: str | None = None,
         roster_pin: RosterPin | None = None,
+        memory: Path | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.key = key
+        # What her machine remembers (the audit log's head, each case's manifest digest),
+        # in a file beside her key; None: for this run only.
+        self.vouch = Vouch(key, memory)
         # The bot's intake signing key she pinned (AIGAQ_INTAKE_FINGERPRINT): a case's
         # manifest signed by another key is refused (bot/reviewing/manifest.py).
         self._intake_fingerprint = intake_fingerprint
@@ -197,6 +202,7 @@ class Reviewer:
         sealed record (a file sealed before revision 0012 keeps what the payload lists)."""
         if case.payload is None:
             raise ReviewError(f"case {case.code} was {case.status.value}: nothing is left")
+        await self.vouch.case(session, case)
         plain = await open_object(
             session, self.key, "case", case.uid, case.payload, name=f"case {case.code}"
         )
@@ -244,6 +250,7 @@ class Reviewer:
     async def show(self, code: str) -> OpenedCase:
         """Open a case for her to read; audited the same from the console and the CLI."""
         opened = await self.opened(code)
+        self.vouch.flush()
         async with self._sessionmaker() as session, session.begin():
             await audit.record(
                 session, actor=self.key.key_id, action="case.viewed", target=opened.code
@@ -261,6 +268,9 @@ class Reviewer:
             ):
                 text = ""  # a decision without a note
                 if note.sealed_note is not None:
+                    await self.vouch.sealed(
+                        session, case, "note", note.uid, note.sealed_note, note.created_at
+                    )
                     text = (
                         await open_object(
                             session,
@@ -306,8 +316,11 @@ class Reviewer:
             for case in cases:
                 try:
                     opened.append((case, await self._open(session, case)))
+                except CaseChanged:
+                    raise  # never passed over as merely unreadable
                 except (ReviewError, CryptoError):
                     continue
+        self.vouch.flush()
         return iter(opened)
 
     async def each(
@@ -334,6 +347,9 @@ class Reviewer:
                     continue
                 try:
                     payload: dict[str, Any] | None = await self._open(session, case)
+                except CaseChanged:
+                    raise  # never passed over as merely unreadable
                 except (ReviewError, CryptoError):
                     payload = None
             yield case, payload
+        self.vouch.flush()

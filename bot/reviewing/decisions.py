@@ -72,7 +72,9 @@ class Decisions:
                 actor=self._reviewer.key.key_id,
                 action="case.status",
                 target=case.code,
-                detail={"status": status.value, "grade": case.grade},
+                # The note's ciphertext anchored: a note swapped in the database shows.
+                detail={"status": status.value, "grade": case.grade}
+                | ({"note": uid, "sealed": audit.anchor(sealed_note)} if sealed_note else {}),
             )
 
     async def _has_contact(self, code: str) -> bool:

@@ -8,32 +8,25 @@ Matching never compares every pair of 10,000 cases. People are grouped by folded
 name"), by ID number ("same ID number") and by birth year and hometown; names are compared
 with rapidfuzz only inside a birth year and hometown group ("similar name").
 
-The file: MAGIC, her key id and a newline (to say whose it is), then a 12-byte nonce and the
-zlib-compressed JSON sealed with AES-256-GCM under HKDF(her private key, "aigaq local
-duplicate index v1"), MAGIC and key id bound as associated data. It is written whole to a
-temporary file, mode 0600, and moved into place.
+The file is sealed under her key (bot/reviewing/local_file.py): deleted or altered, it is
+rebuilt from the cases.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from rapidfuzz import fuzz, process
 
 from bot.case import UNKNOWN
 from bot.reviewing.keys import ReviewerKey
-from bot.reviewing.opening import ReviewError
+from bot.reviewing.local_file import open_local, seal_local
 from bot.services.answers import fold_name
 
 MAGIC = b"aigaq-duplicates-v1\n"
@@ -204,39 +197,14 @@ class DuplicateIndex:
 
     def save(self, path: Path, key: ReviewerKey) -> None:
         """Seal the index under her key and replace the file with it (mode 0600)."""
-        plain = zlib.compress(json.dumps(self.to_json(), separators=(",", ":")).encode())
-        nonce = secrets.token_bytes(12)
-        head = MAGIC + key.key_id.encode() + b"\n"
-        sealed = AESGCM(key.local_key(PURPOSE)).encrypt(nonce, plain, head)
-        temporary = path.with_name(path.name + ".new")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(head + nonce + sealed)
-        os.replace(temporary, path)
+        content = json.dumps(self.to_json(), separators=(",", ":")).encode()
+        seal_local(path, key, MAGIC, PURPOSE, content)
 
     @classmethod
     def load(cls, path: Path, key: ReviewerKey) -> DuplicateIndex:
         """Her index, or an empty one if there is no file yet; refuses another key's file
         and one that was altered (delete it and it is rebuilt from the cases)."""
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
+        content = open_local(path, key, MAGIC, PURPOSE, "duplicate index", "AIGAQ_DUPLICATE_INDEX")
+        if content is None:
             return cls(key.key_id)
-        if not raw.startswith(MAGIC) or b"\n" not in raw[len(MAGIC) :]:
-            raise ReviewError(f"{path} is not a duplicate index")
-        key_id, _, rest = raw[len(MAGIC) :].partition(b"\n")
-        whose = key_id.decode("ascii", "replace")
-        if whose != key.key_id:
-            raise ReviewError(
-                f"{path} is the duplicate index of another key ({whose}): give your own with "
-                "AIGAQ_DUPLICATE_INDEX, or delete it to rebuild it"
-            )
-        head = MAGIC + key_id + b"\n"
-        try:
-            plain = AESGCM(key.local_key(PURPOSE)).decrypt(rest[:12], rest[12:], head)
-        except (InvalidTag, ValueError):
-            raise ReviewError(
-                f"{path} does not open with your key: it was altered or damaged. Delete it; "
-                "it is rebuilt from the cases"
-            ) from None
-        return cls.from_json(key.key_id, json.loads(zlib.decompress(plain)))
+        return cls.from_json(key.key_id, json.loads(content))

@@ -14,19 +14,17 @@ import hashlib
 import json
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.crypto.roster import MAX_ROSTER_BYTES, RosterError, parse_roster
+from bot.crypto.roster import RosterError
 from bot.models import Case, CaseStatus
+from bot.reviewing.bundle import ROSTER_ENTRY, ExportError
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.export_csv import CSV_FIELDS, csv_rows
 from bot.reviewing.export_policy import allowed, disclosed
@@ -34,16 +32,6 @@ from bot.reviewing.roster_pin import NoRosterYet
 from bot.services import audit
 
 SCHEMA = "https://aigaq.example/schemas/case-v1.json"
-# Read whole before its signature can be checked, so bounded (a zip bomb would fit in a
-# few kilobytes). A real manifest lists about 120 bytes per file.
-MAX_MANIFEST_SIZE = 16 * 1024 * 1024
-MAX_SIGNATURE_SIZE = 1024
-# What zipfile raises on a damaged, encrypted or oddly compressed entry.
-_UNREADABLE = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError)
-
-
-class ExportError(Exception):
-    """Nothing could be exported, or a bundle does not verify."""
 
 
 @dataclass
@@ -100,6 +88,11 @@ async def export(
         raise ExportError("the format is csv, jsonl or bundle")
     report = Report()
     roster = await _roster_document(reviewer) if fmt == "bundle" else None
+    # The audit log's head her tools verified: a bundle says how far the log went when it
+    # was made, so a later rewrite of the log before that row shows.
+    async with reviewer._sessionmaker() as session:
+        await reviewer.vouch.log(session)
+    head = reviewer.vouch.head
     try:
         writer = _Writer(reviewer, fmt, out, internal)
     except FileExistsError:
@@ -117,7 +110,7 @@ async def export(
             report.exported += 1
             if progress is not None:
                 progress(report.exported)
-        writer.close(roster)
+        writer.close(roster, head)
     except BaseException:
         writer.abort()
         raise
@@ -235,7 +228,7 @@ class _Writer:
             added += 1
         return added
 
-    def close(self, roster: str | None = None) -> None:
+    def close(self, roster: str | None = None, head: tuple[int, str] | None = None) -> None:
         if self._zip is None:
             self._file.close()
             return
@@ -265,6 +258,7 @@ class _Writer:
                 "format": "aigaq-bundle-v1",
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "signer": self._reviewer.key.signing_public_hex(),
+                "audit_head": {"row": head[0], "sha256": head[1]} if head else None,
                 "files": files,
             },
             ensure_ascii=False,
@@ -282,146 +276,3 @@ class _Writer:
                 self._file.close()
         finally:
             self._out.unlink(missing_ok=True)
-
-
-ROSTER_ENTRY = "roster.json"
-
-
-def verify_bundle(path: Path, signer: str | None = None) -> int:
-    """Check a bundle's signature and every file's SHA-256; returns the number of files.
-
-    The zip itself is hostile until proven otherwise: every entry must be listed in the
-    signed manifest exactly once, under a plain relative name, or other tools could extract
-    something that was never checked (security review M1).
-    """
-    try:
-        bundle = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile):
-        raise ExportError(f"{path} is not a zip file") from None
-    with bundle:
-        names = _check_entry_names(bundle)
-        manifest = _read_bounded(bundle, "manifest.json", MAX_MANIFEST_SIZE)
-        try:
-            signature = bytes.fromhex(
-                _read_bounded(bundle, "manifest.sig", MAX_SIGNATURE_SIZE).decode()
-            )
-        except ValueError:
-            raise ExportError("the bundle has no valid manifest and signature") from None
-        try:
-            body = json.loads(manifest)
-            claimed = body["signer"]
-        except (ValueError, TypeError, KeyError):
-            raise ExportError("the bundle's manifest is not valid JSON with a signer") from None
-        if signer is not None and signer.lower() != claimed:
-            raise ExportError("the bundle was signed by another key than the one expected")
-        try:
-            Ed25519PublicKey.from_public_bytes(bytes.fromhex(claimed)).verify(signature, manifest)
-        except (InvalidSignature, ValueError, TypeError):
-            raise ExportError("the manifest's signature does not verify") from None
-        files = _listed_files(body)
-        unlisted = sorted(names - set(files) - {"manifest.json", "manifest.sig"})
-        if unlisted:
-            raise ExportError(
-                f"the bundle holds {len(unlisted)} entries its manifest does not list, "
-                f"such as {unlisted[0]!r}"
-            )
-        for name, expected in files.items():
-            digest = hashlib.sha256()
-            try:
-                with bundle.open(name) as member:
-                    while chunk := member.read(1 << 16):
-                        digest.update(chunk)
-            except KeyError:
-                raise ExportError(f"{name!r} is listed but missing") from None
-            except _UNREADABLE:
-                raise ExportError(f"{name!r} is damaged or cannot be read") from None
-            if digest.hexdigest() != expected:
-                raise ExportError(f"{name!r} does not match its SHA-256")
-        return len(files)
-
-
-def _check_entry_names(bundle: zipfile.ZipFile) -> set[str]:
-    """The entries' names, once each checked to be unique, relative and without `..`."""
-    names: set[str] = set()
-    for name in bundle.namelist():
-        if name in names:
-            raise ExportError(f"the bundle holds two entries named {name!r}")
-        if not _plain_name(name):
-            raise ExportError(f"the bundle holds an unsafe entry name: {name!r}")
-        names.add(name)
-    return names
-
-
-def _plain_name(name: str) -> bool:
-    """A relative path with forward slashes only, no `..` part, no drive letter."""
-    parts = name.split("/")
-    return (
-        bool(name)
-        and "\\" not in name
-        and not name.startswith("/")
-        and ":" not in parts[0]
-        and all(part not in ("", ".", "..") for part in parts)
-    )
-
-
-def _read_bounded(bundle: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    """An entry read whole, refused if it is (or inflates to) more than `limit` bytes."""
-    try:
-        info = bundle.getinfo(name)
-    except KeyError:
-        raise ExportError("the bundle has no valid manifest and signature") from None
-    if info.file_size > limit:
-        raise ExportError(f"{name} is larger than {limit} bytes")
-    try:
-        with bundle.open(info) as member:
-            data = member.read(limit + 1)
-    except _UNREADABLE:
-        raise ExportError(f"{name} is damaged or cannot be read") from None
-    if len(data) > limit:
-        raise ExportError(f"{name} is larger than {limit} bytes")
-    return data
-
-
-def _listed_files(body: Any) -> dict[str, str]:
-    """The signed manifest's files as path -> SHA-256, each path plain and listed once."""
-    files: dict[str, str] = {}
-    try:
-        for entry in body["files"]:
-            name, digest = entry["path"], entry["sha256"]
-            if not isinstance(name, str) or not isinstance(digest, str):
-                raise TypeError
-            if name in files:
-                raise ExportError(f"the manifest lists {name!r} twice")
-            if not _plain_name(name):
-                raise ExportError(f"the manifest lists an unsafe path: {name!r}")
-            files[name] = digest
-    except (KeyError, TypeError):
-        raise ExportError("the bundle's manifest does not list its files properly") from None
-    return files
-
-
-def who_signed(path: Path, roster_key: str) -> str:
-    """Who among the team signed a bundle that `verify_bundle` passed: the reviewer of the
-    roster it carries whose export-signing key signed it, that roster verified against the
-    roster key `roster_key` names. ExportError (UNTRUSTED) otherwise."""
-    with zipfile.ZipFile(path) as bundle:
-        body = json.loads(_read_bounded(bundle, "manifest.json", MAX_MANIFEST_SIZE))
-        if ROSTER_ENTRY not in _listed_files(body):
-            raise ExportError(
-                "UNTRUSTED: the signature holds, but the bundle carries no team roster to "
-                "tell whose key signed it"
-            )
-        document = _read_bounded(bundle, ROSTER_ENTRY, MAX_ROSTER_BYTES).decode()
-    try:
-        roster = parse_roster(document, roster_key)
-    except RosterError as exc:
-        raise ExportError(f"UNTRUSTED: {exc}") from None
-    signer = str(body["signer"]).lower()
-    for reviewer in roster.reviewers:
-        if reviewer.signing_hex == signer:
-            label = reviewer.key.label or "no label"
-            key = reviewer.fingerprint[:16]
-            return f"reviewer {label} ({key}…) of roster version {roster.version}"
-    raise ExportError(
-        f"UNTRUSTED: the bundle was signed by {signer}, which the team roster does not list"
-    )

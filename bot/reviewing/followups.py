@@ -77,7 +77,11 @@ class FollowUps:
             )
             case.status = CaseStatus.NEEDS_INFO
             await audit.record(
-                session, actor=self._reviewer.key.key_id, action="followup.asked", target=case.code
+                session,
+                actor=self._reviewer.key.key_id,
+                action="followup.asked",
+                target=case.code,
+                detail={"question": uid, "sealed": audit.anchor(sealed)},
             )
 
     async def ask_missing(self, code: str, person: int = 1) -> list[str]:
@@ -152,6 +156,14 @@ class FollowUps:
             for followup in await session.scalars(
                 select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.id)
             ):
+                await self._reviewer.vouch.sealed(
+                    session,
+                    case,
+                    "question",
+                    followup.uid,
+                    followup.sealed_question,
+                    followup.created_at,
+                )
                 question = (
                     await open_object(
                         session,
@@ -163,14 +175,21 @@ class FollowUps:
                         f"{case.code} (by {followup.asked_by}, question {followup.uid})",
                     )
                 ).decode()
-                answers = [
-                    {"uid": uid, "kind": kind}
-                    for uid, kind in await session.execute(
-                        select(Attachment.uid, Attachment.kind)
+                given = list(
+                    await session.execute(
+                        select(Attachment.uid, Attachment.kind, Attachment.record)
                         .where(Attachment.followup_id == followup.id)
                         .order_by(Attachment.id)
                     )
-                ]
+                )
+                await self._reviewer.vouch.answers(
+                    session,
+                    case,
+                    followup.uid,
+                    [(uid, record) for uid, _kind, record in given],
+                    followup.answered_at,
+                )
+                answers = [{"uid": uid, "kind": kind} for uid, kind, _record in given]
                 found.append(
                     {
                         "question": question,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto.keys import normalise_fingerprint
 from bot.crypto.roster import Roster, RosterError, check_version, parse_roster
-from bot.models import RosterCopy
+from bot.roster_copy import RosterCopy
 
 log = logging.getLogger(__name__)
 

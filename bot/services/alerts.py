@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import Account, Case, Role
+from bot.services import audit
 from bot.services.outbox import ALERT, REMINDER, Outbox, Queued
 
 
@@ -50,6 +51,24 @@ async def queue_receipt_alert(
     async with sessionmaker() as session:
         staff = await _staff(session)
     message = {"receipts": count}
+    return await outbox.queue(
+        ALERT, [Queued(account_id, locale or "", message) for account_id, locale in staff]
+    )
+
+
+async def queue_log_head(outbox: Outbox, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """Once a day: the audit log's newest row and its hash to every reviewer and admin with
+    a chat, or the row where the chain breaks. A copy outside the database: whoever
+    rewrites the log later cannot change what their chats already show."""
+    async with sessionmaker() as session:
+        report = await audit.verify_chain(session)
+        staff = await _staff(session)
+    if report.first_broken is not None:
+        message: dict[str, object] = {"broken": report.first_broken}
+    elif report.head is not None:
+        message = {"head": report.head[0], "hash": report.head[1][:16]}
+    else:
+        return 0
     return await outbox.queue(
         ALERT, [Queued(account_id, locale or "", message) for account_id, locale in staff]
     )

@@ -96,11 +96,17 @@ async def record(
 class ChainReport:
     rows: int
     first_broken: int | None
+    # The newest row (id, hash) once the chain verifies: what a reviewer's tools remember.
+    head: tuple[int, str] | None = None
 
 
-async def verify_chain(session: AsyncSession) -> ChainReport:
-    """Recompute every hash in order; name the first row that does not match."""
+async def verify_chain(session: AsyncSession, since: tuple[int, str] | None = None) -> ChainReport:
+    """Recompute every hash in order; name the first row that does not match. With `since`
+    (a head remembered earlier: row id and hash), that row must still be there with that
+    hash, so a log rewritten before it is caught even if every hash after the rewrite was
+    recomputed too."""
     expected_prev = GENESIS
+    head = None
     count = 0
     for entry in await session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
         count += 1
@@ -114,5 +120,59 @@ async def verify_chain(session: AsyncSession) -> ChainReport:
         )
         if entry.prev_hash != expected_prev or _digest(probe) != entry.hash:
             return ChainReport(rows=count, first_broken=entry.id)
+        if since is not None and entry.id == since[0] and entry.hash != since[1]:
+            return ChainReport(rows=count, first_broken=entry.id)
         expected_prev = entry.hash
-    return ChainReport(rows=count, first_broken=None)
+        head = (entry.id, entry.hash)
+    if since is not None and (head is None or head[0] < since[0]):
+        # The remembered row is gone: rows were deleted from the end of the log.
+        return ChainReport(rows=count, first_broken=since[0])
+    if since is not None and not await session.get(AuditEntry, since[0]):
+        return ChainReport(rows=count, first_broken=since[0])
+    return ChainReport(rows=count, first_broken=None, head=head)
+
+
+def anchor(sealed: bytes) -> str:
+    """What the log keeps of a sealed object: its ciphertext's SHA-256 (tamper evidence)."""
+    return hashlib.sha256(sealed).hexdigest()
+
+
+async def anchored(session: AsyncSession, action: str, target: str, field: str) -> str | None:
+    """The newest anchor the log holds for this action and target (None if none)."""
+    detail = await session.scalar(
+        select(AuditEntry.detail)
+        .where(AuditEntry.action == action, AuditEntry.target == target)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    if detail is None:
+        return None
+    value = json.loads(detail).get(field)
+    return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """The anchors the log holds for one action and target (object uid -> ciphertext
+    SHA-256), and since when the log anchors that action at all (older objects have none)."""
+
+    by_uid: dict[str, str]
+    since: datetime | None
+
+
+async def anchors(session: AsyncSession, action: str, target: str) -> Anchors:
+    found: dict[str, str] = {}
+    for detail in await session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == action, AuditEntry.target == target)
+    ):
+        data = json.loads(detail)
+        uid = data.get("note") or data.get("question")
+        if uid and data.get("sealed"):
+            found[str(uid)] = str(data["sealed"])
+    first = await session.scalar(
+        select(AuditEntry.at)
+        .where(AuditEntry.action == action, AuditEntry.detail.like('%"sealed"%'))
+        .order_by(AuditEntry.id)
+        .limit(1)
+    )
+    return Anchors(found, _utc(first) if first else None)

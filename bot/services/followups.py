@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import Case, CaseStatus, FollowUp, utcday, utcnow
+from bot.models import Attachment, Case, CaseStatus, FollowUp, utcday, utcnow
 from bot.services import audit
 from bot.states import FollowUpState
 
@@ -102,10 +102,22 @@ class FollowUps:
             followup.token_hash = None
             if case.status == CaseStatus.NEEDS_INFO:
                 case.status = CaseStatus.IN_REVIEW
+            given = await session.execute(
+                select(Attachment.uid, Attachment.record)
+                .where(Attachment.followup_id == followup.id)
+                .order_by(Attachment.uid)
+            )
             await audit.record(
                 session,
                 actor=audit.RELATIVE,
                 action="followup.answered",
                 target=case.code,
+                # Her answers' sealed records anchored: one swapped in the database shows.
+                detail={
+                    "question": followup.uid,
+                    "sealed": audit.anchor(
+                        b"".join(uid.encode() + (record or b"") for uid, record in given)
+                    ),
+                },
             )
             return case.code

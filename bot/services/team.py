@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import RecipientPublicKey
 from bot.crypto.roster import Roster, RosterError, check_version, parse_roster, read_roster
-from bot.models import Recipient, RosterCopy, utcnow
+from bot.models import Recipient, utcnow
+from bot.roster_copy import RosterCopy
 from bot.sealing import Holder
 from bot.services import audit
 

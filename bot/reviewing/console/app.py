@@ -38,13 +38,13 @@ from bot.case import describe
 from bot.crypto import CryptoError
 from bot.i18n import LOCALE_NAMES, LOCALES, translate
 from bot.models import CaseStatus
+from bot.reviewing.bundle import ExportError
 from bot.reviewing.cases import GRADES, Reviewer, ReviewError
 from bot.reviewing.console.guard import ConsoleGuard
 from bot.reviewing.console.media import media_type
-from bot.reviewing.duplicate_index import beside
-from bot.reviewing.export import ExportError, export
+from bot.reviewing.export import export
 from bot.reviewing.keys import ReviewerKey
-from bot.reviewing.roster_pin import RosterPin
+from bot.reviewing.pins import Pins
 from bot.reviewing.un import ELEMENT_LABELS, write_draft
 from bot.services import audit
 from bot.services.intake import STEPS
@@ -73,21 +73,12 @@ def create_app(
     key_path: Path,
     *,
     idle_minutes: float = 15,
-    inbox_fingerprint: str | None = None,
-    team_keys: Path | None = None,
-    duplicate_index: Path | None = None,
-    intake_fingerprint: str | None = None,
-    roster_key: str | None = None,
+    pins: Pins | None = None,
 ) -> ConsoleGuard:
-    """The console, locked until the key's passphrase is given; notes and questions are sealed
-    only to reviewer keys in the signed roster, verified against `roster_key`
-    (AIGAQ_ROSTER_KEY) or the roster key pinned beside her key file at first use (while the
-    database holds no roster, her team key list `team_keys`, AIGAQ_RECIPIENTS); questions
-    and notices to her go to the bot's delivery key only if certified by the signing key
-    pinned by
-    `inbox_fingerprint` (AIGAQ_INBOX_FINGERPRINT). Her duplicate index is kept in
-    `duplicate_index` (AIGAQ_DUPLICATE_INDEX), by default beside the key file. A case's
-    manifest must be signed by the bot's intake key `intake_fingerprint` names."""
+    """The console, locked until the key's passphrase is given; her tools are made with
+    `pins` (bot/reviewing/pins.py): notes and questions sealed only to the signed roster's
+    reviewers, questions and notices to her only to a delivery key the pinned signing key
+    certified, a case's manifest checked against the intake key pinned."""
     state = ConsoleState(key_path=key_path, idle_seconds=idle_minutes * 60)
     env = Environment(
         loader=PackageLoader("bot.reviewing.console", "templates"),
@@ -160,15 +151,7 @@ def create_app(
             key = ReviewerKey.load(state.key_path, values.get("passphrase", ""))
         except (CryptoError, PermissionError):
             return RedirectResponse(_to(request, "/?error=1"), status_code=303)
-        state.reviewer = Reviewer(
-            sessionmaker,
-            key,
-            inbox_fingerprint=inbox_fingerprint,
-            intake_fingerprint=intake_fingerprint,
-            team_keys=team_keys,
-            roster_pin=RosterPin(state.key_path, roster_key),
-            duplicate_index=duplicate_index or beside(state.key_path),
-        )
+        state.reviewer = (pins or Pins()).tools(sessionmaker, key, state.key_path)
         state.token = secrets.token_urlsafe(32)
         state.last_seen = time.monotonic()
         response = RedirectResponse(_to(request, "/"), status_code=303)

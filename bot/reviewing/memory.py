@@ -1,0 +1,180 @@
+"""What a reviewer's machine remembers, so that a change made in the database shows.
+
+The audit log is a hash chain, but anyone who can write to the database can rewrite it and
+recompute every hash. So her tools remember, in a file beside her key sealed under it
+(bot/reviewing/local_file.py), the newest row of the log they verified and, for each case
+they opened, the SHA-256 of its sealed manifest. Each time they run they verify the log from
+that row on (a log rewritten before it is caught), and each time they open a case they check
+its manifest against the log's anchor for it (written at Submit) and against what they saw
+the first time. Either mismatch stops them with CaseChanged, naming the case.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Case
+from bot.reviewing.keys import ReviewerKey
+from bot.reviewing.local_file import open_local, seal_local
+from bot.reviewing.opening import ReviewError
+from bot.services import audit
+from bot.services.cases import SUBMITTED
+
+MAGIC = b"aigaq-memory-v1\n"
+PURPOSE = "memory"
+SUFFIX = ".memory"
+
+
+def beside(key_file: Path) -> Path:
+    """Where her tools' memory lives: next to her key file."""
+    return key_file.with_name(key_file.name + SUFFIX)
+
+
+class CaseChanged(ReviewError):
+    """The database holds something other than what was submitted, or than she saw."""
+
+
+@dataclass
+class Memory:
+    """The newest audit row verified, and each opened case's manifest digest."""
+
+    head: tuple[int, str] | None = None
+    cases: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"head": list(self.head) if self.head else None, "cases": self.cases}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Memory:
+        head = data.get("head")
+        return cls((int(head[0]), str(head[1])) if head else None, dict(data.get("cases", {})))
+
+
+class Vouch:
+    """Checks what her tools read against what her machine remembers."""
+
+    def __init__(self, key: ReviewerKey, path: Path | None) -> None:
+        self._key = key
+        self._path = path  # None: remembered for this run only (tests, benchmarks)
+        self._memory: Memory | None = None
+        self._log_checked = False
+        self._dirty = False
+
+    def _loaded(self) -> Memory:
+        if self._memory is None:
+            content = None
+            if self._path is not None:
+                content = open_local(
+                    self._path, self._key, MAGIC, PURPOSE, "reviewer's memory", "a new key file"
+                )
+            self._memory = Memory.from_json(json.loads(content)) if content else Memory()
+        return self._memory
+
+    async def log(self, session: AsyncSession) -> None:
+        """Verify the audit log from the newest row remembered (once per run)."""
+        if self._log_checked:
+            return
+        memory = self._loaded()
+        report = await audit.verify_chain(session, since=memory.head)
+        if report.first_broken is not None:
+            where = (
+                f"row {report.first_broken} no longer holds the hash this machine saw"
+                if memory.head and report.first_broken == memory.head[0]
+                else f"it breaks at row {report.first_broken}"
+            )
+            raise CaseChanged(
+                f"the audit log was changed in the database: {where}. Stop and tell the team; "
+                "nothing was opened"
+            )
+        if report.head != memory.head:
+            memory.head = report.head
+            self._dirty = True
+        self._log_checked = True
+
+    @property
+    def head(self) -> tuple[int, str] | None:
+        """The newest audit row verified (after `log`)."""
+        return self._loaded().head
+
+    async def case(self, session: AsyncSession, case: Case) -> None:
+        """Its sealed manifest is the one submitted (the log's anchor) and the one she saw
+        first on this machine."""
+        if case.payload is None:
+            return
+        await self.log(session)
+        digest = audit.anchor(case.payload)
+        submitted = await audit.anchored(session, SUBMITTED, case.code, "manifest")
+        if submitted is not None and submitted != digest:
+            raise CaseChanged(
+                f"case {case.code} is not the case that was submitted: its sealed record "
+                "differs from the one the audit log anchored at Submit. Someone changed the "
+                "database; nothing of it was opened"
+            )
+        memory = self._loaded()
+        seen = memory.cases.get(case.code)
+        if seen is not None and seen != digest:
+            raise CaseChanged(
+                f"case {case.code} changed since this machine first opened it: its sealed "
+                "record is another one now. Someone changed the database; nothing of it was "
+                "opened"
+            )
+        if seen is None:
+            memory.cases[case.code] = digest
+            self._dirty = True
+
+    async def sealed(
+        self,
+        session: AsyncSession,
+        case: Case,
+        kind: str,
+        uid: str,
+        sealed: bytes,
+        created_at: datetime,
+    ) -> None:
+        """A note or question of this case is the one the log anchored when it was written.
+        One written before the log anchored its kind has no anchor and is taken as it is."""
+        action = {
+            "note": "case.status",
+            "question": "followup.asked",
+            "answer": "followup.answered",
+        }[kind]
+        held = await audit.anchors(session, action, case.code)
+        expected = held.by_uid.get(uid)
+        if expected == audit.anchor(sealed):
+            return
+        created = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        if expected is None and (held.since is None or created < held.since):
+            return
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise CaseChanged(
+            f"{article} {kind} of case {case.code} ({uid}) is not the one the audit log "
+            "anchored when it was written: someone changed the database; nothing of it was "
+            "opened"
+        )
+
+    async def answers(
+        self,
+        session: AsyncSession,
+        case: Case,
+        followup_uid: str,
+        given: list[tuple[str, bytes | None]],
+        answered_at: datetime | None,
+    ) -> None:
+        """Her answers to a question are the ones the log anchored when she pressed Done."""
+        if answered_at is None:
+            return
+        joined = b"".join(uid.encode() + (record or b"") for uid, record in sorted(given))
+        await self.sealed(session, case, "answer", followup_uid, joined, answered_at)
+
+    def flush(self) -> None:
+        """Write what changed to her file (after a command, not after every case)."""
+        if self._dirty and self._path is not None and self._memory is not None:
+            content = json.dumps(self._memory.to_json(), separators=(",", ":")).encode()
+            seal_local(self._path, self._key, MAGIC, PURPOSE, content)
+        self._dirty = False
