@@ -35,6 +35,7 @@ from bot.services.followups import FollowUps
 from bot.services.notices import Notices
 from bot.services.outbox import Outbox
 from bot.services.pieces import DraftPieces
+from bot.services.receipts import bind_earlier
 from bot.services.retention import Retention
 from bot.services.roles import Roles
 from bot.services.team import TeamRoster
@@ -118,7 +119,12 @@ def build_application(
         await delivery_keys.rotate()
         listed = frozenset(holder.recipient_id for holder in team.holders() if holder.recipient_id)
         await seal_earlier_contacts(sessionmaker, server_key, delivery_keys, listed)
-        await send_earlier_receipts(sessionmaker, server_key)
+        await send_earlier_receipts(sessionmaker, server_key, services.cases.signer)
+        await bind_earlier(
+            sessionmaker,
+            services.cases.signer,
+            settings.intake_key().with_name(settings.intake_key().name + ".receipts-bound"),
+        )
         from handlers.menus import set_commands_for, set_default_commands
 
         await set_default_commands(application.bot, settings.default_locale)

@@ -104,7 +104,13 @@ async def _find(update: Update, context: AigaqContext, typed: str) -> receipts.F
         )
         return None
     receipt = receipts.normalise_receipt(typed)
-    found = None if receipt is None else await receipts.find(context.services.sessionmaker, receipt)
+    found = (
+        None
+        if receipt is None
+        else await receipts.find(
+            context.services.sessionmaker, receipt, context.services.cases.signer
+        )
+    )
     if found is None:
         if attempts.failed(user.id):
             await queue_receipt_alert(

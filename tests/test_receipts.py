@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.draft_pieces import DraftPiece
 from bot.earlier_links import EarlierLink
@@ -164,8 +165,18 @@ async def test_earlier_cases_get_their_receipt_code_once_and_the_links_go(
             if user is mother:  # the old way kept it for follow-up questions
                 account.chat_ref = services.server_key.encrypt(b"5600", context="chat")
             session.add(EarlierLink(case_id=case.id, account_id=account.id))
-    assert await send_earlier_receipts(services.sessionmaker, services.server_key) == 1
-    assert await send_earlier_receipts(services.sessionmaker, services.server_key) == 0
+    assert (
+        await send_earlier_receipts(
+            services.sessionmaker, services.server_key, services.cases.signer
+        )
+        == 1
+    )
+    assert (
+        await send_earlier_receipts(
+            services.sessionmaker, services.server_key, services.cases.signer
+        )
+        == 0
+    )
     assert services.sender is not None
     await services.sender.drain(kinds=(RECEIPT,))
     told = mother.last_text
@@ -235,3 +246,51 @@ async def test_a_receipt_sent_on_its_own_is_read_as_one_and_deleted(harness: Har
     pieces = [str(await harness.open_piece({"piece": uid})) for uid in uids]
     raw = receipt.replace("-", "")
     assert pieces and not any(raw in p.upper().replace(" ", "").replace("-", "") for p in pieces)
+
+
+async def test_a_receipt_hash_moved_to_another_case_finds_nothing(harness: Harness) -> None:
+    """Someone who can write to the database swaps two cases' receipt hashes, so that her
+    /withdraw would withdraw another family's case: the bot signed each hash with its case's
+    code, so both receipts now find nothing, and the refusal is audited."""
+    mother = harness.user(user_id=5900, language_code="en")
+    mine = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    stranger = harness.user(user_id=5901, language_code="en")
+    theirs = await walk_intake(stranger, locale="en", persons=PERSONS[:1])
+    async with harness.services.sessionmaker() as session, session.begin():
+        a = (await session.scalars(select(Case).where(Case.code == mine))).one()
+        b = (await session.scalars(select(Case).where(Case.code == theirs))).one()
+        hashes = a.receipt_hash, b.receipt_hash
+        a.receipt_hash = b.receipt_hash = None
+        await session.flush()
+        a.receipt_hash, b.receipt_hash = hashes[1], hashes[0]
+    await mother.send_command("withdraw", receipt_of(mother))
+    assert "No case was found" in mother.last_text and theirs not in mother.last_text
+    async with harness.services.sessionmaker() as session:
+        refused = list(
+            await session.scalars(
+                select(AuditEntry.target).where(AuditEntry.action == "receipt.unbound")
+            )
+        )
+        status = await session.scalar(select(Case.status).where(Case.code == theirs))
+    assert refused == [theirs] and status == CaseStatus.RECEIVED
+
+
+async def test_receipts_of_earlier_cases_are_bound_once(harness: Harness, tmp_path: Any) -> None:
+    """Cases submitted before revision 0019 have no signature: the next start signs them
+    once and remembers that in a file beside the intake key; after that, a hash without a
+    signature finds nothing."""
+    mother = harness.user(user_id=5950, language_code="en")
+    code = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    sessionmaker, signer = harness.services.sessionmaker, harness.services.cases.signer
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Case).where(Case.code == code).values(receipt_sig=None))
+    done = tmp_path / "first-start" / "receipts-bound"
+    done.parent.mkdir()
+    assert await receipts.bind_earlier(sessionmaker, signer, done) == 1
+    await mother.send_command("status", receipt_of(mother))
+    assert f"Case {code}: received." in mother.last_text
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Case).where(Case.code == code).values(receipt_sig=None))
+    assert await receipts.bind_earlier(sessionmaker, signer, done) == 0  # once only
+    await mother.send_command("status", receipt_of(mother))
+    assert "No case was found" in mother.last_text

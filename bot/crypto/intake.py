@@ -23,6 +23,7 @@ from bot.crypto.keys import b64d, b64e, normalise_fingerprint
 
 MANIFEST_FORMAT = "aigaq-manifest-v1"
 SIGNED_TAG = b"aigaq-manifest-sig-v1\x00"
+RECEIPT_TAG = b"aigaq-receipt-sig-v1\x00"
 INTAKE_FILE = "intake.key"
 
 
@@ -51,6 +52,23 @@ class IntakeSigner:
     def fingerprint(self) -> str:
         """What reviewers pin (AIGAQ_INTAKE_FINGERPRINT)."""
         return signer_fingerprint(self._key.public_key())
+
+    def bind_receipt(self, code: str, receipt_hash: str) -> bytes:
+        """Which case a receipt's hash belongs to, signed: a database writer who moves the
+        hash to another case cannot sign the move, so /status and /withdraw refuse it."""
+        return self._key.sign(RECEIPT_TAG + f"{code}\n{receipt_hash}".encode())
+
+    def receipt_bound(self, code: str, receipt_hash: str, signature: bytes | None) -> bool:
+        """Whether this receipt hash was bound to this case by this key."""
+        if not signature:
+            return False
+        try:
+            self._key.public_key().verify(
+                signature, RECEIPT_TAG + f"{code}\n{receipt_hash}".encode()
+            )
+        except InvalidSignature:
+            return False
+        return True
 
     def sign(self, manifest: dict[str, Any]) -> bytes:
         """The signed manifest, as sealed: JSON with the manifest, the signer and the signature."""

@@ -102,6 +102,13 @@ class CaseStore:
         self._submitted: dict[int, list[datetime]] = {}
 
     @property
+    def signer(self) -> IntakeSigner:
+        """The bot's intake key: it signs manifests and binds receipts to their cases."""
+        if self._signer is None:
+            raise RuntimeError("no intake signing key")
+        return self._signer
+
+    @property
     def intake_fingerprint(self) -> str | None:
         """What reviewers pin of the key that signs each case's manifest."""
         return self._signer.fingerprint if self._signer else None
@@ -229,6 +236,7 @@ class CaseStore:
             )
             receipt = new_receipt()
             case.receipt_hash = receipt_hash(receipt)
+            case.receipt_sig = self._signer.bind_receipt(case.code, case.receipt_hash)
             done = Submitted(
                 code=case.code,
                 receipt=receipt,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db
 from bot.crypto import CryptoError, ServerKey
+from bot.crypto.intake import IntakeSigner
 from bot.earlier_links import EarlierLink
 from bot.models import Account, Case, CaseStatus, Delivery, DeliveryState, Role
 from bot.services.delivery import RECEIPT
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 async def send_earlier_receipts(
-    sessionmaker: async_sessionmaker[AsyncSession], key: ServerKey
+    sessionmaker: async_sessionmaker[AsyncSession], key: ServerKey, signer: IntakeSigner
 ) -> int:
     """Queue a receipt code for each earlier case whose relative can be reached, delete every
     link, and drop the chat ids relatives' accounts kept only for follow-ups (a subscriber's
@@ -47,6 +48,7 @@ async def send_earlier_receipts(
                 continue
             receipt = new_receipt()
             case.receipt_hash = receipt_hash(receipt)
+            case.receipt_sig = signer.bind_receipt(case.code, case.receipt_hash)
             message = {"chat": chat, "code": case.code, "receipt": receipt}
             session.add(
                 Delivery(

@@ -5,22 +5,30 @@ groups — that has nothing to do with the public case code (which goes into UN 
 exports). The server keeps only its SHA-256, so a seized database does not say which account
 filed which case. `/status RECEIPT` and `/withdraw RECEIPT` work from any account. Wrong
 receipts are counted in this process's memory only (never in the database), per account and
-overall; too many in an hour block further tries, and the team is told once.
+overall; too many in an hour block further tries, and the team is told once. The bot signs
+each hash together with its case's code with its intake key, so a hash moved to another case
+in the database finds nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.crypto.intake import IntakeSigner
 from bot.models import Case, CaseStatus, utcnow
+from bot.services import audit
+
+log = logging.getLogger(__name__)
 
 # Crockford's base32: no I, L, O or U; what she types is forgiven (O→0, I/L→1, any case).
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -79,17 +87,59 @@ class Found:
     status: CaseStatus
 
 
-async def find(sessionmaker: async_sessionmaker[AsyncSession], receipt: str) -> Found | None:
-    """The case this receipt belongs to, if any."""
+async def find(
+    sessionmaker: async_sessionmaker[AsyncSession], receipt: str, signer: IntakeSigner
+) -> Found | None:
+    """The case this receipt belongs to, if any: only if the bot's intake key signed the
+    hash together with that case's code (a hash moved to another case in the database is
+    refused, and the refusal audited)."""
+    digest = receipt_hash(receipt)
     async with sessionmaker() as session:
         row = (
             await session.execute(
-                select(Case.id, Case.code, Case.status).where(
-                    Case.receipt_hash == receipt_hash(receipt)
+                select(Case.id, Case.code, Case.status, Case.receipt_sig).where(
+                    Case.receipt_hash == digest
                 )
             )
         ).first()
-    return None if row is None else Found(row[0], row[1], row[2])
+    if row is None:
+        return None
+    case_id, code, status, signature = row
+    if not signer.receipt_bound(code, digest, signature):
+        log.warning("a receipt's hash is not bound to its case %s: refused", code)
+        async with sessionmaker() as session, session.begin():
+            await audit.record(session, actor="bot", action="receipt.unbound", target=code)
+        return None
+    return Found(case_id, code, status)
+
+
+async def bind_earlier(
+    sessionmaker: async_sessionmaker[AsyncSession], signer: IntakeSigner, done: Path
+) -> int:
+    """The one-time step after revision 0019: sign the receipts of cases submitted before.
+    Run once, then remembered in `done` (a file beside the intake key, not the database, so
+    a database writer cannot make the bot sign a hash he moved). Returns how many."""
+    if _marked(done):
+        return 0
+    bound = 0
+    async with sessionmaker() as session, session.begin():
+        for case in await session.scalars(
+            select(Case).where(Case.receipt_hash.is_not(None), Case.receipt_sig.is_(None))
+        ):
+            case.receipt_sig = signer.bind_receipt(case.code, str(case.receipt_hash))
+            bound += 1
+    _mark(done, bound)
+    if bound:
+        log.info("signed the receipt codes of %d earlier cases", bound)
+    return bound
+
+
+def _marked(done: Path) -> bool:
+    return done.exists()
+
+
+def _mark(done: Path, bound: int) -> None:
+    done.write_text(f"receipts signed: {bound}\n", encoding="utf-8")
 
 
 @dataclass
