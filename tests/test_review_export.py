@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from sqlalchemy import select
 
 from bot.models import AuditEntry, CaseStatus
 from bot.reviewing.bundle import ExportError, verify_bundle, who_signed
@@ -101,7 +103,24 @@ async def test_exports_respect_consent_and_the_bundle_verifies(
     for item in records:
         jsonschema.validate(item, schema)
     bundle = tmp_path / "bundle.zip"
-    report = await export(reviewer, bundle, "bundle")
+    report = await export(reviewer, bundle, "bundle", partner="Xinjiang Victims Database")
+    # The log records for whom, which cases, and the signed manifest that lists every file.
+    with zipfile.ZipFile(bundle) as made:
+        manifest_sha256 = hashlib.sha256(made.read("manifest.json")).hexdigest()
+    async with harness.services.sessionmaker() as session:
+        detail = json.loads(
+            (
+                await session.scalars(
+                    select(AuditEntry.detail)
+                    .where(AuditEntry.action == "export", AuditEntry.target == "bundle")
+                    .order_by(AuditEntry.id.desc())
+                )
+            ).first()
+            or "{}"
+        )
+    assert detail["partner"] == "Xinjiang Victims Database"
+    assert sorted(detail["cases"]) == sorted(report.codes) and len(report.codes) == 2
+    assert detail["sha256"] == manifest_sha256 == report.sha256
     assert report.files == 3  # both cases carry the same photos: stored once, by SHA-256
     assert verify_bundle(bundle, harness.reviewer.signing_public_hex()) == 5  # roster too
     with pytest.raises(ExportError, match="another key"):

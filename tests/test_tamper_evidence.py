@@ -5,13 +5,24 @@ head and each case it opened (bot/reviewing/memory.py)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
 
-from bot.models import Attachment, AuditEntry, Case, CaseNote, CaseStatus, FollowUp, Role
+from bot.models import (
+    Attachment,
+    AuditEntry,
+    Case,
+    CaseNote,
+    CaseStatus,
+    FollowUp,
+    Role,
+    utcday,
+)
 from bot.reviewing.memory import CaseChanged
+from bot.sealing import seal_object
 from bot.services import audit
 from bot.services.alerts import queue_log_head
 from bot.services.delivery import ALERT
@@ -187,3 +198,33 @@ async def test_staff_chats_get_the_logs_head_every_day(harness: Harness) -> None
     await queue_log_head(services.outbox, services.sessionmaker)
     await services.sender.drain(kinds=(ALERT,))
     assert f"The audit log is broken at row {row}" in reviewer.last_text
+
+
+async def test_a_case_inserted_into_the_database_is_flagged(harness: Harness) -> None:
+    """A writer who has the reviewers' public keys can seal a whole case record of his own
+    (the form cases had before signed manifests) and insert it: the log anchors every case
+    submitted since it began anchoring, so one without an anchor is refused."""
+    user = harness.user(user_id=9950, language_code="en")
+    genuine = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    opened = await harness.reviewer_tool().show(genuine)
+    record = dict(opened.payload, code="ZZZZ-9999")
+    sessionmaker = harness.services.sessionmaker
+    async with sessionmaker() as session, session.begin():
+        case = Case(
+            uid="f" * 32,
+            code="ZZZZ-9999",
+            status=CaseStatus.RECEIVED,
+            locale="en",
+            created_at=utcday() + timedelta(days=1),
+        )
+        session.add(case)
+        await session.flush()
+        case.payload = await seal_object(
+            session,
+            "case",
+            case.uid,
+            json.dumps(record, ensure_ascii=False).encode(),
+            harness.services.team.holders(),
+        )
+    with pytest.raises(CaseChanged, match="never submitted through the bot"):
+        await harness.reviewer_tool().show("ZZZZ-9999")

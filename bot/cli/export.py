@@ -27,6 +27,9 @@ def export_cases(
     internal: Annotated[
         bool, typer.Option(help="Include cases consented only for the team.")
     ] = False,
+    partner: Annotated[
+        str, typer.Option(help="Who it is for: the audit log records it with the cases sent.")
+    ] = "",
     case: Annotated[str | None, typer.Option("--case", help="wgeid: the case code.")] = None,
     person: Annotated[int, typer.Option(help="wgeid: which detained person.")] = 1,
     summary_file: Annotated[
@@ -59,6 +62,7 @@ def export_cases(
             grades=tuple(grade or ()),
             since=start,
             internal=internal,
+            partner=partner,
         ),
         errors=(ExportError,),
     )
@@ -84,6 +88,7 @@ async def _export(
     grades: tuple[str, ...],
     since: datetime | None,
     internal: bool,
+    partner: str,
 ) -> Report:
     with typer.progressbar(length=0, label="exporting", show_pos=True) as bar:
         return await export(
@@ -94,6 +99,7 @@ async def _export(
             grades=grades,
             since=since,
             internal=internal,
+            partner=partner,
             progress=lambda n: bar.update(1),
         )
 

@@ -41,6 +41,10 @@ class Report:
     unreadable: int = 0
     files: int = 0
     excluded_codes: list[str] = field(default_factory=list)
+    # What went out, for the log: the cases' codes and the SHA-256 of the file written (of a
+    # bundle: of its signed manifest, which lists every file's hash).
+    codes: list[str] = field(default_factory=list)
+    sha256: str = ""
 
 
 def record(case: Case, payload: dict[str, Any], *, internal: bool = False) -> dict[str, Any]:
@@ -81,9 +85,11 @@ async def export(
     grades: tuple[str, ...] = (),
     since: datetime | None = None,
     internal: bool = False,
+    partner: str = "",
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Write the export; returns what went out, what was left out and why."""
+    """Write the export; returns what went out, what was left out and why. The log records
+    for whom (`partner`), which cases and the SHA-256 of what was written."""
     if fmt not in ("csv", "jsonl", "bundle"):
         raise ExportError("the format is csv, jsonl or bundle")
     report = Report()
@@ -108,9 +114,10 @@ async def export(
                 continue
             report.files += await writer.add(case, payload)
             report.exported += 1
+            report.codes.append(case.code)
             if progress is not None:
                 progress(report.exported)
-        writer.close(roster, head)
+        report.sha256 = writer.close(roster, head)
     except BaseException:
         writer.abort()
         raise
@@ -125,9 +132,20 @@ async def export(
                 "files": report.files,
                 "excluded_by_consent": report.excluded_by_consent,
                 "unreadable": report.unreadable,
+                "partner": partner,
+                "cases": report.codes,
+                "sha256": report.sha256,
             },
         )
     return report
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as written:
+        while chunk := written.read(1 << 16):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 async def _roster_document(reviewer: Reviewer) -> str | None:
@@ -228,10 +246,11 @@ class _Writer:
             added += 1
         return added
 
-    def close(self, roster: str | None = None, head: tuple[int, str] | None = None) -> None:
+    def close(self, roster: str | None = None, head: tuple[int, str] | None = None) -> str:
+        """Finish the file; returns the SHA-256 of what identifies it (a bundle's manifest)."""
         if self._zip is None:
             self._file.close()
-            return
+            return _file_sha256(self._out)
         with self._zip.open("cases.jsonl", "w", force_zip64=True) as target:
             for line in self._lines.drain():
                 target.write(line)
@@ -265,8 +284,10 @@ class _Writer:
             indent=2,
         ).encode()
         self._zip.writestr("manifest.json", manifest)
+        digest = hashlib.sha256(manifest).hexdigest()
         self._zip.writestr("manifest.sig", self._reviewer.key.signing_key().sign(manifest).hex())
         self._zip.close()
+        return digest
 
     def abort(self) -> None:
         try:

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Case
+from bot.models import AuditEntry, Case
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.local_file import open_local, seal_local
 from bot.reviewing.opening import ReviewError
@@ -65,6 +66,7 @@ class Vouch:
         self._memory: Memory | None = None
         self._log_checked = False
         self._dirty = False
+        self._since: datetime | None = None  # the first anchored Submit, once looked up
 
     def _loaded(self) -> Memory:
         if self._memory is None:
@@ -110,6 +112,13 @@ class Vouch:
         await self.log(session)
         digest = audit.anchor(case.payload)
         submitted = await audit.anchored(session, SUBMITTED, case.code, "manifest")
+        if submitted is None and await self._anchored_since(session, case):
+            raise CaseChanged(
+                f"case {case.code} was never submitted through the bot: the audit log holds no "
+                "anchor for it, though it anchors every case since "
+                f"{self._since:%Y-%m-%d}. Someone inserted it into the database; nothing of it "
+                "was opened"
+            )
         if submitted is not None and submitted != digest:
             raise CaseChanged(
                 f"case {case.code} is not the case that was submitted: its sealed record "
@@ -171,6 +180,22 @@ class Vouch:
             return
         joined = b"".join(uid.encode() + (record or b"") for uid, record in sorted(given))
         await self.sealed(session, case, "answer", followup_uid, joined, answered_at)
+
+    async def _anchored_since(self, session: AsyncSession, case: Case) -> bool:
+        """Whether the log already anchored submitted cases when this one was made."""
+        if self._since is None:
+            first = await session.scalar(
+                select(AuditEntry.at)
+                .where(AuditEntry.action == SUBMITTED)
+                .order_by(AuditEntry.id)
+                .limit(1)
+            )
+            if first is None:
+                return False
+            self._since = first if first.tzinfo else first.replace(tzinfo=UTC)
+        made = case.created_at if case.created_at.tzinfo else case.created_at.replace(tzinfo=UTC)
+        # Strictly after the first anchored day: a case of that same day may be older.
+        return made > self._since
 
     def flush(self) -> None:
         """Write what changed to her file (after a command, not after every case)."""
