@@ -116,6 +116,29 @@ def scratch_database_url(tmp_path: Path, migrated_template: str) -> Iterator[str
 
 
 @pytest.fixture
+async def fresh_database_url(tmp_path: Path, migrated_template: str) -> AsyncIterator[str]:
+    """Another database of the same kind with nothing in it, as a restore target: a SQLite
+    file not yet made, or a new PostgreSQL database on the same server (dropped after)."""
+    if not DATABASE_URL:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'restored' / 'aigaq.db'}"
+        return
+    name = f"aigaq_restore_{os.getpid()}_{id(tmp_path) % 100000}"
+    server = make_url(migrated_template)
+    admin = db.create_engine(server.set(database="postgres").render_as_string(hide_password=False))
+    try:
+        async with admin.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            await autocommit.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture
 async def harness(database: TestDatabase, tmp_path: Path) -> AsyncIterator[Any]:
     """The real bot on the fake Bot API, started, with one reviewer key."""
     from bot.localapi import LocalBotApi

@@ -39,16 +39,17 @@ def _refuse_to_decrypt(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
 
 async def test_a_signed_backup_restores_into_a_new_database_with_the_pinned_signer(
-    harness: Harness, tmp_path: Path
+    harness: Harness, tmp_path: Path, fresh_database_url: str
 ) -> None:
     code = await walk_intake(harness.user(user_id=6300), locale="kk", persons=PERSONS)
     signer = BackupSigner(harness.settings.backup_key())
     out = tmp_path / "aigaq.backup"
     await harness.stop()
     backup(harness.settings.database_url, out, [harness.reviewer.public()], signer)
-    fresh = f"sqlite+aiosqlite:///{tmp_path / 'new' / 'aigaq.db'}"
+    fresh = fresh_database_url
     pinned = signer.fingerprint.upper()  # as pasted: case and spacing do not matter
-    assert await restore(fresh, out, harness.reviewer, signer=pinned) == "sqlite"
+    backend = "postgresql" if fresh.startswith("postgresql") else "sqlite"
+    assert await restore(fresh, out, harness.reviewer, signer=pinned) == backend
     assert await _cases(fresh) == [code]
 
 

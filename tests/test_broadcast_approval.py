@@ -229,13 +229,14 @@ def environment(
 async def _add_subscriber(url: str, pseudonym: str) -> None:
     engine = db.create_engine(url)
     async with engine.begin() as connection:
+        # A bound value, not a literal: SQLite reads x'00' as bytes, PostgreSQL as a bit string.
         await connection.execute(
             text(
                 "INSERT INTO accounts (pseudonym, role, subscribed, chat_ref, created_at,"
-                " updated_at) VALUES (:p, 'relative', true, x'00', CURRENT_TIMESTAMP,"
+                " updated_at) VALUES (:p, 'relative', true, :chat, CURRENT_TIMESTAMP,"
                 " CURRENT_TIMESTAMP)"
             ),
-            {"p": pseudonym},
+            {"p": pseudonym, "chat": b"\x00"},
         )
     await engine.dispose()
 

@@ -69,7 +69,7 @@ def test_broadcast_from_the_command_line() -> None:
 
 @pytest.mark.usefixtures("environment")
 def test_keys_roster_sign_show_and_backup_restore(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_database_url: str
 ) -> None:
     passphrase = tmp_path / "pass.txt"
     passphrase.write_text("a long enough passphrase")
@@ -110,6 +110,7 @@ def test_keys_roster_sign_show_and_backup_restore(
     code, output = run("backup", "--out", "db.backup")
     assert code == 0 and f"sealed and signed by {backup_key}" in output
     restore = ["restore", "db.backup", "--key", "r.key", "--passphrase-file", str(passphrase)]
+    monkeypatch.setenv("AIGAQ_DATABASE_URL", fresh_database_url)
     code, output = run(*restore, "--signer", "cd" * 32)
     assert code == 2 and "not by the bot's backup key you pinned" in output
     code, output = run(*restore)  # pinned by the roster's backup key
