@@ -25,11 +25,12 @@ from bot.i18n import Catalogs
 from bot.models import Role
 from bot.persistence import DatabasePersistence
 from bot.services.accounts import Accounts
+from bot.services.attest import attest_earlier
 from bot.services.broadcasts import Broadcasts
 from bot.services.cases import CaseStore
 from bot.services.contacts import seal_earlier_contacts
 from bot.services.delivery_keys import DeliveryKeys
-from bot.services.earlier import send_earlier_receipts
+from bot.services.earlier import links_done, send_earlier_receipts
 from bot.services.flood import FloodGate
 from bot.services.followups import FollowUps
 from bot.services.notices import Notices
@@ -72,6 +73,7 @@ def build_application(
         DeliveryKeyring(settings.delivery_folder()),
         rotate_after=timedelta(days=settings.delivery_key_days),
     )
+    intake_signer = IntakeSigner(settings.intake_key())
     services = Services(
         settings=settings,
         engine=engine,
@@ -86,7 +88,7 @@ def build_application(
             accounts,
             team=team,
             max_per_day=settings.max_submissions_per_day,
-            intake_signer=IntakeSigner(settings.intake_key()),
+            intake_signer=intake_signer,
         ),
         pieces=DraftPieces(sessionmaker, engine, team),
         flood_gate=FloodGate(settings.max_messages_per_minute),
@@ -94,7 +96,11 @@ def build_application(
         broadcasts=Broadcasts(sessionmaker, server_key),
         outbox=Outbox(sessionmaker, server_key, delivery_keys=delivery_keys),
         notices=Notices(),
-        followups=FollowUps(sessionmaker, token_ttl=timedelta(days=settings.answer_token_days)),
+        followups=FollowUps(
+            sessionmaker,
+            token_ttl=timedelta(days=settings.answer_token_days),
+            signer=intake_signer,
+        ),
         delivery_keys=delivery_keys,
         retention=Retention(
             sessionmaker,
@@ -118,12 +124,20 @@ def build_application(
         # can be sealed to it; then what was kept the old way is sealed (a one-time step).
         await delivery_keys.rotate()
         listed = frozenset(holder.recipient_id for holder in team.holders() if holder.recipient_id)
-        await seal_earlier_contacts(sessionmaker, server_key, delivery_keys, listed)
-        await send_earlier_receipts(sessionmaker, server_key, services.cases.signer)
+        # One-time steps, remembered beside the intake key (never in the database).
+        intake = settings.intake_key()
+        earlier = intake.with_name(intake.name + ".earlier-links-done")
+        await seal_earlier_contacts(
+            sessionmaker, server_key, delivery_keys, listed, links_done=links_done(earlier)
+        )
+        await send_earlier_receipts(sessionmaker, server_key, services.cases.signer, earlier)
+        await attest_earlier(
+            sessionmaker, services.cases.signer, intake.with_name(intake.name + ".attested")
+        )
         await bind_earlier(
             sessionmaker,
             services.cases.signer,
-            settings.intake_key().with_name(settings.intake_key().name + ".receipts-bound"),
+            intake.with_name(intake.name + ".receipts-bound"),
         )
         from handlers.menus import set_commands_for, set_default_commands
 

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import BaseRequest
@@ -18,7 +19,8 @@ from telegram.request import BaseRequest
 from bot import db
 from bot.crypto import CryptoError, ServerKey
 from bot.crypto.delivery import signer_fingerprint
-from bot.crypto.roster import check_version, read_roster
+from bot.crypto.roster import RosterError, check_version, parse_roster, read_roster
+from bot.roster_copy import RosterCopy
 from bot.services.team import mismatches
 from bot.settings import Settings, SettingsError
 
@@ -110,10 +112,13 @@ async def _database(settings: Settings) -> tuple[Check, Check]:
 
 async def _roster(settings: Settings) -> Check:
     """The roster verifies against the pinned roster key, is not older than one seen, and
-    the database's recipients rows agree with it; the roster key is not on this server."""
+    the database's recipients rows and stored rosters agree with it; the roster key is not
+    on this server. Only checks: the seen file is the bot's to write, not doctor's (which
+    may run as another user)."""
     try:
-        roster = read_roster(settings.roster, settings.require_roster_key())
-        check_version(roster, settings.roster_seen())
+        pinned = settings.require_roster_key()
+        roster = read_roster(settings.roster, pinned)
+        check_version(roster, settings.roster_seen(), remember=False)
     except (CryptoError, SettingsError) as exc:
         return Check("roster", False, str(exc))
     near = {settings.secret_key_file.parent, settings.roster.parent}
@@ -130,24 +135,44 @@ async def _roster(settings: Settings) -> Check:
         try:
             async with db.make_sessionmaker(engine)() as session:
                 wrong = await mismatches(session, roster)
+                foreign = await _foreign_rosters(session, pinned)
         finally:
             await engine.dispose()
     except (SQLAlchemyError, OSError) as exc:
-        return Check("roster", False, f"the recipients table cannot be read ({type(exc).__name__})")
+        return Check("roster", False, f"the database cannot be read ({type(exc).__name__})")
+    problems = []
     if wrong:
         named = "; ".join(f"{w.key_id} ({w.label or 'no label'}): {w.reason}" for w in wrong)
-        return Check(
-            "roster",
-            False,
+        problems.append(
             f"the database's recipients rows disagree with the roster: {named}. Nothing is "
-            "sealed to them; someone changed the database, or the bot has not started since",
+            "sealed to them; someone changed the database, or the bot has not started since"
         )
+    if foreign:
+        problems.append(
+            f"the database's rosters table holds version(s) {', '.join(map(str, foreign))} "
+            "not signed by the pinned roster key: someone who can write to the database put "
+            "them there for reviewer tools to pin at first use. Delete those rows and find "
+            "out who"
+        )
+    if problems:
+        return Check("roster", False, ". ".join(problems))
     return Check(
         "roster",
         True,
         f"version {roster.version}, {len(roster.keys)} reviewer key(s), signed by roster key "
         f"{roster.signed_by[:16]}…",
     )
+
+
+async def _foreign_rosters(session: AsyncSession, pinned: str) -> list[int]:
+    """The versions of stored rosters that do not verify against the pinned roster key."""
+    foreign = []
+    for copy in await session.scalars(select(RosterCopy).order_by(RosterCopy.version)):
+        try:
+            parse_roster(copy.document, pinned)
+        except RosterError:
+            foreign.append(copy.version)
+    return foreign
 
 
 def _signing_keys_in(folder: Path, fingerprint: str) -> list[Path]:

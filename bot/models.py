@@ -140,8 +140,7 @@ class Case(Base):
     # SHA-256 of the receipt she was given at Submit (bot/services/receipts.py); the receipt
     # itself is never stored. Emptied when the case is withdrawn.
     receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # (code, receipt_hash) signed by the bot's intake key: a hash moved to another row fails.
-    receipt_sig: Mapped[bytes | None] = mapped_column(LargeBinary)
+    receipt_sig: Mapped[bytes | None] = mapped_column(LargeBinary)  # bot/services/receipts.py
     detainee_count: Mapped[int] = mapped_column(Integer, default=0)
     attachment_count: Mapped[int] = mapped_column(Integer, default=0)
     consent_contact: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -38,8 +38,13 @@ NO = "no"
 AWAITING = "receipt_for"
 AWAIT_FOR = 600  # seconds
 RECEIPT_GROUP = REMEMBER_GROUP + 5
-RECEIPT_SHAPE = re.compile(r"\s*(?:\w{4}[\s\-–—]+){3}\w{4}\s*")
-TYPED_ATTEMPT = re.compile(r"[\w\s\-–—]{4,40}")
+# Between groups: one space or one dash (phones turn "-" into other dashes).
+_SEPARATOR = r"[ \u00a0\-\u2010-\u2015\u2212]"
+_GROUP = r"([^\W_]{4})"  # four letters or digits, in any script
+RECEIPT_SHAPE = re.compile(rf"{_GROUP}{_SEPARATOR}{_GROUP}{_SEPARATOR}{_GROUP}{_SEPARATOR}{_GROUP}")
+SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+# After a bare command: as many letters and digits as a receipt typed with a few mistakes.
+ATTEMPT_LENGTH = range(receipts.LENGTH - 4, receipts.LENGTH + 5)
 
 STATUS_LABELS = {
     CaseStatus.RECEIVED: N_("received"),
@@ -166,17 +171,43 @@ async def _offer_withdrawal(update: Update, context: AigaqContext, found: receip
     fade(context, sent)
 
 
+def looks_like_receipt(text: str) -> bool:
+    """Sent with no command before it, only a receipt as printed is taken for one: four
+    groups of four, every character in the receipt alphabet (typing forgiven), at least two
+    digits and two letters, and letters and digits mixed in at least one group, because
+    ordinary words are all letters and numbers all digits ("Took from home 2017")."""
+    typed = text.strip()
+    shape = RECEIPT_SHAPE.fullmatch(typed)
+    receipt = receipts.normalise_receipt(typed)
+    if shape is None or receipt is None:
+        return False
+    digits = sum(ch.isdigit() for ch in receipt)
+    letters = receipts.LENGTH - digits
+    mixed = any(
+        any(ch.isdigit() for ch in group) and any(ch.isalpha() for ch in group)
+        for group in shape.groups()
+    )
+    return digits >= 2 and letters >= 2 and mixed
+
+
+def looks_like_attempt(text: str) -> bool:
+    """After a bare /status or /withdraw: letters and digits, about as many as a receipt's
+    (a mistyped one is counted as a wrong receipt); "yes" or a sentence is not one."""
+    raw = SEPARATORS.sub("", text)
+    return raw.isalnum() and len(raw) in ATTEMPT_LENGTH
+
+
 async def receipt_typed(update: Update, context: AigaqContext) -> None:
-    """A receipt sent on its own: after a bare /status or /withdraw, or anything shaped like
-    a receipt (four groups of four). It is never kept as an answer, and it is deleted."""
+    """A receipt sent on its own: after a bare /status or /withdraw, or one as printed sent
+    anywhere. It is never kept as an answer, and it is deleted."""
     message, data = update.message, context.user_data
     if message is None or message.text is None or data is None:
         return
     waiting = data.pop(AWAITING, None)
     command = waiting[0] if waiting and time.time() - waiting[1] < AWAIT_FOR else None
     text = message.text
-    if not (RECEIPT_SHAPE.fullmatch(text) or (command and TYPED_ATTEMPT.fullmatch(text))):
-        return  # not a receipt: the dialogue answers it
+    if not (looks_like_receipt(text) or (command and looks_like_attempt(text))):
+        return  # not a receipt: the dialogue answers it, and nothing waits any more
     found = await _find(update, context, text)
     if found is not None:
         if command == "withdraw":

@@ -7,6 +7,7 @@ import hashlib
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.draft_pieces import DraftPiece
@@ -145,7 +146,7 @@ async def test_mycases_is_gone(harness: Harness) -> None:
 
 
 async def test_earlier_cases_get_their_receipt_code_once_and_the_links_go(
-    harness: Harness,
+    harness: Harness, tmp_path: Any
 ) -> None:
     """Revision 0014 moved the account links aside; at the next start each relative the bot
     can reach gets her case's receipt code once, and every link is deleted."""
@@ -165,18 +166,14 @@ async def test_earlier_cases_get_their_receipt_code_once_and_the_links_go(
             if user is mother:  # the old way kept it for follow-up questions
                 account.chat_ref = services.server_key.encrypt(b"5600", context="chat")
             session.add(EarlierLink(case_id=case.id, account_id=account.id))
-    assert (
-        await send_earlier_receipts(
-            services.sessionmaker, services.server_key, services.cases.signer
-        )
-        == 1
-    )
-    assert (
-        await send_earlier_receipts(
-            services.sessionmaker, services.server_key, services.cases.signer
-        )
-        == 0
-    )
+    signer = services.cases.signer
+    first_start = tmp_path / "first-start-after-0014"  # this server never ran the step
+    first_start.mkdir()
+    done = first_start / "intake.key.earlier-links-done"
+    sent = await send_earlier_receipts(services.sessionmaker, services.server_key, signer, done)
+    assert sent == 1 and done.exists()
+    again = await send_earlier_receipts(services.sessionmaker, services.server_key, signer, done)
+    assert again == 0
     assert services.sender is not None
     await services.sender.drain(kinds=(RECEIPT,))
     told = mother.last_text
@@ -218,9 +215,14 @@ async def test_answers_that_name_a_case_go_from_her_chat_after_ten_minutes(
     assert not any(code in (m.text or "") for m in other.messages)
 
 
-async def test_a_receipt_sent_on_its_own_is_read_as_one_and_deleted(harness: Harness) -> None:
+async def test_a_receipt_sent_on_its_own_is_read_as_one_and_deleted(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """After a bare /status or /withdraw she may send the receipt as its own message, even
     in the middle of a draft: it is taken as the receipt, never as an answer, and deleted."""
+    # A receipt with digits and letters in its groups, as nearly all are (one of only
+    # letters is taken alone only after /status: tests/test_receipt_typing.py).
+    monkeypatch.setattr("bot.services.cases.new_receipt", lambda: "4M7Q-X2KD-9TPA-H3VC")
     mother = harness.user(user_id=5800, language_code="en")
     code = await walk_intake(mother, locale="en", persons=PERSONS[:1])
     receipt = receipt_of(mother)
@@ -294,3 +296,73 @@ async def test_receipts_of_earlier_cases_are_bound_once(harness: Harness, tmp_pa
     assert await receipts.bind_earlier(sessionmaker, signer, done) == 0  # once only
     await mother.send_command("status", receipt_of(mother))
     assert "No case was found" in mother.last_text
+
+
+async def test_a_link_written_after_the_one_time_step_gets_no_receipt(harness: Harness) -> None:
+    """Someone who can write to the database adds an earlier link from a case to an account
+    whose chat he holds, hoping the next start mints him a receipt code for it: the step ran
+    once on this server (a file beside the intake key says so), so the link is deleted, no
+    receipt code is made, and the refusal is audited."""
+    services = harness.services
+    mother = harness.user(user_id=5960, language_code="en")
+    code = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    intruder = harness.user(user_id=5961, language_code="en")
+    await intruder.send_command("subscribe")  # his account keeps a chat id, for news
+    async with services.sessionmaker() as session, session.begin():
+        case = (await session.scalars(select(Case).where(Case.code == code))).one()
+        case.receipt_hash = None
+        pseudonym = services.accounts.pseudonym(intruder.user_id)
+        account = (
+            await session.scalars(select(Account).where(Account.pseudonym == pseudonym))
+        ).one()
+        session.add(EarlierLink(case_id=case.id, account_id=account.id))
+    await harness.restart()
+    services = harness.services
+    async with services.sessionmaker() as session:
+        assert list(await session.scalars(select(EarlierLink))) == []
+        assert list(await session.scalars(select(Delivery).where(Delivery.kind == RECEIPT))) == []
+        refused = await session.scalar(
+            select(AuditEntry.detail).where(AuditEntry.action == "earlier_links.refused")
+        )
+        assert await session.scalar(select(Case.receipt_hash).where(Case.code == code)) is None
+    assert refused == '{"links": 1}'
+
+
+async def test_a_receipt_moved_with_its_code_finds_nothing(harness: Harness) -> None:
+    """The binding covers the case's uid too: moving a receipt's hash, signature and code
+    onto another family's row (and giving hers another code) finds nothing."""
+    mother = harness.user(user_id=5970, language_code="en")
+    mine = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    other = harness.user(user_id=5971, language_code="en")
+    theirs = await walk_intake(other, locale="en", persons=PERSONS[:1])
+    async with harness.services.sessionmaker() as session, session.begin():
+        a = (await session.scalars(select(Case).where(Case.code == mine))).one()
+        b = (await session.scalars(select(Case).where(Case.code == theirs))).one()
+        moved = a.code, a.receipt_hash, a.receipt_sig
+        a.code, a.receipt_hash, a.receipt_sig = "QQQQ-QQQQ", None, None
+        b.code, b.receipt_hash, b.receipt_sig = "WWWW-WWWW", None, None
+        await session.flush()
+        b.code, b.receipt_hash, b.receipt_sig = moved
+    await mother.send_command("withdraw", receipt_of(mother))
+    assert "No case was found" in mother.last_text
+    async with harness.services.sessionmaker() as session:
+        statuses = set(await session.scalars(select(Case.status)))
+    assert statuses == {CaseStatus.RECEIVED}
+
+
+async def test_receipts_are_bound_again_after_the_intake_key_is_replaced(
+    harness: Harness,
+) -> None:
+    """The seizure runbook replaces the intake key: `aigaq keys intake --rebind-receipts`
+    signs every receipt again, so relatives' receipt codes keep working."""
+    mother = harness.user(user_id=5980, language_code="en")
+    code = await walk_intake(mother, locale="en", persons=PERSONS[:1])
+    receipt = receipt_of(mother)
+    intake = harness.settings.intake_key()
+    intake.unlink()  # destroyed, as the runbook says; the next start makes a new one
+    app = await harness.restart()
+    await mother.send_command("status", receipt)
+    assert "No case was found" in mother.last_text
+    assert await receipts.rebind_all(app.services.sessionmaker, app.services.cases.signer) == 1
+    await mother.send_command("status", receipt)
+    assert f"Case {code}: received." in mother.last_text

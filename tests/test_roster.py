@@ -264,3 +264,41 @@ async def test_a_departed_reviewer_is_revoked_once_the_roster_holds_everything(
     assert left == 0 and audited == json.dumps({"objects": gone})
     harness.reviewer = newcomer
     assert (await harness.open_case(code))["detainees"][0]["name"] == PERSONS[0]["name"]
+
+
+async def test_reviewer_tools_refuse_a_deleted_roster_and_a_choice_of_signers(
+    harness: Harness,
+) -> None:
+    """Deleting the rosters does not send her tools back to trusting any manifest signer;
+    and with two rosters signed by different keys in the database, nothing is pinned."""
+    user = harness.user(user_id=9450, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    sessionmaker = harness.services.sessionmaker
+    pinned = harness.reviewer_tool()
+    await pinned.show(code)  # pinned and seen a roster
+    async with sessionmaker() as session, session.begin():
+        kept = list(await session.scalars(select(RosterCopy)))
+        await session.execute(delete(RosterCopy))
+    with pytest.raises(ReviewError, match="someone deleted it"):
+        await harness.reviewer_tool().decisions.set_status(code, CaseStatus.IN_REVIEW, note="x")
+    async with sessionmaker() as session, session.begin():
+        for row in kept:
+            session.add(RosterCopy(version=row.version, document=row.document))
+        session.add(
+            RosterCopy(
+                version=99,
+                document=sign_roster(
+                    Ed25519PrivateKey.generate(),
+                    version=99,
+                    reviewers=[Listed(ReviewerKey.generate().public())],
+                ),
+            )
+        )
+    fresh = Reviewer(
+        sessionmaker,
+        harness.reviewer,
+        intake_fingerprint=harness.intake_fingerprint,
+        roster_pin=RosterPin(harness.settings.roster.parent / "new-laptop.key"),
+    )
+    with pytest.raises(ReviewError, match="signed by 2 different keys"):
+        await fresh.decisions.set_status(code, CaseStatus.IN_REVIEW, note="first look")

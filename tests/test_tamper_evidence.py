@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
+from bot.crypto.intake import anchor_signed
 from bot.models import (
     Attachment,
     AuditEntry,
@@ -25,6 +26,7 @@ from bot.reviewing.memory import CaseChanged
 from bot.sealing import seal_object
 from bot.services import audit
 from bot.services.alerts import queue_log_head
+from bot.services.attest import attest_earlier
 from bot.services.delivery import ALERT
 from handlers.followup import deliver_questions
 from tests.harness import Harness
@@ -95,18 +97,20 @@ async def test_a_rewritten_log_or_a_case_changed_since_she_saw_it_is_caught(
     # The writer swaps the case AND rewrites its anchor, recomputing the whole chain.
     await set_payload(harness, first, await payload_of(harness, second))
     async with harness.services.sessionmaker() as session:
-        row = await session.scalar(
-            select(AuditEntry.id).where(
-                AuditEntry.action == "case.submitted", AuditEntry.target == first
+        anchored = (
+            await session.execute(
+                select(AuditEntry.id, AuditEntry.detail).where(
+                    AuditEntry.action == "case.submitted", AuditEntry.target == first
+                )
             )
-        )
-    assert row is not None
+        ).one()
+    row, genuine = anchored[0], json.loads(anchored[1])
     await rewrite_log(harness, row, {"manifest": audit.anchor(await payload_of(harness, first))})
     with pytest.raises(CaseChanged, match="no longer holds the hash this machine saw"):
         await harness.reviewer_tool().show(first)
     # A writer who leaves the log alone is caught by what her machine saw first.
     await set_payload(harness, first, original)
-    await rewrite_log(harness, row, {"manifest": audit.anchor(original)})
+    await rewrite_log(harness, row, genuine)
     fresh = harness.reviewer_tool()
     fresh.vouch._log_checked = True  # as if the log check had passed: the case check alone
     fresh.vouch._loaded().cases[first] = "0" * 64
@@ -202,8 +206,9 @@ async def test_staff_chats_get_the_logs_head_every_day(harness: Harness) -> None
 
 async def test_a_case_inserted_into_the_database_is_flagged(harness: Harness) -> None:
     """A writer who has the reviewers' public keys can seal a whole case record of his own
-    (the form cases had before signed manifests) and insert it: the log anchors every case
-    submitted since it began anchoring, so one without an anchor is refused."""
+    (the form cases had before signed manifests), backdate it and even append an anchor for
+    it to the log (the chain has no key): no anchor signed by the bot's intake key matches,
+    so her tools refuse it."""
     user = harness.user(user_id=9950, language_code="en")
     genuine = await walk_intake(user, locale="en", persons=PERSONS[:1])
     opened = await harness.reviewer_tool().show(genuine)
@@ -215,7 +220,7 @@ async def test_a_case_inserted_into_the_database_is_flagged(harness: Harness) ->
             code="ZZZZ-9999",
             status=CaseStatus.RECEIVED,
             locale="en",
-            created_at=utcday() + timedelta(days=1),
+            created_at=utcday() - timedelta(days=400),  # from before anchors began
         )
         session.add(case)
         await session.flush()
@@ -228,3 +233,77 @@ async def test_a_case_inserted_into_the_database_is_flagged(harness: Harness) ->
         )
     with pytest.raises(CaseChanged, match="never submitted through the bot"):
         await harness.reviewer_tool().show("ZZZZ-9999")
+    async with sessionmaker() as session, session.begin():
+        await audit.record(
+            session,
+            actor=audit.RELATIVE,
+            action="case.submitted",
+            target="ZZZZ-9999",
+            detail={"manifest": audit.anchor(case.payload), "kind": "case", "uid": case.uid},
+        )
+    with pytest.raises(CaseChanged, match="is not the case that was submitted"):
+        await harness.reviewer_tool().show("ZZZZ-9999")
+
+
+async def test_a_note_forged_in_the_database_is_refused(harness: Harness) -> None:
+    """Notes are anchored with the signing key of a reviewer in the roster: one sealed and
+    inserted by a database writer, with an unsigned anchor appended, is refused."""
+    user = harness.user(user_id=9960, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    tools = harness.reviewer_tool()
+    await tools.decisions.set_status(code, CaseStatus.IN_REVIEW, note="Genuine note.")
+    sessionmaker = harness.services.sessionmaker
+    async with sessionmaker() as session, session.begin():
+        case = (await session.scalars(select(Case).where(Case.code == code))).one()
+        forged = await seal_object(
+            session, "note", "e" * 32, b"Verified by phone.", harness.services.team.holders()
+        )
+        session.add(
+            CaseNote(
+                case_id=case.id,
+                uid="e" * 32,
+                reviewer=harness.reviewer.key_id,
+                status="verified",
+                grade=case.grade,
+                sealed_note=forged,
+            )
+        )
+        await audit.record(
+            session,
+            actor=harness.reviewer.key_id,
+            action="case.status",
+            target=code,
+            detail={"note": "e" * 32, "sealed": audit.anchor(forged)},
+        )
+    with pytest.raises(CaseChanged, match="a note of case"):
+        await harness.reviewer_tool().show(code)
+
+
+async def test_what_was_sealed_before_signed_anchors_is_attested_once(
+    harness: Harness, tmp_path: Any
+) -> None:
+    """The first start of this version signs an anchor for every case, note, question and
+    set of answers already there, once (a file beside the intake key remembers it)."""
+    user = harness.user(user_id=9970, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    await harness.reviewer_tool().decisions.set_status(code, CaseStatus.IN_REVIEW, note="n")
+    done = tmp_path / "upgraded" / "intake.key.attested"
+    done.parent.mkdir()
+    signer = harness.services.cases.signer
+    assert await attest_earlier(harness.services.sessionmaker, signer, done) == 2
+    assert await attest_earlier(harness.services.sessionmaker, signer, done) == 0
+    async with harness.services.sessionmaker() as session:
+        rows = [
+            json.loads(detail)
+            for detail in await session.scalars(
+                select(AuditEntry.detail).where(AuditEntry.action == "anchor.attested")
+            )
+        ]
+        payload = await session.scalar(select(Case.payload).where(Case.code == code))
+        uid = await session.scalar(select(Case.uid).where(Case.code == code))
+    assert payload is not None and uid is not None
+    assert sorted(row["kind"] for row in rows) == ["case", "note"]
+    case_row = next(row for row in rows if row["kind"] == "case")
+    assert anchor_signed(
+        case_row, "case", uid, code, audit.anchor(payload), {harness.intake_fingerprint}
+    )

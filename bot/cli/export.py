@@ -166,16 +166,26 @@ def export_verify(
             "roster the bundle carries, signed by that key.",
         ),
     ] = None,
+    min_roster_version: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Refuse a bundle whose roster is older than this version (the team tells you "
+            "the current one): an old roster still lists reviewers who have left.",
+        ),
+    ] = None,
 ) -> None:
     """Check a bundle's signature and the SHA-256 of every file in it, and who signed it: a
     bundle is trusted only if its signer is the expected key or a reviewer of the team's
     roster (UNTRUSTED otherwise, exit 1)."""
+    if signer is not None and min_roster_version is not None:
+        fail("--min-roster-version checks the bundle's roster: give --roster-key, not --signer")
     try:
         count = verify_bundle(bundle, signer)
         if signer is not None:
             who = "the key you expected"
         elif roster_key:
-            who = who_signed(bundle, roster_key)
+            who = who_signed(bundle, roster_key, min_roster_version)
         else:
             raise ExportError(
                 f"UNTRUSTED: the signature and {count} files check out, but nothing says whose "

@@ -236,10 +236,27 @@ def keys_inbox() -> None:
     )
 
 
-def keys_intake() -> None:
+def keys_intake(
+    rebind_receipts: Annotated[
+        bool,
+        typer.Option(
+            "--rebind-receipts",
+            help="After the intake key was replaced: sign every receipt hash with the new key.",
+        ),
+    ] = False,
+) -> None:
     """Print the fingerprint of the bot's intake signing key, for reviewers to pin."""
     from bot.crypto.intake import IntakeSigner
+    from bot.services.receipts import rebind_all
 
+    if rebind_receipts:
+        count = run(
+            lambda backend: rebind_all(
+                backend.sessionmaker, IntakeSigner(backend.settings.intake_key())
+            )
+        )
+        typer.echo(f"{count} receipt codes bound to their cases with the current intake key")
+        return
     _print_fingerprint(
         "intake",
         lambda settings: IntakeSigner(settings.intake_key()).fingerprint,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from bot.crypto.delivery import signer_fingerprint, signing_key_file
 from bot.crypto.errors import CryptoError
@@ -23,7 +23,48 @@ from bot.crypto.keys import b64d, b64e, normalise_fingerprint
 
 MANIFEST_FORMAT = "aigaq-manifest-v1"
 SIGNED_TAG = b"aigaq-manifest-sig-v1\x00"
-RECEIPT_TAG = b"aigaq-receipt-sig-v1\x00"
+RECEIPT_TAG = b"aigaq-receipt-sig-v2\x00"
+ANCHOR_TAG = b"aigaq-anchor-v1\x00"
+
+
+def anchor_message(kind: str, uid: str, code: str, digest: str) -> bytes:
+    """What an anchor's signature covers: which object, of which case, with which ciphertext."""
+    return ANCHOR_TAG + f"{kind}\n{uid}\n{code}\n{digest}".encode()
+
+
+def sign_anchor(
+    key: Ed25519PrivateKey, kind: str, uid: str, code: str, digest: str
+) -> dict[str, str]:
+    """An audit row's anchor of a sealed object, signed: a database writer can append rows
+    to the log, but not rows signed by a key reviewer tools pin."""
+    return {
+        "kind": kind,
+        "uid": uid,
+        "signer": key.public_key().public_bytes_raw().hex(),
+        "signature": b64e(key.sign(anchor_message(kind, uid, code, digest))),
+    }
+
+
+def anchor_signed(
+    detail: dict[str, Any], kind: str, uid: str, code: str, digest: str, signers: set[str]
+) -> bool:
+    """Whether this audit detail anchors this object with a signature by a key whose
+    fingerprint is one of `signers`."""
+    if detail.get("kind") != kind or detail.get("uid") != uid:
+        return False
+    try:
+        public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(str(detail.get("signer", ""))))
+    except ValueError:
+        return False
+    if signer_fingerprint(public) not in signers:
+        return False
+    try:
+        public.verify(b64d(str(detail["signature"])), anchor_message(kind, uid, code, digest))
+    except (InvalidSignature, KeyError, ValueError, CryptoError):
+        return False
+    return True
+
+
 INTAKE_FILE = "intake.key"
 
 
@@ -53,18 +94,28 @@ class IntakeSigner:
         """What reviewers pin (AIGAQ_INTAKE_FINGERPRINT)."""
         return signer_fingerprint(self._key.public_key())
 
-    def bind_receipt(self, code: str, receipt_hash: str) -> bytes:
-        """Which case a receipt's hash belongs to, signed: a database writer who moves the
-        hash to another case cannot sign the move, so /status and /withdraw refuse it."""
-        return self._key.sign(RECEIPT_TAG + f"{code}\n{receipt_hash}".encode())
+    @property
+    def public_hex(self) -> str:
+        return self._key.public_key().public_bytes_raw().hex()
 
-    def receipt_bound(self, code: str, receipt_hash: str, signature: bytes | None) -> bool:
+    def sign_anchor(self, kind: str, uid: str, code: str, digest: str) -> dict[str, str]:
+        return sign_anchor(self._key, kind, uid, code, digest)
+
+    def bind_receipt(self, uid: str, code: str, receipt_hash: str) -> bytes:
+        """Which case a receipt's hash belongs to, signed: its uid (which its sealed payload
+        is bound to, so the testimony cannot move with it) and code. A database writer who
+        moves the hash, or the hash with the code, cannot sign the move."""
+        return self._key.sign(RECEIPT_TAG + f"{uid}\n{code}\n{receipt_hash}".encode())
+
+    def receipt_bound(
+        self, uid: str, code: str, receipt_hash: str, signature: bytes | None
+    ) -> bool:
         """Whether this receipt hash was bound to this case by this key."""
         if not signature:
             return False
         try:
             self._key.public_key().verify(
-                signature, RECEIPT_TAG + f"{code}\n{receipt_hash}".encode()
+                signature, RECEIPT_TAG + f"{uid}\n{code}\n{receipt_hash}".encode()
             )
         except InvalidSignature:
             return False

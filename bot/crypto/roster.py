@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -212,29 +214,56 @@ def read_roster(path: Path, pinned: str | None) -> Roster:
         raise RosterError(f"{path}: {exc}") from None
 
 
-def check_version(roster: Roster, seen_file: Path) -> None:
-    """Refuse a roster older than the newest this machine has seen; remember this one's
-    version (a file beside the key that trusts it, never the database)."""
-    try:
-        seen = int(seen_file.read_text(encoding="utf-8").split()[0])
-    except (FileNotFoundError, IndexError):
-        seen = 0
-    except (OSError, ValueError) as exc:
-        raise RosterError(f"{seen_file} cannot be read ({type(exc).__name__})") from None
+def check_version(roster: Roster, seen_file: Path, *, remember: bool = True) -> None:
+    """Refuse a roster older than the newest this machine has seen; with `remember`, keep
+    this one's version (a file beside the key that trusts it, never the database)."""
+    seen = _seen_version(seen_file)
     if roster.version < seen:
         raise RosterError(
             f"the roster is version {roster.version}, but version {seen} was seen before: "
             "an older roster was put back"
         )
-    if roster.version > seen:
+    if remember and roster.version > seen:
+        _remember_version(seen_file, roster.version)
+
+
+def _seen_version(seen_file: Path) -> int:
+    """The version the seen file holds; 0 only when there is no file. An empty or damaged
+    file is refused, not read as 0: that would let an older roster back in."""
+    try:
+        text = seen_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return 0
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RosterError(f"{seen_file} cannot be read ({type(exc).__name__})") from None
+    if not (text.isascii() and text.isdigit()):
+        raise RosterError(
+            f"{seen_file} holds no roster version ({'empty' if not text else 'damaged'}): "
+            "delete it only if you are sure no newer roster was used on this machine"
+        )
+    return int(text)
+
+
+def _remember_version(seen_file: Path, version: int) -> None:
+    """Write the seen file whole (mode 0600) and move it into place, so a crash leaves the
+    old version or the new one, never an empty file."""
+    try:
+        seen_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{seen_file.name}.", dir=seen_file.parent)
         try:
-            seen_file.parent.mkdir(parents=True, exist_ok=True)
-            seen_file.write_text(f"{roster.version}\n", encoding="utf-8")
-        except OSError as exc:
-            raise RosterError(
-                f"cannot write {seen_file} ({type(exc).__name__}): set AIGAQ_ROSTER_SEEN_FILE "
-                "to a file the bot may write"
-            ) from None
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(f"{version}\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, seen_file)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise RosterError(
+            f"cannot write {seen_file} ({type(exc).__name__}): set AIGAQ_ROSTER_SEEN_FILE "
+            "to a file the bot may write"
+        ) from None
 
 
 def write_roster(

@@ -149,10 +149,11 @@ def _listed_files(body: Any) -> dict[str, str]:
     return files
 
 
-def who_signed(path: Path, roster_key: str) -> str:
+def who_signed(path: Path, roster_key: str, min_version: int | None = None) -> str:
     """Who among the team signed a bundle that `verify_bundle` passed: the reviewer of the
     roster it carries whose export-signing key signed it, that roster verified against the
-    roster key `roster_key` names. ExportError (UNTRUSTED) otherwise."""
+    roster key `roster_key` names and, given `min_version`, not older than that (a reviewer
+    who left is still listed in the rosters from before). ExportError (UNTRUSTED) otherwise."""
     with zipfile.ZipFile(path) as bundle:
         body = json.loads(_read_bounded(bundle, "manifest.json", MAX_MANIFEST_SIZE))
         if ROSTER_ENTRY not in _listed_files(body):
@@ -160,17 +161,25 @@ def who_signed(path: Path, roster_key: str) -> str:
                 "UNTRUSTED: the signature holds, but the bundle carries no team roster to "
                 "tell whose key signed it"
             )
-        document = _read_bounded(bundle, ROSTER_ENTRY, MAX_ROSTER_BYTES).decode()
+        raw = _read_bounded(bundle, ROSTER_ENTRY, MAX_ROSTER_BYTES)
     try:
-        roster = parse_roster(document, roster_key)
+        roster = parse_roster(raw.decode("utf-8"), roster_key)
+    except UnicodeDecodeError:
+        raise ExportError(f"UNTRUSTED: the bundle's {ROSTER_ENTRY} is not UTF-8 text") from None
     except RosterError as exc:
         raise ExportError(f"UNTRUSTED: {exc}") from None
+    issued = f"{roster.issued_at:%Y-%m-%d}"
+    if min_version is not None and roster.version < min_version:
+        raise ExportError(
+            f"UNTRUSTED: the bundle carries roster version {roster.version} (issued {issued}), "
+            f"older than version {min_version}: whoever signed it may have left the team since"
+        )
     signer = str(body["signer"]).lower()
     for reviewer in roster.reviewers:
         if reviewer.signing_hex == signer:
             label = reviewer.key.label or "no label"
             key = reviewer.fingerprint[:16]
-            return f"reviewer {label} ({key}…) of roster version {roster.version}"
+            return f"reviewer {label} ({key}…) of roster version {roster.version}, issued {issued}"
     raise ExportError(
         f"UNTRUSTED: the bundle was signed by {signer}, which the team roster does not list"
     )

@@ -20,14 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.case import CasePayload
 from bot.crypto import CryptoError
+from bot.crypto.delivery import signer_fingerprint
 from bot.crypto.intake import is_signed_manifest
+from bot.crypto.keys import normalise_fingerprint
 from bot.crypto.roster import RosterError
 from bot.file_record import KIND as FILE_RECORD
 from bot.file_record import FileRecord
 from bot.models import Attachment, Case, CaseNote, CaseStatus
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.manifest import assemble_case
-from bot.reviewing.memory import CaseChanged, Vouch
+from bot.reviewing.memory import CaseChanged, Trust, Vouch
 from bot.reviewing.opening import ReviewError, TeamKeys, open_object
 from bot.reviewing.roster_pin import NoRosterYet, RosterPin
 from bot.services import audit
@@ -112,7 +114,7 @@ class Reviewer:
         self.key = key
         # What her machine remembers (the audit log's head, each case's manifest digest),
         # in a file beside her key; None: for this run only.
-        self.vouch = Vouch(key, memory)
+        self.vouch = Vouch(key, memory, trust=self._trust)
         # The bot's intake signing key she pinned (AIGAQ_INTAKE_FINGERPRINT): a case's
         # manifest signed by another key is refused (bot/reviewing/manifest.py).
         self._intake_fingerprint = intake_fingerprint
@@ -140,6 +142,27 @@ class Reviewer:
         except RosterError as exc:
             raise ReviewError(f"the team roster cannot be trusted: {exc}") from None
         return roster.signers.get(role)
+
+    async def _trust(self) -> Trust | None:
+        """Whose signed anchors her tools accept; None while the bot's intake key is not
+        pinned (then the log's anchors are compared unsigned, as far as that goes)."""
+        intake = await self.pinned_signer("intake")
+        if not intake:
+            return None
+        bot = frozenset(normalise_fingerprint(one) for one in intake.split(",") if one.strip())
+        reviewers: frozenset[str] = frozenset()
+        if self.team.roster_pin is not None:
+            try:
+                roster = await self.team.roster_pin.verified(self._sessionmaker)
+            except NoRosterYet:
+                roster = None
+            except RosterError as exc:
+                raise ReviewError(f"the team roster cannot be trusted: {exc}") from None
+            if roster is not None:
+                reviewers = frozenset(
+                    signer_fingerprint(r.signing) for r in roster.reviewers if r.signing
+                )
+        return Trust(bot, reviewers)
 
     @cached_property
     def decisions(self) -> Decisions:

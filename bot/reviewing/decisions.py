@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.crypto.intake import sign_anchor
 from bot.models import Case, CaseNote, CaseStatus, Notice
 from bot.reviewing.cases import ReviewError
 from bot.sealing import seal_object
@@ -74,8 +75,17 @@ class Decisions:
                 target=case.code,
                 # The note's ciphertext anchored: a note swapped in the database shows.
                 detail={"status": status.value, "grade": case.grade}
-                | ({"note": uid, "sealed": audit.anchor(sealed_note)} if sealed_note else {}),
+                | (self._anchor(case, uid, sealed_note) if sealed_note else {}),
             )
+
+    def _anchor(self, case: Case, uid: str, sealed: bytes) -> dict[str, str]:
+        """The note's ciphertext anchored in the log, signed with her export-signing key
+        (the roster lists it): a note swapped or inserted in the database shows."""
+        digest = audit.anchor(sealed)
+        signing = self._reviewer.key.signing_key()
+        return {"note": uid, "sealed": digest} | sign_anchor(
+            signing, "note", uid, case.code, digest
+        )
 
     async def _has_contact(self, code: str) -> bool:
         async with self._reviewer._sessionmaker() as session:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from bot.crypto.intake import sign_anchor
 from bot.models import Attachment, CaseStatus, FollowUp
 from bot.reviewing.cases import ReviewError
 from bot.reviewing.opening import open_object
@@ -81,7 +82,8 @@ class FollowUps:
                 actor=self._reviewer.key.key_id,
                 action="followup.asked",
                 target=case.code,
-                detail={"question": uid, "sealed": audit.anchor(sealed)},
+                detail={"question": uid, "sealed": (digest := audit.anchor(sealed))}
+                | sign_anchor(self._reviewer.key.signing_key(), "question", uid, case.code, digest),
             )
 
     async def ask_missing(self, code: str, person: int = 1) -> list[str]:

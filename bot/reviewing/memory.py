@@ -12,6 +12,7 @@ the first time. Either mismatch stops them with CaseChanged, naming the case.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,12 +21,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.crypto.intake import anchor_signed
 from bot.models import AuditEntry, Case
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.local_file import open_local, seal_local
 from bot.reviewing.opening import ReviewError
 from bot.services import audit
+from bot.services.attest import ATTESTED
 from bot.services.cases import SUBMITTED
+
+# The audit actions whose rows anchor a sealed object.
+ANCHORING = (SUBMITTED, "case.status", "followup.asked", "followup.answered", ATTESTED)
 
 MAGIC = b"aigaq-memory-v1\n"
 PURPOSE = "memory"
@@ -57,10 +63,28 @@ class Memory:
         return cls((int(head[0]), str(head[1])) if head else None, dict(data.get("cases", {})))
 
 
-class Vouch:
-    """Checks what her tools read against what her machine remembers."""
+@dataclass(frozen=True)
+class Trust:
+    """Whose signed anchors her tools accept: the bot's intake key(s) she pinned, and the
+    export-signing keys of the roster's reviewers (fingerprints)."""
 
-    def __init__(self, key: ReviewerKey, path: Path | None) -> None:
+    bot: frozenset[str]
+    reviewers: frozenset[str]
+
+
+class Vouch:
+    """Checks what her tools read against the log's signed anchors and what her machine
+    remembers."""
+
+    def __init__(
+        self,
+        key: ReviewerKey,
+        path: Path | None,
+        trust: Callable[[], Awaitable[Trust | None]] | None = None,
+    ) -> None:
+        self._trust_of = trust
+        self._trusted: Trust | None = None
+        self._trust_read = False
         self._key = key
         self._path = path  # None: remembered for this run only (tests, benchmarks)
         self._memory: Memory | None = None
@@ -104,13 +128,79 @@ class Vouch:
         """The newest audit row verified (after `log`)."""
         return self._loaded().head
 
+    async def _trust(self) -> Trust | None:
+        if not self._trust_read:
+            self._trusted = await self._trust_of() if self._trust_of else None
+            self._trust_read = True
+        return self._trusted
+
+    async def _signed(
+        self,
+        session: AsyncSession,
+        kind: str,
+        uid: str,
+        code: str,
+        sealed: bytes,
+        signers: frozenset[str],
+    ) -> bool | None:
+        """Whether the log holds an anchor of this object signed by one of `signers`; None
+        when it holds no anchor of it at all, signed or not."""
+        digest = audit.anchor(sealed)
+        found = False
+        for raw in await session.scalars(
+            select(AuditEntry.detail).where(
+                AuditEntry.target == code, AuditEntry.action.in_(ANCHORING)
+            )
+        ):
+            detail = json.loads(raw)
+            if detail.get("uid") != uid and detail.get(kind) != uid:
+                continue
+            found = True
+            if anchor_signed(detail, kind, uid, code, digest, set(signers)):
+                return True
+        return False if found else None
+
     async def case(self, session: AsyncSession, case: Case) -> None:
-        """Its sealed manifest is the one submitted (the log's anchor) and the one she saw
-        first on this machine."""
+        """Its sealed manifest is the one submitted (the log's anchor, signed by the bot's
+        intake key when her tools pin it) and the one she saw first on this machine."""
         if case.payload is None:
             return
         await self.log(session)
         digest = audit.anchor(case.payload)
+        trust = await self._trust()
+        if trust is not None:
+            signed = await self._signed(
+                session, "case", case.uid, case.code, case.payload, trust.bot
+            )
+            if not signed:
+                raise CaseChanged(
+                    f"case {case.code} "
+                    + (
+                        "was never submitted through the bot: the audit log holds no anchor "
+                        "of it signed by the bot's intake key"
+                        if signed is None
+                        else "is not the case that was submitted: no anchor signed by the "
+                        "bot's intake key matches its sealed record"
+                    )
+                    + ". Someone changed the database; nothing of it was opened"
+                )
+        else:
+            await self._unsigned_case(session, case, digest)
+        memory = self._loaded()
+        seen = memory.cases.get(case.code)
+        if seen is not None and seen != digest:
+            raise CaseChanged(
+                f"case {case.code} changed since this machine first opened it: its sealed "
+                "record is another one now. Someone changed the database; nothing of it was "
+                "opened"
+            )
+        if seen is None:
+            memory.cases[case.code] = digest
+            self._dirty = True
+
+    async def _unsigned_case(self, session: AsyncSession, case: Case, digest: str) -> None:
+        """Without the bot's intake key pinned: the log's anchor compared, as far as it goes
+        (anyone who can write to the database can write an anchor too)."""
         submitted = await audit.anchored(session, SUBMITTED, case.code, "manifest")
         if submitted is None and await self._anchored_since(session, case):
             raise CaseChanged(
@@ -125,17 +215,6 @@ class Vouch:
                 "differs from the one the audit log anchored at Submit. Someone changed the "
                 "database; nothing of it was opened"
             )
-        memory = self._loaded()
-        seen = memory.cases.get(case.code)
-        if seen is not None and seen != digest:
-            raise CaseChanged(
-                f"case {case.code} changed since this machine first opened it: its sealed "
-                "record is another one now. Someone changed the database; nothing of it was "
-                "opened"
-            )
-        if seen is None:
-            memory.cases[case.code] = digest
-            self._dirty = True
 
     async def sealed(
         self,
@@ -146,8 +225,32 @@ class Vouch:
         sealed: bytes,
         created_at: datetime,
     ) -> None:
-        """A note or question of this case is the one the log anchored when it was written.
-        One written before the log anchored its kind has no anchor and is taken as it is."""
+        """A note, question or set of answers of this case is the one anchored when it was
+        written: signed by a reviewer of the roster (notes, questions) or the bot (answers,
+        and what it attested once for everything sealed before) when her tools pin their
+        keys; otherwise compared with the unsigned anchor, if the log has one."""
+        trust = await self._trust()
+        if trust is not None:
+            signers = trust.bot if kind == "answer" else trust.bot | trust.reviewers
+            if await self._signed(session, kind, uid, case.code, sealed, signers):
+                return
+        elif await self._unsigned_matches(session, case, kind, uid, sealed, created_at):
+            return
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise CaseChanged(
+            f"{article} {kind} of case {case.code} ({uid}) is not the one anchored when it was "
+            "written: someone changed the database; nothing of it was opened"
+        )
+
+    async def _unsigned_matches(
+        self,
+        session: AsyncSession,
+        case: Case,
+        kind: str,
+        uid: str,
+        sealed: bytes,
+        created_at: datetime,
+    ) -> bool:
         action = {
             "note": "case.status",
             "question": "followup.asked",
@@ -156,16 +259,9 @@ class Vouch:
         held = await audit.anchors(session, action, case.code)
         expected = held.by_uid.get(uid)
         if expected == audit.anchor(sealed):
-            return
+            return True
         created = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-        if expected is None and (held.since is None or created < held.since):
-            return
-        article = "an" if kind[0] in "aeiou" else "a"
-        raise CaseChanged(
-            f"{article} {kind} of case {case.code} ({uid}) is not the one the audit log "
-            "anchored when it was written: someone changed the database; nothing of it was "
-            "opened"
-        )
+        return expected is None and (held.since is None or created < held.since)
 
     async def answers(
         self,

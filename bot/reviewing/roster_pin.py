@@ -60,16 +60,49 @@ class RosterPin:
             kept = await session.scalar(
                 select(RosterCopy).order_by(RosterCopy.version.desc()).limit(1)
             )
+        pinned = self._pinned()
         if kept is None:
+            if pinned is not None or self.seen_file.exists():
+                # She pinned a roster key, or her machine trusted a roster before: a roster
+                # missing from the database was removed (or the bot has not started yet).
+                raise RosterError(
+                    "the database holds no signed roster, though this machine trusts a roster "
+                    "key: someone deleted it, or the bot has not started with its roster yet. "
+                    "Nothing was sealed"
+                )
             raise NoRosterYet(
                 "the database holds no signed roster: the bot stores one when it starts "
                 "with AIGAQ_ROSTER and AIGAQ_ROSTER_KEY set"
             )
-        pinned = self._pinned()
+        if pinned is None:
+            await self._one_signer_only(sessionmaker)
         roster = parse_roster(kept.document, pinned)
         if pinned is None:
             self.pin_file.write_text(roster.signed_by + "\n", encoding="utf-8")
             self.first_use = roster.signed_by
-            log.warning("pinned the roster key %s at first use", roster.signed_by)
+            log.warning(
+                "pinned the team's roster key %s at first use: compare it with the one your "
+                "admin gave you; if it differs, delete %s and stop",
+                roster.signed_by,
+                self.pin_file,
+            )
         check_version(roster, self.seen_file)
         return roster
+
+    async def _one_signer_only(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Pinning at first use trusts whoever signed the rosters: refuse when the database
+        holds rosters signed by more than one key (someone added his own)."""
+        async with sessionmaker() as session:
+            documents = list(await session.scalars(select(RosterCopy.document)))
+        signers = set()
+        for document in documents:
+            try:
+                signers.add(parse_roster(document, None).signed_by)
+            except RosterError:
+                continue  # not a roster at all: it cannot be pinned either
+        if len(signers) > 1:
+            raise RosterError(
+                f"the database holds rosters signed by {len(signers)} different keys: pin your "
+                "team's roster key with AIGAQ_ROSTER_KEY (your admin has its fingerprint); "
+                "nothing was pinned"
+            )

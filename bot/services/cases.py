@@ -232,11 +232,12 @@ class CaseStore:
                 actor=audit.RELATIVE,
                 action=SUBMITTED,
                 target=case.code,
-                detail={"manifest": audit.anchor(case.payload)},
+                detail={"manifest": (digest := audit.anchor(case.payload))}
+                | self._signer.sign_anchor("case", case.uid, case.code, digest),
             )
             receipt = new_receipt()
             case.receipt_hash = receipt_hash(receipt)
-            case.receipt_sig = self._signer.bind_receipt(case.code, case.receipt_hash)
+            case.receipt_sig = self._signer.bind_receipt(case.uid, case.code, case.receipt_hash)
             done = Submitted(
                 code=case.code,
                 receipt=receipt,

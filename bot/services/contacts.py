@@ -223,6 +223,7 @@ async def seal_earlier_contacts(
     key: ServerKey,
     keys: DeliveryKeys,
     listed: frozenset[int] | None = None,
+    links_done: bool = False,
 ) -> Moved:
     """The one-time step after revision 0013 (run at every start; it finds nothing once done):
     a consenting case whose relative's chat id was kept on her account gets its sealed
@@ -231,7 +232,8 @@ async def seal_earlier_contacts(
     until the receipts step that drops the account link has used it."""
     async with sessionmaker() as session, session.begin():
         step = _Step(session, key, keys, listed)
-        await step.contacts_of_cases()
+        if not links_done:  # once only: later links were written by someone else
+            await step.contacts_of_cases()
         await step.queued_deliveries()
         await step.unstaged()
     moved = Moved(step.contacts, step.deliveries, step.failed)

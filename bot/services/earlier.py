@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db
@@ -21,6 +22,7 @@ from bot.crypto import CryptoError, ServerKey
 from bot.crypto.intake import IntakeSigner
 from bot.earlier_links import EarlierLink
 from bot.models import Account, Case, CaseStatus, Delivery, DeliveryState, Role
+from bot.services import audit
 from bot.services.delivery import RECEIPT
 from bot.services.receipts import new_receipt, receipt_hash
 
@@ -28,11 +30,20 @@ log = logging.getLogger(__name__)
 
 
 async def send_earlier_receipts(
-    sessionmaker: async_sessionmaker[AsyncSession], key: ServerKey, signer: IntakeSigner
+    sessionmaker: async_sessionmaker[AsyncSession],
+    key: ServerKey,
+    signer: IntakeSigner,
+    done: Path,
 ) -> int:
     """Queue a receipt code for each earlier case whose relative can be reached, delete every
     link, and drop the chat ids relatives' accounts kept only for follow-ups (a subscriber's
-    stays, for news). Returns how many receipt codes were queued; nothing once done."""
+    stays, for news). Returns how many receipt codes were queued.
+
+    Once only, remembered in `done` (a file beside the intake key, not the database): after
+    that, a link someone wrote into the database gets no receipt code (it would hand him a
+    working receipt for any case); it is deleted and the refusal audited."""
+    if _marked(done):
+        return await _refuse_links(sessionmaker)
     queued = links = 0
     async with sessionmaker() as session, session.begin():
         rows = await session.execute(
@@ -48,7 +59,7 @@ async def send_earlier_receipts(
                 continue
             receipt = new_receipt()
             case.receipt_hash = receipt_hash(receipt)
-            case.receipt_sig = signer.bind_receipt(case.code, case.receipt_hash)
+            case.receipt_sig = signer.bind_receipt(case.uid, case.code, case.receipt_hash)
             message = {"chat": chat, "code": case.code, "receipt": receipt}
             session.add(
                 Delivery(
@@ -76,7 +87,33 @@ async def send_earlier_receipts(
     if links:
         log.info("earlier cases: %d links deleted, %d receipt codes queued", links, queued)
         await db.wipe_traces(sessionmaker.kw["bind"])
+    _mark(done, queued)
     return queued
+
+
+async def _refuse_links(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    async with sessionmaker() as session, session.begin():
+        gone = await session.execute(delete(EarlierLink))
+        count = int(getattr(gone, "rowcount", 0) or 0)
+        if count:
+            log.warning("%d earlier links appeared after the one-time step: deleted", count)
+            await audit.record(
+                session, actor="bot", action="earlier_links.refused", detail={"links": count}
+            )
+    return 0
+
+
+def links_done(done: Path) -> bool:
+    """Whether the one-time step for earlier links has run on this server."""
+    return done.exists()
+
+
+def _marked(done: Path) -> bool:
+    return links_done(done)
+
+
+def _mark(done: Path, queued: int) -> None:
+    done.write_text(f"earlier receipt codes queued: {queued}\n", encoding="utf-8")
 
 
 def _chat(key: ServerKey, chat_ref: bytes | None) -> int | None:

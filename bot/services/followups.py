@@ -17,8 +17,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.crypto.intake import IntakeSigner
 from bot.models import Attachment, Case, CaseStatus, FollowUp, utcday, utcnow
 from bot.services import audit
+from bot.services.attest import answers_digest
 from bot.states import FollowUpState
 
 QUEUED, SENT = FollowUpState.QUEUED, FollowUpState.SENT
@@ -49,9 +51,12 @@ class FollowUps:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         token_ttl: timedelta = timedelta(days=30),
+        signer: IntakeSigner | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.token_ttl = token_ttl
+        # Signs the anchor of her answers in the log (reviewer tools check it).
+        self._signer = signer
 
     async def mark(self, session: AsyncSession, followup_id: int, *, sent: bool) -> None:
         """How its delivery ended, in the caller's transaction (the outbox closes the delivery
@@ -63,6 +68,15 @@ class FollowUps:
         followup.sent_at = utcday()
         if not sent:
             followup.token_hash = None
+
+    def _anchor(
+        self, question: str, code: str, given: list[tuple[str, bytes | None]]
+    ) -> dict[str, str]:
+        """Her answers' sealed records anchored, signed with the intake key when the bot has
+        one: answers swapped, added or taken away in the database show."""
+        digest = answers_digest(given)
+        signed = self._signer.sign_anchor("answer", question, code, digest) if self._signer else {}
+        return {"question": question, "sealed": digest} | signed
 
     async def _open(self, session: AsyncSession, token: str) -> tuple[FollowUp, Case] | None:
         """The question this token answers, if it was sent, is not answered, its case not
@@ -113,11 +127,6 @@ class FollowUps:
                 action="followup.answered",
                 target=case.code,
                 # Her answers' sealed records anchored: one swapped in the database shows.
-                detail={
-                    "question": followup.uid,
-                    "sealed": audit.anchor(
-                        b"".join(uid.encode() + (record or b"") for uid, record in given)
-                    ),
-                },
+                detail=self._anchor(followup.uid, case.code, list(given)),
             )
             return case.code

@@ -97,15 +97,15 @@ async def find(
     async with sessionmaker() as session:
         row = (
             await session.execute(
-                select(Case.id, Case.code, Case.status, Case.receipt_sig).where(
+                select(Case.id, Case.uid, Case.code, Case.status, Case.receipt_sig).where(
                     Case.receipt_hash == digest
                 )
             )
         ).first()
     if row is None:
         return None
-    case_id, code, status, signature = row
-    if not signer.receipt_bound(code, digest, signature):
+    case_id, uid, code, status, signature = row
+    if not signer.receipt_bound(uid, code, digest, signature):
         log.warning("a receipt's hash is not bound to its case %s: refused", code)
         async with sessionmaker() as session, session.begin():
             await audit.record(session, actor="bot", action="receipt.unbound", target=code)
@@ -126,11 +126,24 @@ async def bind_earlier(
         for case in await session.scalars(
             select(Case).where(Case.receipt_hash.is_not(None), Case.receipt_sig.is_(None))
         ):
-            case.receipt_sig = signer.bind_receipt(case.code, str(case.receipt_hash))
+            case.receipt_sig = signer.bind_receipt(case.uid, case.code, str(case.receipt_hash))
             bound += 1
     _mark(done, bound)
     if bound:
         log.info("signed the receipt codes of %d earlier cases", bound)
+    return bound
+
+
+async def rebind_all(sessionmaker: async_sessionmaker[AsyncSession], signer: IntakeSigner) -> int:
+    """After the intake key was replaced (docs/deploy.md, if the server is seized): sign
+    every receipt hash again with the new key, once the team has decided to trust what the
+    database holds. Returns how many."""
+    bound = 0
+    async with sessionmaker() as session, session.begin():
+        for case in await session.scalars(select(Case).where(Case.receipt_hash.is_not(None))):
+            case.receipt_sig = signer.bind_receipt(case.uid, case.code, str(case.receipt_hash))
+            bound += 1
+        await audit.record(session, actor="cli", action="receipts.rebound", detail={"cases": bound})
     return bound
 
 
