@@ -94,6 +94,11 @@ def test_keys_roster_sign_show_and_backup_restore(
         "--backup", backup_key,
     )  # fmt: skip
     assert code == 0 and key.public().fingerprint in output
+    code, output = run(
+        "keys", "roster", "sign", "--key", "roster-signing.key", "--version", "1",
+        "--out", "roster.json",
+    )  # fmt: skip
+    assert code == 2 and "sign this one with a higher --version" in output
     monkeypatch.setenv("AIGAQ_ROSTER_KEY", fingerprint)
     code, output = run("keys", "roster", "show")
     assert code == 0 and "version 1" in output and "signed by the pinned roster key" in output

@@ -27,10 +27,9 @@ from bot.models import AuditEntry, CaseNote, CaseStatus, Recipient, SealedKey
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError
-from bot.reviewing.rewrap import rewrap
+from bot.reviewing.rewrap import NotCovered, StillListed, revoke, rewrap
 from bot.reviewing.roster_pin import RosterPin
 from bot.roster_copy import RosterCopy
-from bot.services.recipients import NotCovered, StillListed, revoke
 from bot.settings import SettingsError
 from tests.harness import Harness
 from tests.scenario import PERSONS, walk_intake
@@ -231,27 +230,56 @@ async def test_a_departed_reviewer_is_revoked_once_the_roster_holds_everything(
     harness: Harness,
 ) -> None:
     """`aigaq keys revoke` drops a departed reviewer's wrapped keys, but only once she is out
-    of the roster and reviewers still in it hold every object she holds."""
+    of the roster and the reviewer running it opens every object she holds — each unwrapped
+    to check, so garbage rows a database writer adds do not count as copies."""
     user = harness.user(user_id=9400, language_code="en")
     code = await walk_intake(user, locale="en", persons=PERSONS[:1])
     leaving, newcomer = harness.reviewer, ReviewerKey.generate()
     await harness.sign_roster([leaving.public(), newcomer.public()])
     sessionmaker = harness.services.sessionmaker
+    newcomers = harness.team_of(newcomer)
     with pytest.raises(StillListed):
-        await revoke(sessionmaker, leaving.key_id, listed={leaving.key_id}, actor="cli")
+        await revoke(sessionmaker, newcomer, leaving.key_id, team=newcomers, actor="cli")
+    await harness.sign_roster([newcomer.public()])
+    newcomers = harness.team_of(newcomer)
     with pytest.raises(NotCovered) as alone:
-        await revoke(sessionmaker, leaving.key_id, listed={newcomer.key_id}, actor="cli")
-    assert alone.value.alone >= 8  # the case, its answers, files and records, her contact
+        await revoke(sessionmaker, newcomer, leaving.key_id, team=newcomers, actor="cli")
+    held = alone.value.alone
+    assert held >= 8  # the case, its answers, files and records, her contact
+    # Garbage rows "for" the newcomer do not count: they do not unwrap.
+    async with sessionmaker() as session, session.begin():
+        theirs = await session.scalar(
+            select(Recipient.id).where(Recipient.key_id == newcomer.key_id)
+        )
+        mine = list(
+            await session.scalars(
+                select(SealedKey)
+                .join(Recipient, Recipient.id == SealedKey.recipient_id)
+                .where(Recipient.key_id == leaving.key_id)
+            )
+        )
+        for row in mine:
+            session.add(
+                SealedKey(
+                    kind=row.kind,
+                    object_uid=row.object_uid,
+                    recipient_id=theirs,
+                    wrapped_key=b"garbage",
+                )
+            )
+    with pytest.raises(NotCovered):
+        await revoke(sessionmaker, newcomer, leaving.key_id, team=newcomers, actor="cli")
+    async with sessionmaker() as session, session.begin():
+        await session.execute(delete(SealedKey).where(SealedKey.recipient_id == theirs))
     await rewrap(
         sessionmaker,
         leaving,
         newcomer.public().fingerprint,
-        team=harness.team_of(leaving),
+        team=harness.team_of(newcomer),
         actor="cli",
     )
-    await harness.sign_roster([newcomer.public()])
-    gone = await revoke(sessionmaker, leaving.key_id, listed={newcomer.key_id}, actor="cli")
-    assert gone == alone.value.alone
+    gone = await revoke(sessionmaker, newcomer, leaving.key_id, team=newcomers, actor="cli")
+    assert gone == held
     async with sessionmaker() as session:
         left = await session.scalar(
             select(func.count(SealedKey.id))
@@ -261,7 +289,7 @@ async def test_a_departed_reviewer_is_revoked_once_the_roster_holds_everything(
         audited = await session.scalar(
             select(AuditEntry.detail).where(AuditEntry.action == "key.revoked")
         )
-    assert left == 0 and audited == json.dumps({"objects": gone})
+    assert left == 0 and json.loads(audited or "{}")["objects"] == gone
     harness.reviewer = newcomer
     assert (await harness.open_case(code))["detainees"][0]["name"] == PERSONS[0]["name"]
 

@@ -81,6 +81,11 @@ async def test_every_submitted_manifest_is_anchored_and_a_moved_one_is_refused(
     await set_payload(harness, first, await payload_of(harness, second))
     with pytest.raises(CaseChanged, match=f"case {first} is not the case that was submitted"):
         await harness.reviewer_tool().show(first)
+    async with harness.services.sessionmaker() as session:
+        refused = await session.scalar(
+            select(AuditEntry.detail).where(AuditEntry.action == "review.refused")
+        )
+    assert refused is not None and first in refused  # the team sees it in the log too
     # An export stops at it too, never passing it over as merely unreadable.
     with pytest.raises(CaseChanged):
         async for _case, _payload in harness.reviewer_tool().each():

@@ -16,7 +16,7 @@ from bot.crypto.keys import SIGNING_LINE_TAG, SUITE_NAMES
 from bot.crypto.roster import read_roster
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError, TeamKeys
-from bot.reviewing.rewrap import rewrap
+from bot.reviewing.rewrap import NotCovered, StillListed, revoke, rewrap
 from bot.reviewing.roster_pin import RosterPin
 from bot.services.recipients import Recipients, UnknownKey
 from bot.services.roles import CLI
@@ -91,6 +91,43 @@ def keys_rewrap(
             err=True,
         )
     typer.echo(f"{count} data keys wrapped for {to}")
+
+
+def keys_revoke(
+    departed: Annotated[str, typer.Argument(help="The departed reviewer's key id (`keys list`).")],
+    key: Annotated[Path, typer.Option(help="Your private key file.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: her wrapped keys go.")] = False,
+    passphrase_file: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Drop a departed reviewer's wrapped keys, once she is out of the roster and your key
+    opens everything she held (rewrap first); each is checked by unwrapping it."""
+    if not yes:
+        fail("this deletes every wrapped key of that reviewer: add --yes to confirm")
+    reviewer = reviewer_key(key, passphrase_file)
+    pin = RosterPin(key, settings_or_exit().roster_key)
+
+    def explain(exc: Exception) -> str:
+        if isinstance(exc, StillListed):
+            return f"{departed} is in the signed roster: sign the next roster without it first"
+        if isinstance(exc, NotCovered):
+            return (
+                f"your key cannot open {exc.alone} sealed objects {departed} holds: rewrap them "
+                "to a reviewer in the roster first (`aigaq keys rewrap`); nothing was revoked"
+            )
+        return _unknown_key(exc) if isinstance(exc, UnknownKey) else str(exc)
+
+    count = run(
+        lambda backend: revoke(
+            backend.sessionmaker,
+            reviewer,
+            departed,
+            team=TeamKeys(backend.sessionmaker, reviewer.key_id, backend.settings.recipients, pin),
+            actor=CLI,
+        ),
+        errors=(StillListed, NotCovered, UnknownKey, ReviewError),
+        explain=explain,
+    )
+    typer.echo(f"{departed} revoked: {count} wrapped keys deleted")
 
 
 async def _rewrap(backend: Backend, reviewer: ReviewerKey, to: str, pin: RosterPin) -> int:

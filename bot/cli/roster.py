@@ -64,6 +64,15 @@ def roster_sign(
         fail(f"{key} does not exist; make the roster key with `aigaq keys roster key --out`")
     try:
         signing = signing_key_file(key, unwritable="")
+        if out.exists():
+            # The roster it replaces: a version that does not go up would be refused by every
+            # bot and reviewer tool that saw the old one (or, reused, mean two rosters).
+            before = read_roster(out, signer_fingerprint(signing.public_key()))
+            if version <= before.version:
+                fail(
+                    f"{out} is roster version {before.version}: sign this one with a higher "
+                    "--version"
+                )
         listed = load_reviewer_lines(reviewers)
         keys = [reviewer.key for reviewer in listed]
         text = sign_roster(

@@ -15,7 +15,6 @@ from bot.cli.shell import Backend, fail, run, settings_or_exit
 from bot.crypto import CryptoError, ServerKey
 from bot.crypto.roster import read_roster
 from bot.logs import configure_logging
-from bot.services.roles import CLI
 from bot.services.rotation import Rotated
 from bot.settings import Settings, SettingsError
 
@@ -98,41 +97,6 @@ def db_current() -> None:
     typer.echo(f"database: {current or 'empty'}; code: {head}")
     if current != head:
         raise typer.Exit(1)
-
-
-def keys_revoke(
-    key_id: Annotated[str, typer.Argument(help="The departed reviewer's key id (`keys list`).")],
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm: her wrapped keys go.")] = False,
-) -> None:
-    """Drop a departed reviewer's wrapped keys, once the roster's reviewers hold everything
-    she holds (leave her out of the roster and rewrap first)."""
-    from bot.services.recipients import NotCovered, StillListed, UnknownKey, revoke
-
-    if not yes:
-        fail("this deletes every wrapped key of that reviewer: add --yes to confirm")
-    settings = settings_or_exit()
-    try:
-        roster = read_roster(settings.roster, settings.require_roster_key())
-    except (CryptoError, SettingsError) as exc:
-        fail(str(exc))
-    listed = {key.key_id for key in roster.keys}
-
-    def explain(exc: Exception) -> str:
-        if isinstance(exc, StillListed):
-            return f"{key_id} is in the signed roster: sign the next roster without it first"
-        if isinstance(exc, NotCovered):
-            return (
-                f"{exc.alone} sealed objects are held by {key_id} alone: a reviewer in the "
-                "roster rewraps them first (`aigaq keys rewrap`); nothing was revoked"
-            )
-        return f"no reviewer key {exc}; see `aigaq keys list`"
-
-    count = run(
-        lambda backend: revoke(backend.sessionmaker, key_id, listed=listed, actor=CLI),
-        errors=(StillListed, NotCovered, UnknownKey),
-        explain=explain,
-    )
-    typer.echo(f"{key_id} revoked: {count} wrapped keys deleted")
 
 
 def keys_server(

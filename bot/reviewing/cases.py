@@ -115,6 +115,7 @@ class Reviewer:
         # What her machine remembers (the audit log's head, each case's manifest digest),
         # in a file beside her key; None: for this run only.
         self.vouch = Vouch(key, memory, trust=self._trust)
+        self.vouch.on_refusal = self._refused
         # The bot's intake signing key she pinned (AIGAQ_INTAKE_FINGERPRINT): a case's
         # manifest signed by another key is refused (bot/reviewing/manifest.py).
         self._intake_fingerprint = intake_fingerprint
@@ -142,6 +143,17 @@ class Reviewer:
         except RosterError as exc:
             raise ReviewError(f"the team roster cannot be trusted: {exc}") from None
         return roster.signers.get(role)
+
+    async def _refused(self, reason: str) -> None:
+        """A case, note, question or answer refused as changed: the log says so too (the
+        team sees it in `aigaq audit`, not only the reviewer who met it)."""
+        async with self._sessionmaker() as session, session.begin():
+            await audit.record(
+                session,
+                actor=self.key.key_id,
+                action="review.refused",
+                detail={"reason": reason[:200]},
+            )
 
     async def _trust(self) -> Trust | None:
         """Whose signed anchors her tools accept; None while the bot's intake key is not

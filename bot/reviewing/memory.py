@@ -83,6 +83,8 @@ class Vouch:
         trust: Callable[[], Awaitable[Trust | None]] | None = None,
     ) -> None:
         self._trust_of = trust
+        # Told of every refusal (the reviewer's tools audit it), then the refusal is raised.
+        self.on_refusal: Callable[[str], Awaitable[None]] | None = None
         self._trusted: Trust | None = None
         self._trust_read = False
         self._key = key
@@ -114,7 +116,7 @@ class Vouch:
                 if memory.head and report.first_broken == memory.head[0]
                 else f"it breaks at row {report.first_broken}"
             )
-            raise CaseChanged(
+            raise await self._refusal(
                 f"the audit log was changed in the database: {where}. Stop and tell the team; "
                 "nothing was opened"
             )
@@ -127,6 +129,12 @@ class Vouch:
     def head(self) -> tuple[int, str] | None:
         """The newest audit row verified (after `log`)."""
         return self._loaded().head
+
+    async def _refusal(self, *parts: str) -> CaseChanged:
+        message = "".join(parts)
+        if self.on_refusal is not None:
+            await self.on_refusal(message)
+        return CaseChanged(message)
 
     async def _trust(self) -> Trust | None:
         if not self._trust_read:
@@ -173,7 +181,7 @@ class Vouch:
                 session, "case", case.uid, case.code, case.payload, trust.bot
             )
             if not signed:
-                raise CaseChanged(
+                raise await self._refusal(
                     f"case {case.code} "
                     + (
                         "was never submitted through the bot: the audit log holds no anchor "
@@ -189,7 +197,7 @@ class Vouch:
         memory = self._loaded()
         seen = memory.cases.get(case.code)
         if seen is not None and seen != digest:
-            raise CaseChanged(
+            raise await self._refusal(
                 f"case {case.code} changed since this machine first opened it: its sealed "
                 "record is another one now. Someone changed the database; nothing of it was "
                 "opened"
@@ -203,14 +211,14 @@ class Vouch:
         (anyone who can write to the database can write an anchor too)."""
         submitted = await audit.anchored(session, SUBMITTED, case.code, "manifest")
         if submitted is None and await self._anchored_since(session, case):
-            raise CaseChanged(
+            raise await self._refusal(
                 f"case {case.code} was never submitted through the bot: the audit log holds no "
                 "anchor for it, though it anchors every case since "
                 f"{self._since:%Y-%m-%d}. Someone inserted it into the database; nothing of it "
                 "was opened"
             )
         if submitted is not None and submitted != digest:
-            raise CaseChanged(
+            raise await self._refusal(
                 f"case {case.code} is not the case that was submitted: its sealed record "
                 "differs from the one the audit log anchored at Submit. Someone changed the "
                 "database; nothing of it was opened"
@@ -237,7 +245,7 @@ class Vouch:
         elif await self._unsigned_matches(session, case, kind, uid, sealed, created_at):
             return
         article = "an" if kind[0] in "aeiou" else "a"
-        raise CaseChanged(
+        raise await self._refusal(
             f"{article} {kind} of case {case.code} ({uid}) is not the one anchored when it was "
             "written: someone changed the database; nothing of it was opened"
         )

@@ -13,9 +13,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.crypto import RecipientPublicKey, unwrap_data_key, wrap_data_key
+from bot.crypto import CryptoError, RecipientPublicKey, unwrap_data_key, wrap_data_key
 from bot.crypto.keys import normalise_fingerprint
-from bot.models import Recipient, SealedKey
+from bot.models import Recipient, SealedKey, utcnow
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError, TeamKeys, TeamListMissing
 from bot.services import audit
@@ -123,3 +123,73 @@ async def rewrap(
             detail={"objects": done, "from": key.key_id},
         )
     return done
+
+
+class StillListed(Exception):
+    """The key is in the signed roster: an admin leaves it out of the next roster first."""
+
+
+class NotCovered(Exception):
+    """Some objects the departed key holds this reviewer cannot open: rewrap them first."""
+
+    def __init__(self, alone: int) -> None:
+        super().__init__(alone)
+        self.alone = alone
+
+
+async def revoke(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    key: ReviewerKey,
+    departed: str,
+    *,
+    team: TeamKeys,
+    actor: str,
+) -> int:
+    """Drop every wrapped key of a reviewer who left (`departed`, her key id), once she is
+    out of the roster this reviewer verified and this reviewer's own key opens every object
+    she holds — each checked by unwrapping it, so rows a database writer added cannot make
+    her last working copy go. Returns how many wrapped keys were deleted."""
+    try:
+        listed = await team.listed()
+    except TeamListMissing as exc:
+        raise ReviewError(f"nothing was revoked: {exc}") from None
+    if departed in {public.key_id for public in listed.values()}:
+        raise StillListed(departed)
+    if key.public().fingerprint not in listed:
+        raise ReviewError(f"your key is not in {team.source}: nothing was revoked")
+    async with sessionmaker() as session, session.begin():
+        row = await session.scalar(select(Recipient).where(Recipient.key_id == departed))
+        mine = await session.scalar(select(Recipient).where(Recipient.key_id == key.key_id))
+        if row is None or mine is None:
+            raise UnknownKey(departed if row is None else key.key_id)
+        held = list(
+            await session.scalars(select(SealedKey).where(SealedKey.recipient_id == row.id))
+        )
+        alone = 0
+        for wrapped in held:
+            own = await session.scalar(
+                select(SealedKey.wrapped_key).where(
+                    SealedKey.recipient_id == mine.id,
+                    SealedKey.kind == wrapped.kind,
+                    SealedKey.object_uid == wrapped.object_uid,
+                )
+            )
+            try:
+                if own is None:
+                    raise CryptoError("not held")
+                unwrap_data_key(own, key, object_id=wrapped.object_uid, kind=wrapped.kind)
+            except CryptoError:
+                alone += 1
+        if alone:
+            raise NotCovered(alone)
+        for wrapped in held:
+            await session.delete(wrapped)
+        row.active, row.retired_at = False, row.retired_at or utcnow()
+        await audit.record(
+            session,
+            actor=actor,
+            action="key.revoked",
+            target=departed,
+            detail={"objects": len(held), "by": key.key_id},
+        )
+    return len(held)
