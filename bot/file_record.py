@@ -44,8 +44,9 @@ class FileRecord(BaseModel):
 
 
 def declared_mime(kind: str, declared: str | None) -> str:
-    """The MIME type her app declared, or what Telegram sends this kind as. Never trusted for
-    showing a file: the console goes by the file's first bytes (console/media.py)."""
+    """The file's MIME type as intake read it from the bytes (bot/services/filetypes.py), or
+    what Telegram sends this kind as. Never trusted for showing a file: the console goes by
+    the file's first bytes again (console/media.py)."""
     if declared:
         return declared[:100]
     return DEFAULT_MIME.get(kind, "application/octet-stream")

@@ -18,6 +18,7 @@ from telegram.error import BadRequest
 from bot.context import AigaqContext
 from bot.i18n import gettext as _
 from bot.services.cases import FollowUpClosed
+from bot.services.filetypes import type_of
 from bot.services.team import NoRecipients
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,14 @@ def unsupported_text() -> str:
     )
 
 
+def wrong_type_text() -> str:
+    return _(
+        "This file could not be kept: by its content it is not a photo, a PDF document, a "
+        "video or a voice message. Please send a photo of the page instead. Nothing you sent "
+        "before is lost."
+    )
+
+
 def not_ready_text() -> str:
     return _(
         "The bot is not ready to receive testimony yet: the reviewing team has not set up "
@@ -93,6 +102,11 @@ async def receive_file(
     if len(data) > MAX_FILE:
         await say(too_big_text())
         return None
+    mime = type_of(kind, data)  # from the bytes, never from what her app declared
+    if mime is None:
+        log.info("a %s refused: its bytes are no type that is kept", kind)
+        await say(wrong_type_text())
+        return None
     return await seal_received(
         context,
         kind,
@@ -101,7 +115,7 @@ async def receive_file(
         case_id=case_id,
         followup_id=followup_id,
         # Sealed in the file's record, never kept in the clear (bot/file_record.py).
-        mime=getattr(media, "mime_type", None),
+        mime=mime,
         name=getattr(media, "file_name", None),
     )
 

@@ -145,7 +145,7 @@ async def test_locked_until_unlocked_then_decide_and_stream_files(
         assert (
             await Reviewer(harness.services.sessionmaker, harness.reviewer).show(code)
         ).status == CaseStatus.VERIFIED
-        exported = await client.get("/export?format=csv")
+        exported = await client.post("/export", data={"csrf": csrf, "format": "csv"})
         assert exported.content.startswith(b"\xef\xbb\xbf") and code.encode() in exported.content
         await client.post("/lock", data={"csrf": csrf})
         assert "passphrase" in (await client.get("/")).text
@@ -443,8 +443,10 @@ async def test_every_response_carries_the_security_headers(
         assert_guarded(await client.get("/file/0123abcd"), sandboxed=True)  # 404
         assert_guarded(await client.get("/no/such/page"))  # 404
         assert_guarded(await client.get("/unlock"))  # 405
-        assert_guarded(await client.get("/export?format=csv"))  # a download
-        assert_guarded(await client.get("/export?format=xml"))  # 400
+        download = await client.post("/export", data={"csrf": csrf, "format": "csv"})
+        assert_guarded(download, sandboxed=True)  # a download is never a page
+        assert_guarded(await client.post("/export", data={"csrf": csrf, "format": "xml"}))  # 400
+        assert_guarded(await client.get("/export?format=csv"))  # 405: a download is a POST
         stale = await client.post(f"/case/{code}/status", data={"csrf": "x", "status": "verified"})
         assert_guarded(stale)
         assert_guarded(await client.get("/", headers={"host": "rebind.attacker.example"}))

@@ -1,4 +1,4 @@
-"""Commands that take cases out for partners: CSV, JSON Lines, a signed bundle, a UN draft."""
+"""Commands that take cases out for partners: CSV, xlsx, JSON Lines, a signed bundle, a UN draft."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from bot.reviewing.export import Report, export
 def export_cases(
     ctx: typer.Context,
     out: Annotated[Path | None, typer.Option(help="The file to write.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or bundle")] = "csv",
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx, jsonl or bundle")] = "csv",
     key: Annotated[Path | None, typer.Option(envvar="AIGAQ_REVIEWER_KEY")] = None,
     status: Annotated[list[str] | None, typer.Option(help="Default: verified.")] = None,
     grade: Annotated[list[str] | None, typer.Option()] = None,
@@ -37,7 +37,7 @@ def export_cases(
     ] = None,
     passphrase_file: PassOption = None,
 ) -> None:
-    """Export cases (verified by default) as CSV, JSON Lines or a signed bundle; or, with
+    """Export cases (verified by default) as CSV, xlsx, JSON Lines or a signed bundle; or, with
     --format wgeid --case CODE, draft a UN Working Group submission (.odt) for one person."""
     if ctx.invoked_subcommand is not None:
         return

@@ -1,10 +1,11 @@
-"""Export verified cases for partners: CSV (Uwazi-compatible), JSON Lines, a signed bundle.
+"""Export verified cases for partners: CSV (Uwazi-compatible), xlsx, JSON Lines, a signed bundle.
 
 Runs on the reviewer's machine. Cases are opened one at a time and written out at once, so
 memory stays flat however many there are. A case is never exported beyond its consent: one
 consented "only the team" goes out only with `internal=True`, and the report says how many
-were left out and why; a partner export carries only what `disclosed()` lets through. Every
-CSV cell goes through `neutralise_formula()`. Documented in docs/export.md.
+were left out and why; a partner export, in every format, carries only what the field policy
+(`disclosed()`) lets through. Every CSV cell goes through `neutralise_formula()`; every xlsx
+cell is text. Documented in docs/export.md.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -26,12 +27,14 @@ from bot.crypto.roster import RosterError
 from bot.models import Case, CaseStatus
 from bot.reviewing.bundle import ROSTER_ENTRY, ExportError
 from bot.reviewing.cases import Reviewer
-from bot.reviewing.export_csv import CSV_FIELDS, csv_rows
+from bot.reviewing.export_csv import CSV_FIELDS, csv_rows, table_rows
 from bot.reviewing.export_policy import allowed, disclosed
+from bot.reviewing.export_xlsx import write_xlsx
 from bot.reviewing.roster_pin import NoRosterYet
 from bot.services import audit
 
 SCHEMA = "https://aigaq.example/schemas/case-v1.json"
+FORMATS = ("csv", "xlsx", "jsonl", "bundle")
 
 
 @dataclass
@@ -90,8 +93,8 @@ async def export(
 ) -> Report:
     """Write the export; returns what went out, what was left out and why. The log records
     for whom (`partner`), which cases and the SHA-256 of what was written."""
-    if fmt not in ("csv", "jsonl", "bundle"):
-        raise ExportError("the format is csv, jsonl or bundle")
+    if fmt not in FORMATS:
+        raise ExportError("the format is csv, xlsx, jsonl or bundle")
     report = Report()
     roster = await _roster_document(reviewer) if fmt == "bundle" else None
     # The audit log's head her tools verified: a bundle says how far the log went when it
@@ -200,6 +203,10 @@ class _Writer:
             self._csv.writeheader()
         elif fmt == "jsonl":
             self._file = out.open("x", encoding="utf-8")
+        elif fmt == "xlsx":
+            self._sheet: BinaryIO = out.open("xb")
+            # The rows wait, encrypted, until the end: openpyxl writes a sheet in one go.
+            self._lines = _EphemeralSpool()
         else:
             self._zip = zipfile.ZipFile(out, "x", compression=zipfile.ZIP_DEFLATED)
             # A zip takes one entry at a time: the lines wait, encrypted, until the files are in.
@@ -212,6 +219,10 @@ class _Writer:
         if self._fmt == "csv":
             for row in csv_rows(case, payload, internal=self._internal):
                 self._csv.writerow(row)
+            return 0
+        if self._fmt == "xlsx":
+            for row in table_rows(case, payload, internal=self._internal):
+                self._lines.write(json.dumps(list(row.values()), ensure_ascii=False).encode())
             return 0
         line = json.dumps(record(case, payload, internal=self._internal), ensure_ascii=False)
         line += "\n"
@@ -248,6 +259,10 @@ class _Writer:
 
     def close(self, roster: str | None = None, head: tuple[int, str] | None = None) -> str:
         """Finish the file; returns the SHA-256 of what identifies it (a bundle's manifest)."""
+        if self._fmt == "xlsx":
+            write_xlsx(self._sheet, CSV_FIELDS, (json.loads(row) for row in self._lines.drain()))
+            self._sheet.close()
+            return _file_sha256(self._out)
         if self._zip is None:
             self._file.close()
             return _file_sha256(self._out)
@@ -293,6 +308,8 @@ class _Writer:
         try:
             if self._zip is not None:
                 self._zip.close()
+            elif self._fmt == "xlsx":
+                self._sheet.close()
             else:
                 self._file.close()
         finally:

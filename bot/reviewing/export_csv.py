@@ -1,8 +1,9 @@
 """The CSV export: one row per detained person, Uwazi-style columns, every field of the record.
 
 Columns come from the field catalogue (bot/case.py), so a new question gets a column without
-a change here; choices get one label column per written language (`status__kk`). Every cell
-goes through `neutralise_formula()` (docs/export.md).
+a change here; choices get one label column per written language (`status__kk`). `table_rows()`
+are the values as she gave them (the xlsx writes those, as text); `csv_rows()` puts every
+cell through `neutralise_formula()` (docs/export.md).
 """
 
 from __future__ import annotations
@@ -71,12 +72,23 @@ def _date_cells(value: Any) -> list[str]:
 def csv_rows(
     case: Case, payload: dict[str, Any], *, internal: bool = False
 ) -> list[dict[str, str]]:
-    """One row per detainee; multi-values joined with `|`; labels in kk, ru and en."""
+    """The CSV's rows: `table_rows()`, every cell through `neutralise_formula()`."""
+    return [
+        {column: neutralise_formula(cell) for column, cell in row.items()}
+        for row in table_rows(case, payload, internal=internal)
+    ]
+
+
+def table_rows(
+    case: Case, payload: dict[str, Any], *, internal: bool = False
+) -> list[dict[str, str]]:
+    """One row per detainee, the CSV_FIELDS in order, as she gave them (not neutralised);
+    multi-values joined with `|`; labels in kk, ru and en."""
     payload = disclosed(payload, internal)
     testifier = payload.get("testifier", {})
     consent = payload.get("consent", {})
     narrative = "|".join(_cell("narrative", piece) for piece in payload.get("narrative", []))
-    rows = []
+    table = []
     for number, person in enumerate(payload.get("detainees", []), start=1):
         # Uwazi needs a title: a withheld name becomes the case code and the person's number.
         row = {
@@ -107,5 +119,5 @@ def csv_rows(
                 row[column_of(name)] = _cell(name, value)
         for key, column in CONSENT_COLUMNS.items():
             row[column] = "" if key not in consent else str(consent[key]).lower()
-        rows.append({column: neutralise_formula(row.get(column, "")) for column in CSV_FIELDS})
-    return rows
+        table.append({column: row.get(column, "") for column in CSV_FIELDS})
+    return table

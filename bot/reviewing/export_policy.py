@@ -1,34 +1,91 @@
 """What may leave a reviewer's machine: the partner-export field policy and safe CSV cells.
 
-A partner export (no `--internal`) carries only what `disclosed()` lets through, by the
-relative's consent; every CSV cell goes through `neutralise_formula()`. docs/export.md shows
-both as tables.
+`POLICY` is the one table: for every field of a `CasePayload` (nested ones as
+`part.field`), the consent levels under which a partner export (no `--internal`) carries
+it. Default deny: `disclosed()` drops a field without a row, so a new question, or a new
+piece of provenance such as where a message was forwarded from, stays with the team until it
+gets one. Every format (CSV, xlsx, JSON Lines, the bundle, the console's downloads) reads a
+case through `disclosed()`. docs/export.md shows the table (a test checks it matches).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
-from bot.case import files_named_in
+from bot.case import Sharing, files_named_in
 
 # OWASP's CSV injection rule: a cell starting with one of these is read as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-# What a partner export (no --internal) may carry, by the relative's consent. Default deny: a
-# field not listed, a new question included, stays with the team until it is added here. Her
-# own name and where she lives never go, whatever she consented to (the UN consent included).
-PARTNER_TESTIFIER = frozenset({"relation"})
-PARTNER_CONSENT = frozenset({"sharing"})
-NAMES_AND_IDS = frozenset({"name", "name_alt", "id_number"})
-THE_PERSON = frozenset({"gender", "birth_year", "hometown", "hometown_detail", "occupation"})
-THE_DETENTION = frozenset({"detained", "detained_place", "perpetrators", "reason", "status"})
-SINCE_THEN = frozenset({"held_at", "last_contact", "steps_taken"})
-DETAINEE_FIELDS = NAMES_AND_IDS | THE_PERSON | THE_DETENTION | SINCE_THEN
-PARTNER_DETAINEE = {
-    "organisations": DETAINEE_FIELDS,
-    "publish_anonymous": DETAINEE_FIELDS - NAMES_AND_IDS,  # "May be published, names withheld"
-    "publish_named": DETAINEE_FIELDS,
+# The consent levels under which a case goes to partners at all ("team" keeps it in).
+LEVELS: tuple[str, ...] = tuple(level for level in get_args(Sharing) if level != "team")
+ALWAYS = frozenset(LEVELS)
+WITH_NAMES = frozenset({"organisations", "publish_named"})  # not "names withheld"
+NEVER: frozenset[str] = frozenset()
+
+# Field → the consent levels under which partners get it. A list's items (detainees, files)
+# are filtered field by field; `narrative` goes whole, as she told it.
+POLICY: dict[str, frozenset[str]] = {
+    "schema_version": ALWAYS,
+    "code": ALWAYS,
+    "submitted_at": ALWAYS,
+    "locale": ALWAYS,
+    # Her own name and where she lives never go, whatever she consented to (the UN too).
+    "testifier.relation": ALWAYS,
+    "testifier.own_name": NEVER,
+    "testifier.residence": NEVER,
+    "detainees.name": WITH_NAMES,
+    "detainees.name_alt": WITH_NAMES,
+    "detainees.gender": ALWAYS,
+    "detainees.birth_year": ALWAYS,
+    "detainees.hometown": ALWAYS,
+    "detainees.hometown_detail": ALWAYS,
+    "detainees.detained": ALWAYS,
+    "detainees.status": ALWAYS,
+    "detainees.held_at": ALWAYS,
+    "detainees.last_contact": ALWAYS,
+    "detainees.occupation": ALWAYS,
+    "detainees.reason": ALWAYS,
+    "detainees.detained_place": ALWAYS,
+    "detainees.perpetrators": ALWAYS,
+    "detainees.id_number": WITH_NAMES,
+    "detainees.steps_taken": ALWAYS,
+    "detainees.another": NEVER,  # the dialogue's "another person?", not a fact
+    "narrative": ALWAYS,
+    "evidence.uid": ALWAYS,
+    "evidence.kind": ALWAYS,
+    # Files go by allow-list besides (see disclosed()); their provenance stays in.
+    "attachments.uid": ALWAYS,
+    "attachments.kind": ALWAYS,
+    "attachments.size": ALWAYS,
+    "attachments.sha256": ALWAYS,
+    "attachments.mime": NEVER,  # as her app declared it
+    "attachments.name": NEVER,  # the file's name on her phone
+    "consent.contact": NEVER,
+    "consent.sharing": ALWAYS,
+    "consent.subscribe": NEVER,
+    "consent.un_submission": NEVER,
+    "consent.un_name_disclosed": NEVER,  # the UN draft only (docs/un.md)
 }
+
+
+def carried(level: str, part: str = "") -> frozenset[str]:
+    """The fields (of `part`, without its prefix, or top-level) partners get at a level."""
+    prefix = f"{part}." if part else ""
+    return frozenset(
+        path.removeprefix(prefix)
+        for path, levels in POLICY.items()
+        if level in levels and path.startswith(prefix) and "." not in path.removeprefix(prefix)
+    )
+
+
+def _any_level(part: str) -> frozenset[str]:
+    return frozenset().union(*(carried(level, part) for level in LEVELS))
+
+
+# What some partner export may carry about her and about each detained person.
+PARTNER_TESTIFIER = _any_level("testifier")
+DETAINEE_FIELDS = _any_level("detainees")
 
 
 def neutralise_formula(cell: str) -> str:
@@ -36,32 +93,46 @@ def neutralise_formula(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
-def _only(answers: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
-    return {name: value for name, value in answers.items() if name in names}
+def _filtered(level: str, path: str, value: Any) -> Any:
+    """A record's (or each listed record's) fields that leave at this level."""
+    if isinstance(value, list):
+        return [_filtered(level, path, item) for item in value]
+    if not isinstance(value, dict):
+        return None
+    return {name: item for name, item in value.items() if level in POLICY.get(f"{path}.{name}", ())}
 
 
 def disclosed(payload: dict[str, Any], internal: bool) -> dict[str, Any]:
-    """The part of a case an export may carry: all of it for the team, less for partners."""
+    """The part of a case an export may carry: all of it for the team, what `POLICY` allows
+    at her consent level for partners (nothing at all for "team")."""
     if internal:
         return payload
-    consent = payload.get("consent", {})
-    detainee_fields = PARTNER_DETAINEE.get(consent.get("sharing"), frozenset())
-    kept = {
-        "submitted_at": payload.get("submitted_at"),
-        "locale": payload.get("locale"),
-        "testifier": _only(payload.get("testifier", {}), PARTNER_TESTIFIER),
-        "detainees": [_only(person, detainee_fields) for person in payload.get("detainees", [])],
-        "narrative": payload.get("narrative", []),
-        "evidence": payload.get("evidence", []),
-        "consent": _only(consent, PARTNER_CONSENT),
-    }
+    level = str(payload.get("consent", {}).get("sharing", "team"))
+    kept: dict[str, Any] = {}
+    for name, value in payload.items():
+        if name in POLICY:
+            if level in POLICY[name]:
+                kept[name] = value
+        elif name != "attachments" and any(path.startswith(f"{name}.") for path in POLICY):
+            kept[name] = _filtered(level, name, value)
     # Files by allow-list: only those a kept answer, the narrative or the evidence names. A
     # withheld answer given by voice, or a recording she replaced, stays with the team.
     named = files_named_in(kept)
-    kept["attachments"] = [a for a in payload.get("attachments", []) if a.get("uid") in named]
+    files = [a for a in payload.get("attachments", []) if a.get("uid") in named]
+    kept["attachments"] = _filtered(level, "attachments", files)
     return kept
 
 
 def allowed(payload: dict[str, Any], internal: bool) -> bool:
     """A partner export never carries a case beyond what its consent allows."""
-    return internal or payload.get("consent", {}).get("sharing") in PARTNER_DETAINEE
+    return internal or payload.get("consent", {}).get("sharing") in LEVELS
+
+
+def policy_table() -> str:
+    """The policy as the Markdown table docs/export.md shows (a test keeps them equal)."""
+    lines = ["| field | " + " | ".join(f"`{level}`" for level in ("team", *LEVELS)) + " |"]
+    lines.append("|" + "---|" * (len(LEVELS) + 2))
+    for path, levels in POLICY.items():
+        cells = ["no", *("yes" if level in levels else "no" for level in LEVELS)]
+        lines.append(f"| `{path}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

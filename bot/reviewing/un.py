@@ -18,6 +18,7 @@ from odf.text import H, P
 
 from bot.case import UNKNOWN, describe
 from bot.i18n import N_, translate
+from bot.services.answers import show_hidden
 from bot.services.intake import UN_TRANSMISSION
 from bot.services.urgency import is_urgent
 from bot.tote import to_cyrillic
@@ -137,6 +138,16 @@ def _label(step: str, value: Any) -> str:
     return describe(step, value, "en")
 
 
+# First-strong isolate … pop directional isolate: a name in any script keeps its own order
+# and cannot reorder the line it is printed in.
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolated(name: str) -> str:
+    """A name for a document: hidden characters shown, wrapped in an isolate."""
+    return f"{FSI}{show_hidden(name)}{PDI}"
+
+
 def latin(name: str) -> str:
     """A Latin transliteration of a name in any script (Arabic-script Kazakh via Cyrillic)."""
     return anyascii(to_cyrillic(name))
@@ -167,8 +178,12 @@ def write_draft(
     def heading(text: str) -> None:
         document.text.addElement(H(outlinelevel=1, text=text))
 
-    def line(label: str, value: str) -> None:
-        document.text.addElement(P(text=f"{label}: {value}"))
+    def line(label: str, value: str, *, name: bool = False) -> None:
+        shown = isolated(value) if name else show_hidden(value)
+        document.text.addElement(P(text=f"{label}: {shown}"))
+
+    def paragraph(text: str) -> None:
+        document.text.addElement(P(text=show_hidden(text)))
 
     document.text.addElement(
         H(
@@ -187,8 +202,8 @@ def write_draft(
     heading("1. Identity of the disappeared person")
     names = [n for n in (person.get("name"), person.get("name_alt")) if isinstance(n, str)]
     for name in names:
-        line("Name as written", name)
-        line("Latin transliteration", latin(name))
+        line("Name as written", name, name=True)
+        line("Latin transliteration", latin(name), name=True)
     line("Gender", _label("gender", person.get("gender")))
     birth = person.get("birth_year")
     line("Year of birth", _label("birth_year", birth))
@@ -215,16 +230,16 @@ def write_draft(
     testifier = case.get("testifier", {})
     line("Relation of the source to the person", _label("relation", testifier.get("relation")))
     if consent.get("un_name_disclosed") and isinstance(testifier.get("own_name"), str):
-        line("Name of the source", testifier["own_name"])
+        line("Name of the source", testifier["own_name"], name=True)
     else:
         line("Name of the source", "The source requests confidentiality.")
     line("Consent", "The relative agreed that the team submits this case on her behalf.")
     if answers:
         heading("Her answers to the team's follow-up questions (her words)")
         for answer in answers:
-            document.text.addElement(P(text=answer))
+            paragraph(answer)
     heading("Narrative summary (translated by the reviewer)")
-    document.text.addElement(P(text=summary or "[to be written by the reviewer]"))
+    paragraph(summary or "[to be written by the reviewer]")
     heading("Evidence (copies; listed by SHA-256)")
     for item in case.get("attachments", []):
         document.text.addElement(

@@ -154,9 +154,58 @@ def parse_event_date(text: str, *, today: date | None = None) -> dict[str, Any]:
     return {"year": year, "month": month, "day": day, "precision": precision, "text": text}
 
 
+# ZWNJ and ZWJ between two Arabic-script letters are spelling (they choose a letter's form).
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _arabic_letter(text: str, index: int, step: int) -> bool:
+    """The first letter from `index` in direction `step`, past combining marks, is Arabic."""
+    while 0 <= index < len(text) and unicodedata.category(text[index]) == "Mn":
+        index += step
+    if not 0 <= index < len(text):
+        return False
+    char = text[index]
+    return unicodedata.category(char).startswith("L") and "ARABIC" in unicodedata.name(char, "")
+
+
+def hidden_characters(text: str) -> list[int]:
+    """Where the text has invisible format characters (bidi overrides and isolates,
+    zero-width spaces, BOM, word joiners…) or control characters that are not spelling."""
+    found = []
+    for index, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category == "Cc" and char in "\t\n\r":
+            continue
+        if category not in ("Cf", "Cc"):
+            continue
+        if (
+            char in _JOINERS
+            and _arabic_letter(text, index - 1, -1)
+            and _arabic_letter(text, index + 1, 1)
+        ):
+            continue
+        found.append(index)
+    return found
+
+
+def clean_name(text: str) -> str:
+    """The name without hidden characters, so it cannot reorder or hide itself anywhere."""
+    hidden = set(hidden_characters(text))
+    return "".join(char for index, char in enumerate(text) if index not in hidden)
+
+
+def show_hidden(text: str) -> str:
+    """The text with each hidden character shown visibly, e.g. ‹U+202E›."""
+    hidden = set(hidden_characters(text))
+    return "".join(
+        f"‹U+{ord(char):04X}›" if index in hidden else char for index, char in enumerate(text)
+    )
+
+
 def check_name(text: str) -> str:
-    """A name as she wrote it, in any script; never corrected, only trimmed."""
-    name = " ".join(text.split())
+    """A name as she wrote it, in any script; never corrected, only trimmed and rid of
+    hidden characters (spelling joiners inside Arabic-script words stay)."""
+    name = " ".join(clean_name(text).split())
     if not name:
         raise AnswerError(NAME_EMPTY)
     if len(name) > NAME_MAX:

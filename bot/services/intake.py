@@ -26,6 +26,7 @@ from bot.services.answers import (
     AnswerError,
     check_name,
     check_text,
+    clean_name,
     parse_birth_year,
     parse_event_date,
 )
@@ -210,6 +211,9 @@ def read(draft: Draft, given: Answer, *, today: date | None = None) -> Any:
         value = _voice_or_text(given, lambda t: parse_birth_year(t, today=today))
     elif step.kind == "date":
         value = _voice_or_text(given, lambda t: parse_event_date(t, today=today))
+    elif step.kind == "text" and step.name == "own_name":
+        # Her own name is free text (any form of it), but no hidden characters.
+        value = _voice_or_text(given, lambda t: check_text(" ".join(clean_name(t).split())))
     elif step.kind == "text":
         value = _voice_or_text(given, check_text)
     else:

@@ -85,12 +85,14 @@ class ConsoleGuard:
             await self.app(scope, receive, send)
             return
         # A decrypted file opened as a page gets no origin: no cookies, no forms, no scripts.
-        policy = POLICY + "; sandbox" if _route_path(scope).startswith("/file/") else POLICY
+        # So does any download (an export, a draft), should the browser ever show one.
+        is_file = _route_path(scope).startswith("/file/")
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = policy
+                sandboxed = is_file or "content-disposition" in headers
+                headers["Content-Security-Policy"] = POLICY + "; sandbox" if sandboxed else POLICY
                 for name, value in HEADERS.items():
                     headers[name] = value
             await send(message)
