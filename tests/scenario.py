@@ -7,9 +7,14 @@ unless a test says otherwise), submits, and returns the case code.
 
 from __future__ import annotations
 
+import io
+import random
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import pikepdf
+from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -28,9 +33,37 @@ CODE = re.compile(r"(?<![A-Z0-9-])[A-Z0-9]{4}-[A-Z0-9]{4}(?![A-Z0-9-])")
 RECEIPT = re.compile(
     r"(?<![A-Z0-9-])(?:[0-9A-HJKMNP-TV-Z]{4}-){3}[0-9A-HJKMNP-TV-Z]{4}(?![A-Z0-9-])"
 )
-PHOTO_1 = b"\xff\xd8\xff\xe0" + b"first photo of the passport " * 500
-PHOTO_2 = b"\xff\xd8\xff\xe0" + b"second photo, at the camp gate " * 700
-PDF = b"%PDF-1.4\n" + b"letter from the ministry " * 900
+
+
+def _photo(seed: int, width: int, height: int) -> bytes:
+    """A real JPEG (the working copies of bot/reviewing/clean.py re-encode it), the same
+    bytes in every run: noise from a seeded generator, with a camera's EXIF."""
+    noise = random.Random(seed)
+    pixels = bytes(noise.randrange(256) for _ in range(width * height * 3))
+    image = Image.frombytes("RGB", (width, height), pixels)
+    exif = Image.Exif()
+    exif[0x010F] = "Test camera"  # Make
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def _pdf(text: str, pages: int) -> bytes:
+    """A real PDF with an author in its info dictionary, the same bytes in every run."""
+    document = pikepdf.new()
+    for _ in range(pages):
+        document.add_blank_page()
+        page = document.pages[-1]
+        page.Contents = document.make_stream(f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode())
+    document.docinfo["/Author"] = "Test author"
+    out = io.BytesIO()
+    document.save(out, static_id=True)
+    return out.getvalue()
+
+
+PHOTO_1 = _photo(1, 96, 64)
+PHOTO_2 = _photo(2, 120, 80)
+PDF = _pdf("letter from the ministry", 40)
 VOICE = b"OggS" + b"her voice telling what happened " * 300
 LONG_STORY = ("Менің ұлым 2018 жылы мамыр айында Құлжада ұсталды. " * 120).strip()
 

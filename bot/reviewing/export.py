@@ -27,6 +27,7 @@ from bot.crypto.roster import RosterError
 from bot.models import Case, CaseStatus
 from bot.reviewing.bundle import ROSTER_ENTRY, ExportError
 from bot.reviewing.cases import Reviewer
+from bot.reviewing.clean import CleaningError, cleans, working_copy
 from bot.reviewing.export_csv import CSV_FIELDS, csv_rows, table_rows
 from bot.reviewing.export_policy import allowed, disclosed
 from bot.reviewing.export_xlsx import write_xlsx
@@ -240,20 +241,40 @@ class _Writer:
             if digest in self._seen:
                 continue
             name = f"files/{digest}"
-            check = hashlib.sha256()
-            size = 0
             # Photos, audio and video are compressed already: stored as they are, faster.
             entry = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
             entry.compress_type = zipfile.ZIP_STORED
-            with self._zip.open(entry, "w", force_zip64=True) as target:
-                async for part in self._reviewer.attachment(str(item["uid"])).stream():
-                    target.write(part)
-                    check.update(part)
-                    size += len(part)
-            if check.hexdigest() != digest:
-                raise ExportError(f"attachment of {case.code} does not match its SHA-256")
+            reader = self._reviewer.attachment(str(item["uid"]))
+            mime = (await reader.record()).mime
+            if not self._internal and cleans(mime):
+                # A partner gets a working copy without metadata (bot/reviewing/clean.py).
+                original = await reader.read()
+                if hashlib.sha256(original).hexdigest() != digest:
+                    raise ExportError(f"attachment of {case.code} does not match its SHA-256")
+                try:
+                    copy = working_copy(original, mime)
+                except CleaningError as exc:
+                    raise ExportError(
+                        f"a file of case {case.code} ({item['uid']}): {exc}; nothing was exported"
+                    ) from None
+                del original
+                self._zip.writestr(entry, copy)
+                shown, size = hashlib.sha256(copy).hexdigest(), len(copy)
+            else:
+                check, size = hashlib.sha256(), 0
+                with self._zip.open(entry, "w", force_zip64=True) as target:
+                    async for part in reader.stream():
+                        target.write(part)
+                        check.update(part)
+                        size += len(part)
+                if check.hexdigest() != digest:
+                    raise ExportError(f"attachment of {case.code} does not match its SHA-256")
+                shown = digest
             self._seen.add(digest)
-            self._manifest.append({"path": name, "sha256": digest, "size": size})
+            # Both hashes: what is in the bundle, and the sealed original it was made from.
+            self._manifest.append(
+                {"path": name, "sha256": shown, "size": size, "original_sha256": digest}
+            )
             added += 1
         return added
 

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from bot.crypto import CryptoError
 from bot.reviewing.bundle import ExportError
 from bot.reviewing.cases import ReviewError
+from bot.reviewing.clean import CleaningError, cleans, working_copy
 from bot.reviewing.console.media import disposition, media_type
 from bot.reviewing.console.pages import Console
 from bot.reviewing.export import export
@@ -76,22 +77,38 @@ def file_routes(console: Console) -> list[Route]:
         except (ReviewError, CryptoError):
             return Response(status_code=404)
 
+        shown = media_type(first, meta.kind)
+        safe = re.sub(r"[^0-9a-zA-Z]", "", uid)
+        headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+        if cleans(record.mime) and request.query_params.get("original") != "1":
+            # What she reads is a working copy without metadata (bot/reviewing/clean.py);
+            # `?original=1` downloads the sealed original, the evidentiary copy.
+            try:
+                copy = working_copy(first + b"".join([part async for part in stream]), record.mime)
+            except CleaningError:
+                return Response(status_code=422)
+            return Response(
+                copy,
+                media_type=shown,
+                headers=headers | {"Content-Disposition": disposition(shown, safe)},
+            )
+        if request.query_params.get("original") == "1":
+            headers["Content-Disposition"] = f'attachment; filename="aigaq-{safe[:16]}-original"'
+
         async def body() -> Any:
             yield first
             async for part in stream:
                 yield part
 
-        shown = media_type(first, meta.kind)
         # The guard adds `Content-Security-Policy: …; sandbox` to every /file/ response.
         return StreamingResponse(
             body(),
             media_type=shown,
             headers={
-                "Cache-Control": "no-store",
                 "Content-Length": str(record.size),
-                "Content-Disposition": disposition(shown, re.sub(r"[^0-9a-zA-Z]", "", uid)),
-                "X-Content-Type-Options": "nosniff",
-            },
+                "Content-Disposition": disposition(shown, safe),
+            }
+            | headers,
         )
 
     async def download(request: Request) -> Response:

@@ -1,0 +1,101 @@
+"""Files reach reviewers' eyes and partners without their hidden metadata: a photo's GPS and a
+PDF's author are gone from the working copy, the sealed original keeps them, and a bundle
+lists both hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image
+
+from bot.models import CaseStatus
+from bot.reviewing.bundle import verify_bundle
+from bot.reviewing.clean import CleaningError, working_copy
+from bot.reviewing.export import export
+from tests.harness import Harness
+from tests.scenario import PERSONS, Consent, walk_intake
+from tests.test_intake_robustness import to_step
+
+GPS = {1: "N", 2: (43.0, 15.0, 0.0), 3: "E", 4: (76.0, 57.0, 0.0)}  # Almaty
+
+
+def photo_with_gps() -> bytes:
+    image = Image.new("RGB", (64, 48), (180, 40, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "Phone maker"
+    exif[0x8825] = GPS
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def pdf_with_author() -> bytes:
+    document = pikepdf.new()
+    document.add_blank_page()
+    document.docinfo["/Author"] = "Gulbahram Nurlanqyzy"
+    with document.open_metadata() as xmp:
+        xmp["dc:creator"] = ["Gulbahram Nurlanqyzy"]
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def gps_of(data: bytes) -> object:
+    return Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)
+
+
+def test_a_working_copy_has_no_gps_and_no_author() -> None:
+    photo = photo_with_gps()
+    assert gps_of(photo)
+    clean = working_copy(photo, "image/jpeg")
+    assert not gps_of(clean) and not Image.open(io.BytesIO(clean)).getexif()
+    pdf = pdf_with_author()
+    assert b"Gulbahram" in pdf
+    copy = working_copy(pdf, "application/pdf")
+    assert b"Gulbahram" not in copy and len(pikepdf.open(io.BytesIO(copy)).pages) == 1
+    assert working_copy(b"OggS voice", "audio/ogg") == b"OggS voice"  # not cleaned
+    with pytest.raises(CleaningError):
+        working_copy(b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")
+
+
+async def test_partners_get_clean_copies_the_original_stays_sealed(
+    harness: Harness, tmp_path: Path
+) -> None:
+    user = harness.user(user_id=3900, language_code="en")
+    await to_step(user, "evidence")
+    photo, pdf = photo_with_gps(), pdf_with_author()
+    await user.send_document(photo, file_name="IMG_0001.jpg", mime_type="image/jpeg")
+    await user.send_document(pdf, file_name="letter.pdf", mime_type="application/pdf")
+    code = await walk_intake(
+        user, locale="en", persons=PERSONS[:1], consent=Consent(sharing="organisations")
+    )
+    reviewer = harness.reviewer_tool()
+    await reviewer.decisions.set_status(code, CaseStatus.VERIFIED)
+    partner = tmp_path / "partner.zip"
+    await export(reviewer, partner, "bundle")
+    assert verify_bundle(partner) > 0
+    with zipfile.ZipFile(partner) as bundle:
+        listed = json.loads(bundle.read("manifest.json"))["files"]
+        contents = {item["path"]: bundle.read(item["path"]) for item in listed}
+    digest = hashlib.sha256(photo).hexdigest()
+    entry = next(item for item in listed if item.get("original_sha256") == digest)
+    assert entry["sha256"] != digest  # both hashes: the copy's and the original's
+    assert not gps_of(contents[entry["path"]])
+    everything = b"".join(contents.values())
+    assert b"Gulbahram" not in everything and b"Phone maker" not in everything
+    # The sealed original is the evidentiary copy, unchanged.
+    opened = await reviewer.show(code)
+    uids = [item["uid"] for item in opened.payload["evidence"]]
+    originals = [await reviewer.attachment(uid).read() for uid in uids]
+    assert photo in originals and pdf in originals
+    # The team's own export keeps the originals.
+    internal = tmp_path / "team.zip"
+    await export(reviewer, internal, "bundle", internal=True)
+    with zipfile.ZipFile(internal) as bundle:
+        assert any(bundle.read(name) == photo for name in bundle.namelist())
