@@ -77,6 +77,12 @@ def export_cases(
         )
     if report.unreadable:
         typer.echo(f"{report.unreadable} could not be opened with this key (not a recipient)")
+    if report.withheld_files:
+        typer.echo(
+            f"{len(report.withheld_files)} files stayed with the team: no copy without their "
+            f"metadata could be made (send the original yourself if it is safe): "
+            + ", ".join(report.withheld_files)
+        )
 
 
 async def _export(

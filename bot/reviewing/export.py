@@ -27,7 +27,7 @@ from bot.crypto.roster import RosterError
 from bot.models import Case, CaseStatus
 from bot.reviewing.bundle import ROSTER_ENTRY, ExportError
 from bot.reviewing.cases import Reviewer
-from bot.reviewing.clean import CleaningError, cleans, working_copy
+from bot.reviewing.clean import CleaningError, working_copy
 from bot.reviewing.export_csv import CSV_FIELDS, csv_rows, table_rows
 from bot.reviewing.export_policy import allowed, disclosed
 from bot.reviewing.export_xlsx import write_xlsx
@@ -45,6 +45,8 @@ class Report:
     unreadable: int = 0
     files: int = 0
     excluded_codes: list[str] = field(default_factory=list)
+    # Files a partner bundle left out because they could not be cleaned (case/uid).
+    withheld_files: list[str] = field(default_factory=list)
     # What went out, for the log: the cases' codes and the SHA-256 of the file written (of a
     # bundle: of its signed manifest, which lists every file's hash).
     codes: list[str] = field(default_factory=list)
@@ -122,6 +124,7 @@ async def export(
             if progress is not None:
                 progress(report.exported)
         report.sha256 = writer.close(roster, head)
+        report.withheld_files = writer.withheld
     except BaseException:
         writer.abort()
         raise
@@ -136,6 +139,7 @@ async def export(
                 "files": report.files,
                 "excluded_by_consent": report.excluded_by_consent,
                 "unreadable": report.unreadable,
+                "withheld_files": len(report.withheld_files),
                 "partner": partner,
                 "cases": report.codes,
                 "sha256": report.sha256,
@@ -215,6 +219,7 @@ class _Writer:
             self._jsonl_hash = hashlib.sha256()
             self._jsonl_size = 0
             self._seen: set[str] = set()
+        self.withheld: list[str] = []
 
     async def add(self, case: Case, payload: dict[str, Any]) -> int:
         if self._fmt == "csv":
@@ -245,18 +250,17 @@ class _Writer:
             entry = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
             entry.compress_type = zipfile.ZIP_STORED
             reader = self._reviewer.attachment(str(item["uid"]))
-            mime = (await reader.record()).mime
-            if not self._internal and cleans(mime):
-                # A partner gets a working copy without metadata (bot/reviewing/clean.py).
+            if not self._internal:
+                # A partner gets a working copy without metadata (bot/reviewing/clean.py),
+                # typed from its bytes; a file that cannot be cleaned stays with the team.
                 original = await reader.read()
                 if hashlib.sha256(original).hexdigest() != digest:
                     raise ExportError(f"attachment of {case.code} does not match its SHA-256")
                 try:
-                    copy = working_copy(original, mime)
-                except CleaningError as exc:
-                    raise ExportError(
-                        f"a file of case {case.code} ({item['uid']}): {exc}; nothing was exported"
-                    ) from None
+                    copy = working_copy(original)
+                except CleaningError:
+                    self.withheld.append(f"{case.code}/{item['uid']}")
+                    continue
                 del original
                 self._zip.writestr(entry, copy)
                 shown, size = hashlib.sha256(copy).hexdigest(), len(copy)

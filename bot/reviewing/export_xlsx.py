@@ -18,8 +18,8 @@ from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
-# Characters the xlsx format cannot hold (C0 controls but tab, line feed and carriage return).
-UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# What XML 1.0 cannot hold: control characters, lone surrogates, U+FFFE and U+FFFF.
+UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Excel holds at most this many UTF-16 units in a cell; a longer one is cut, and says so.
 CELL_LIMIT = 32767
 CUT = " […]"

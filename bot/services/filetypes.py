@@ -4,7 +4,9 @@ A photo with an SVG inside, an HTML page named `letter.pdf` or a program sent as
 would reach reviewers' browsers and partners as sent. So at intake the type is read from the
 file's first bytes (`filetype`), and only the kinds below are kept; the detected type, not the
 declared one, goes into the file's sealed record. SVG and HTML are text that `filetype` does
-not recognise, so they are refused with everything else it does not know.
+not recognise, so they are refused with everything else it does not know. HEIC is refused
+too: no working copy without its metadata can be made of it (bot/reviewing/clean.py), and
+her phone sends a photo as JPEG when she sends it as a photo.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import filetype  # type: ignore[import-untyped]
 
 IMAGES = frozenset(
-    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/tiff", "image/bmp"}
+    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff", "image/bmp"}
 )
 VIDEOS = frozenset({"video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/3gpp"})
 AUDIO = frozenset({"audio/ogg", "audio/mpeg", "audio/mp4", "audio/x-wav", "audio/amr", "audio/aac"})

@@ -10,8 +10,8 @@ only while they are sent (`console.routes_files`).
 
 from __future__ import annotations
 
+import asyncio
 import math
-import time
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,7 +30,7 @@ from bot.reviewing.console.media import media_type
 from bot.reviewing.console.pages import COOKIE, Console, set_session_cookie, to
 from bot.reviewing.console.routes_case import case_routes
 from bot.reviewing.console.routes_files import file_routes
-from bot.reviewing.console.session import Clock, ConsoleState
+from bot.reviewing.console.session import Clock, ConsoleState, awake_or_asleep
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.pins import Pins
 
@@ -45,13 +45,14 @@ def create_app(
     *,
     idle_minutes: float = 15,
     pins: Pins | None = None,
-    clock: Clock = time.monotonic,
+    clock: Clock = awake_or_asleep,
 ) -> ConsoleGuard:
     """The console, locked until the key's passphrase is given; her tools are made with
     `pins` (bot/reviewing/pins.py): notes and questions sealed only to the signed roster's
     reviewers, questions and notices to her only to a delivery key the pinned signing key
     certified, a case's manifest checked against the intake key pinned."""
     state = ConsoleState(key_path, idle_seconds=idle_minutes * 60, clock=clock)
+    unlocking = asyncio.Lock()
     console = Console.make(sessionmaker, state, pins or Pins())
 
     async def queue(request: Request, status: str, query: str, wgeid: bool) -> Response:
@@ -99,6 +100,12 @@ def create_app(
         return await queue(request, values.get("status", ""), query, values.get("wgeid") == "1")
 
     async def unlock(request: Request) -> Response:
+        # One attempt at a time: the wait is checked and the failure counted in the same
+        # turn, so parallel requests cannot try more passphrases than the limit allows.
+        async with unlocking:
+            return await attempt_unlock(request)
+
+    async def attempt_unlock(request: Request) -> Response:
         wait = state.attempts.wait()
         if wait > 0:  # refused before the passphrase is even looked at
             seconds = math.ceil(wait)
@@ -114,7 +121,9 @@ def create_app(
         except PermissionError:
             return RedirectResponse(to(request, "/?error=1"), status_code=303)
         try:
-            key = ReviewerKey.load(state.key_path, values.get("passphrase", ""))
+            key = await asyncio.to_thread(
+                ReviewerKey.load, state.key_path, values.get("passphrase", "")
+            )
         except CryptoError:
             state.attempts.failed()
             return RedirectResponse(to(request, "/?error=1"), status_code=303)

@@ -42,6 +42,11 @@ def media_type(first: bytes, kind: str) -> str:
     return {"voice": "audio/ogg", "video": "video/mp4"}.get(kind, "application/octet-stream")
 
 
+def extension(shown: str) -> str:
+    """The file name extension a download of this type gets."""
+    return EXTENSIONS.get(shown, ".bin")
+
+
 def disposition(shown: str, uid: str) -> str:
     """`inline` for what the page shows safely, else `attachment` under a name we choose."""
     if shown in INLINE:

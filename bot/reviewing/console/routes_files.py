@@ -3,6 +3,7 @@ UN drafts written to a temporary folder that goes once sent, or when making it f
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import tempfile
@@ -19,8 +20,8 @@ from starlette.types import Receive, Scope, Send
 from bot.crypto import CryptoError
 from bot.reviewing.bundle import ExportError
 from bot.reviewing.cases import ReviewError
-from bot.reviewing.clean import CleaningError, cleans, working_copy
-from bot.reviewing.console.media import disposition, media_type
+from bot.reviewing.clean import CleaningError, passes, type_of, working_copy
+from bot.reviewing.console.media import disposition, extension, media_type
 from bot.reviewing.console.pages import Console
 from bot.reviewing.export import export
 from bot.reviewing.un import write_draft
@@ -80,20 +81,27 @@ def file_routes(console: Console) -> list[Route]:
         shown = media_type(first, meta.kind)
         safe = re.sub(r"[^0-9a-zA-Z]", "", uid)
         headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-        if cleans(record.mime) and request.query_params.get("original") != "1":
+        # Her written answers are text, always shown as text; files are cleaned by type.
+        cleaned = meta.kind != "text" and not passes(type_of(first))
+        if cleaned and request.query_params.get("original") != "1":
             # What she reads is a working copy without metadata (bot/reviewing/clean.py);
             # `?original=1` downloads the sealed original, the evidentiary copy.
+            whole = first + b"".join([part async for part in stream])
             try:
-                copy = working_copy(first + b"".join([part async for part in stream]), record.mime)
-            except CleaningError:
-                return Response(status_code=422)
+                copy = await asyncio.to_thread(working_copy, whole)
+            except CleaningError as exc:
+                return console.message(
+                    request, f"{exc}: download the original to look at it", status_code=422
+                )
             return Response(
                 copy,
                 media_type=shown,
                 headers=headers | {"Content-Disposition": disposition(shown, safe)},
             )
         if request.query_params.get("original") == "1":
-            headers["Content-Disposition"] = f'attachment; filename="aigaq-{safe[:16]}-original"'
+            headers["Content-Disposition"] = (
+                f'attachment; filename="aigaq-{safe[:16]}-original{extension(shown)}"'
+            )
 
         async def body() -> Any:
             yield first

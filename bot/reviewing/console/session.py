@@ -19,6 +19,15 @@ from typing import Any
 from bot.reviewing.cases import Reviewer
 
 Clock = Callable[[], float]
+
+
+def awake_or_asleep() -> float:
+    """Seconds that go on while the laptop sleeps (`time.monotonic` stops): a reviewer who
+    closes the lid with the console unlocked finds it locked when she opens it."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    return time.clock_gettime(boottime) if boottime is not None else time.time()
+
+
 MOST_SESSIONS = 64  # locked browsers beyond this are forgotten, oldest first
 LONGEST_NAP = 1.0  # how long the idle timer sleeps at most before it looks again
 
@@ -61,7 +70,7 @@ class UnlockAttempts:
 class ConsoleState:
     """The console's memory: sessions by cookie, the unlocked reviewer, the idle timer."""
 
-    def __init__(self, key_path: Path, idle_seconds: float, clock: Clock = time.monotonic) -> None:
+    def __init__(self, key_path: Path, idle_seconds: float, clock: Clock = awake_or_asleep) -> None:
         self.key_path = key_path
         self.idle_seconds = idle_seconds
         self.clock = clock
