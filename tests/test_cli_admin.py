@@ -248,3 +248,23 @@ def test_keys_intake_prints_the_fingerprint_of_the_key_that_signs_manifests(
     assert run("keys", "intake") == (code, output)  # the same key, not a new one each time
     # Its own key, not the one that certifies delivery keys (the roster's separate roles).
     assert fingerprint != DeliveryKeyring(tmp_path / "delivery").fingerprint
+
+
+@pytest.mark.usefixtures("environment")
+def test_reviewer_commands_never_load_the_server_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a reviewer's machine there is no server key: her commands work without it, and
+    only the server's own commands ask for it."""
+    passphrase = tmp_path / "pass.txt"
+    passphrase.write_text("a long enough passphrase")
+    assert run("keys", "generate", "--out", "r.key", "--passphrase-file", str(passphrase))[0] == 0
+    monkeypatch.setenv("AIGAQ_SECRET_KEY_FILE", str(tmp_path / "not-here" / "server.key"))
+    key = ["--key", "r.key", "--passphrase-file", str(passphrase)]
+    assert run("review", "list", *key) == (0, "")
+    code, output = run("export", "--format", "jsonl", "--out", "cases.jsonl", *key)
+    assert code == 0 and "0 cases exported" in output
+    code, output = run("review", "duplicates", *key)
+    assert code == 0
+    code, output = run("roles", "list")
+    assert code == 2 and "server key" in output and "does not exist" in output

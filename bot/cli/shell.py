@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
@@ -12,6 +13,9 @@ from bot import db
 from bot.crypto import CryptoError, ServerKey
 from bot.models import CaseStatus
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.services.accounts import Accounts
 
 T = TypeVar("T")
 
@@ -37,19 +41,27 @@ def case_status(name: str) -> CaseStatus:
 
 
 class Backend:
-    """The database and server key, for commands that run beside the bot."""
+    """The database, and the server key for the commands that run beside the bot. A
+    reviewer's commands never touch the server key: it is read only when a command asks for
+    it, so on her machine, where it is not, they work all the same."""
 
     def __init__(self, settings: Settings) -> None:
-        from bot.services.accounts import Accounts
-
-        try:
-            self.server_key = ServerKey.load(settings.secret_key_file)
-        except CryptoError as exc:
-            fail(str(exc))
         self.settings = settings
         self.engine = db.create_engine(settings.database_url)
         self.sessionmaker = db.make_sessionmaker(self.engine)
-        self.accounts = Accounts(self.sessionmaker, self.server_key)
+
+    @cached_property
+    def server_key(self) -> ServerKey:
+        try:
+            return ServerKey.load(self.settings.secret_key_file)
+        except CryptoError as exc:
+            fail(str(exc))
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        from bot.services.accounts import Accounts
+
+        return Accounts(self.sessionmaker, self.server_key)
 
     async def __aenter__(self) -> Backend:
         try:
