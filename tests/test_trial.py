@@ -122,9 +122,13 @@ async def test_walk_the_intake_in_kazakh_on_the_page_then_review_it(tmp_path: Pa
             await console.click("#unlock")
             await console.click(f"text={code}")
             assert "Ерлан Нұрғалиұлы" in await console.inner_text("body")
-            width = await console.locator("img.evidence").evaluate(
-                "img => img.complete && img.naturalWidth"
+            # The working copy is made when asked for (bot/reviewing/clean.py): wait for it.
+            await console.wait_for_function(
+                "() => { const i = document.querySelector('img.evidence');"
+                " return i !== null && i.complete && i.naturalWidth > 0; }",
+                timeout=20_000,
             )
+            width = await console.locator("img.evidence").evaluate("img => img.naturalWidth")
             assert width == 2
             await browser.close()
     finally:
