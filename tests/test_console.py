@@ -236,7 +236,13 @@ async def test_in_a_real_browser_unlock_open_see_verify_export(
             assert await page.inner_text("#code") == code
             image = page.locator("img.evidence")
             await image.wait_for()
-            width = await image.evaluate("img => img.complete && img.naturalWidth")
+            # Its working copy is made when asked for (bot/reviewing/clean.py): wait for it.
+            await page.wait_for_function(
+                "() => { const i = document.querySelector('img.evidence');"
+                " return i !== null && i.complete && i.naturalWidth > 0; }",
+                timeout=20_000,
+            )
+            width = await image.evaluate("img => img.naturalWidth")
             assert width == 2
             assert await page.locator("audio").count() == 1
             await page.select_option("#decision", "verified")
