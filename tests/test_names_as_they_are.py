@@ -80,3 +80,20 @@ def test_the_un_draft_isolates_names_and_shows_what_survives(tmp_path: Path) -> 
     hidden = {char for char in body if char in (RLO, ZWSP, BOM, LRI)}
     assert hidden == set()
     assert body.count(FSI) == body.count(PDI) == 5
+
+
+async def test_hidden_characters_in_free_text_are_shown_in_spreadsheets(harness: Harness) -> None:
+    """Free text keeps her characters, but a bidi override that survived in it is shown in
+    the CSV and xlsx a partner opens, never left to reorder the cell."""
+    from bot.models import Case
+    from bot.reviewing.export_csv import table_rows
+
+    user = harness.user(user_id=4390, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    opened = await harness.reviewer_tool().show(code)
+    payload = dict(opened.payload)
+    payload["narrative"] = [{"text": "He was taken \u202eon Monday"}]
+    case = Case(code=code, status=opened.status, grade=opened.grade, locale="en")
+    (row,) = table_rows(case, payload, internal=True)
+    assert "\u202e" not in "".join(row.values())
+    assert "‹U+202E›on Monday" in row["narrative"]

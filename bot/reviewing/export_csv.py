@@ -14,6 +14,7 @@ from bot.case import DETAINEE_FIELDS, FIELDS, TESTIFIER_FIELDS, describe
 from bot.i18n import WRITTEN_LOCALES
 from bot.models import Case
 from bot.reviewing.export_policy import disclosed, neutralise_formula
+from bot.services.answers import show_hidden
 
 CASE_COLUMNS = ["title", "case_code", "submitted", "case_language", "case_status", "grade"]
 # The payload's consent, as the CSV names it.
@@ -82,8 +83,9 @@ def csv_rows(
 def table_rows(
     case: Case, payload: dict[str, Any], *, internal: bool = False
 ) -> list[dict[str, str]]:
-    """One row per detainee, the CSV_FIELDS in order, as she gave them (not neutralised);
-    multi-values joined with `|`; labels in kk, ru and en."""
+    """One row per detainee, the CSV_FIELDS in order, as she gave them (not neutralised;
+    hidden characters shown as ‹U+202E›); multi-values joined with `|`; labels in kk, ru
+    and en."""
     payload = disclosed(payload, internal)
     testifier = payload.get("testifier", {})
     consent = payload.get("consent", {})
@@ -119,5 +121,7 @@ def table_rows(
                 row[column_of(name)] = _cell(name, value)
         for key, column in CONSENT_COLUMNS.items():
             row[column] = "" if key not in consent else str(consent[key]).lower()
-        table.append({column: row.get(column, "") for column in CSV_FIELDS})
+        # A bidi override or zero-width character that survived in free text is shown, never
+        # left to reorder or hide a cell in the spreadsheet a partner opens.
+        table.append({column: show_hidden(row.get(column, "")) for column in CSV_FIELDS})
     return table
