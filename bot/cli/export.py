@@ -8,12 +8,13 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.shell import Backend, case_status, fail, run
+from bot.cli.shell import case_status, fail, run
 from bot.cli.unlock import PassOption, open_reviewer
 from bot.models import CaseStatus
 from bot.reviewing.bundle import ExportError, verify_bundle, who_signed
 from bot.reviewing.cases import Reviewer, ReviewError
 from bot.reviewing.export import Report, export
+from bot.reviewing.un import draft_case
 
 
 def export_cases(
@@ -120,45 +121,12 @@ def _wgeid_draft(
 ) -> None:
     summary = summary_file.read_text(encoding="utf-8") if summary_file else ""
     run(
-        lambda backend: _draft(
-            backend, open_reviewer(backend, key, passphrase_file), out, code, person, summary
+        lambda backend: draft_case(
+            open_reviewer(backend, key, passphrase_file), code, person, lambda _code: out, summary
         ),
         errors=(ReviewError, PermissionError, ValueError),
     )
     typer.echo(f"{out}: draft for case {code.upper()}, person {person}. Nothing was sent.")
-
-
-async def _draft(
-    backend: Backend,
-    reviewer: Reviewer,
-    out: Path,
-    code: str,
-    person: int,
-    summary: str,
-) -> None:
-    from bot.reviewing.un import write_draft
-    from bot.services import audit
-
-    opened = await reviewer.show(code)
-    received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
-    _items, answers = await reviewer.followups.readiness(opened.code)
-    write_draft(
-        out,
-        opened.payload,
-        person,
-        code=opened.code,
-        summary=summary,
-        received=received,
-        answers=answers,
-    )
-    async with backend.sessionmaker() as session, session.begin():
-        await audit.record(
-            session,
-            actor=reviewer.key.key_id,
-            action="wgeid.draft",
-            target=opened.code,
-            detail={"person": person},
-        )
 
 
 def export_verify(

@@ -12,12 +12,10 @@ backup store cannot have a reviewer load a dump of his own.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bot.crypto.delivery import signer_fingerprint, signing_key_file
+from bot.crypto.delivery import FileSigner, signer_fingerprint
 from bot.crypto.errors import CryptoError
 from bot.crypto.keys import b64d, b64e, normalise_fingerprint
 
@@ -34,22 +32,14 @@ def signed_message(version: int, digest: bytes) -> bytes:
     return SIGNED_TAG + str(version).encode() + b"\x00" + digest
 
 
-class BackupSigner:
-    """The bot's backup signing key, in a file of its own (made on first use)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._key = signing_key_file(path, unwritable="its folder must be writable by the bot only")
-
-    @property
-    def fingerprint(self) -> str:
-        """What reviewers pin (`aigaq restore --signer`, or the roster's `backup` entry)."""
-        return signer_fingerprint(self._key.public_key())
+class BackupSigner(FileSigner):
+    """The bot's backup signing key (pinned by `aigaq restore --signer`, or the roster's
+    `backup` entry)."""
 
     def sign(self, version: int, digest: bytes) -> dict[str, str]:
         """The signature line's fields: the signer's raw public key (hex) and the signature."""
         return {
-            "signer": self._key.public_key().public_bytes_raw().hex(),
+            "signer": self.public_hex,
             "signature": b64e(self._key.sign(signed_message(version, digest))),
         }
 

@@ -168,6 +168,24 @@ def signing_key_file(path: Path, *, unwritable: str) -> Ed25519PrivateKey:
         raise KeyFileError(f"{path} is not an Ed25519 signing key") from None
 
 
+class FileSigner:
+    """One of the bot's own Ed25519 signing keys, in a file of its own (made on first use):
+    the intake key and the backup key share this; reviewers pin its fingerprint."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._key = signing_key_file(path, unwritable="its folder must be writable by the bot only")
+
+    @property
+    def fingerprint(self) -> str:
+        return signer_fingerprint(self._key.public_key())
+
+    @property
+    def public_hex(self) -> str:
+        """The raw public key, hex, as signed objects name their signer."""
+        return self._key.public_key().public_bytes_raw().hex()
+
+
 @dataclass(frozen=True)
 class HeldKey:
     """A delivery key pair the bot holds, and when it was made."""

@@ -11,13 +11,12 @@ sign. The signed manifest is then sealed to the reviewers like any case (docs/se
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from bot.crypto.delivery import signer_fingerprint, signing_key_file
+from bot.crypto.delivery import FileSigner, signer_fingerprint
 from bot.crypto.errors import CryptoError
 from bot.crypto.keys import b64d, b64e, normalise_fingerprint
 
@@ -82,21 +81,8 @@ def is_signed_manifest(raw: Any) -> bool:
     return isinstance(raw, dict) and raw.get("format") == MANIFEST_FORMAT
 
 
-class IntakeSigner:
-    """The bot's intake signing key, in a file of its own (made on first use)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._key = signing_key_file(path, unwritable="its folder must be writable by the bot only")
-
-    @property
-    def fingerprint(self) -> str:
-        """What reviewers pin (AIGAQ_INTAKE_FINGERPRINT)."""
-        return signer_fingerprint(self._key.public_key())
-
-    @property
-    def public_hex(self) -> str:
-        return self._key.public_key().public_bytes_raw().hex()
+class IntakeSigner(FileSigner):
+    """The bot's intake signing key (reviewers pin it as AIGAQ_INTAKE_FINGERPRINT)."""
 
     def sign_anchor(self, kind: str, uid: str, code: str, digest: str) -> dict[str, str]:
         return sign_anchor(self._key, kind, uid, code, digest)

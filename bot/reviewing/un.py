@@ -7,10 +7,11 @@ for the team to check, complete and send themselves (docs/un.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anyascii import anyascii
 from odf.opendocument import OpenDocumentText
@@ -22,6 +23,9 @@ from bot.services.answers import show_hidden
 from bot.services.intake import UN_TRANSMISSION
 from bot.services.urgency import is_urgent
 from bot.tote import to_cyrillic
+
+if TYPE_CHECKING:
+    from bot.reviewing.cases import Reviewer
 
 PRESENT, PARTIAL, MISSING = "present", "partial", "missing"
 
@@ -249,3 +253,34 @@ def write_draft(
 
 
 ELEMENT_LABELS = {name: label for name, label in ELEMENTS}
+
+
+async def draft_case(
+    reviewer: Reviewer, code: str, person: int, target: Callable[[str], Path], summary: str = ""
+) -> Path:
+    """Write the UN Working Group draft for one person of a case (opened and audited as a
+    reading), at `target(code)`; nothing is sent. One way for the console and the CLI."""
+    from bot.services import audit
+
+    opened = await reviewer.show(code)
+    out = target(opened.code)
+    received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
+    _items, answers = await reviewer.followups.readiness(opened.code)
+    write_draft(
+        out,
+        opened.payload,
+        person,
+        code=opened.code,
+        summary=summary,
+        received=received,
+        answers=answers,
+    )
+    async with reviewer._sessionmaker() as session, session.begin():
+        await audit.record(
+            session,
+            actor=reviewer.key.key_id,
+            action="wgeid.draft",
+            target=opened.code,
+            detail={"person": person},
+        )
+    return out

@@ -8,7 +8,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,7 @@ from bot.reviewing.clean import CleaningError, passes, type_of, working_copy
 from bot.reviewing.console.media import disposition, extension, media_type
 from bot.reviewing.console.pages import Console
 from bot.reviewing.export import export
-from bot.reviewing.un import write_draft
-from bot.services import audit
+from bot.reviewing.un import draft_case
 
 EXPORT_NAMES = {
     "csv": "cases.csv",
@@ -154,28 +152,9 @@ def file_routes(console: Console) -> list[Route]:
             return console.message(request, str(exc), status_code=403)
 
         async def write(folder: Path) -> Path:
-            opened = await reviewer.show(code)
-            target = folder / f"wgeid-{opened.code}-{person}.odt"
-            received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
-            _items, answers = await reviewer.followups.readiness(code)
-            write_draft(
-                target,
-                opened.payload,
-                person,
-                code=opened.code,
-                summary="",
-                received=received,
-                answers=answers,
+            return await draft_case(
+                reviewer, code, person, lambda canonical: folder / f"wgeid-{canonical}-{person}.odt"
             )
-            async with console.sessionmaker() as session, session.begin():
-                await audit.record(
-                    session,
-                    actor=reviewer.key.key_id,
-                    action="wgeid.draft",
-                    target=opened.code,
-                    detail={"person": person},
-                )
-            return target
 
         try:
             return await in_scratch_folder("aigaq-wgeid-", write)
