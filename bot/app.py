@@ -38,6 +38,7 @@ from bot.services.outbox import Outbox
 from bot.services.pieces import DraftPieces
 from bot.services.receipts import bind_earlier
 from bot.services.retention import Retention
+from bot.services.reviewer_requests import RequestApplier
 from bot.services.roles import Roles
 from bot.services.team import TeamRoster
 from bot.settings import Settings
@@ -74,6 +75,12 @@ def build_application(
         rotate_after=timedelta(days=settings.delivery_key_days),
     )
     intake_signer = IntakeSigner(settings.intake_key())
+    requests = RequestApplier(
+        sessionmaker,
+        team,
+        delivery_keys,
+        max_age=timedelta(days=settings.request_max_age_days),
+    )
     services = Services(
         settings=settings,
         engine=engine,
@@ -102,6 +109,7 @@ def build_application(
             signer=intake_signer,
         ),
         delivery_keys=delivery_keys,
+        reviewer_requests=requests,
         retention=Retention(
             sessionmaker,
             server_key,
@@ -123,6 +131,7 @@ def build_application(
         # A delivery key that is due is made and its certificate published before anything
         # can be sealed to it; then what was kept the old way is sealed (a one-time step).
         await delivery_keys.rotate()
+        requests.serve_locally(engine)
         listed = frozenset(holder.recipient_id for holder in team.holders() if holder.recipient_id)
         # One-time steps, remembered beside the intake key (never in the database).
         intake = settings.intake_key()
@@ -148,6 +157,7 @@ def build_application(
             await set_commands_for(application.bot, admin, Role.ADMIN, locale)
 
     async def post_shutdown(_application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        requests.stop_serving(engine)
         await engine.dispose()
 
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (

@@ -27,6 +27,7 @@ from bot.services.outbox import Outbox
 from bot.services.pieces import DraftPieces
 from bot.services.receipts import Attempts, Confirmations
 from bot.services.retention import Retention
+from bot.services.reviewer_requests import RequestApplier
 from bot.services.roles import Roles
 from bot.services.sender import OutboxSender, SenderLoop
 from bot.services.team import TeamRoster
@@ -56,6 +57,8 @@ class Services:
     delivery_keys: DeliveryKeys
     # Her answers sealed as they arrive, their plaintext in this process's memory only.
     pieces: DraftPieces
+    # Reviewers' signed requests: the bot verifies and applies them (the only writer).
+    reviewer_requests: RequestApplier
     # Set when the handlers are registered (it needs the bot to send through); the loop
     # runs the sender while the application runs.
     sender: OutboxSender | None = None

@@ -398,3 +398,4 @@ class Setting(Base):
 import bot.draft_pieces  # noqa: E402  (the sealed answers' table, its own module)
 import bot.earlier_links  # noqa: E402  (what 0014 kept of the account links, its own module)
 import bot.roster_copy  # noqa: E402, F401  (the signed rosters the bot loaded, its own module)
+import bot.request_rows  # noqa: E402, F401  (reviewers' signed requests, its own module)

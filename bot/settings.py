@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     delivery_key_days: int = Field(default=7, ge=1, le=90)
     # An answer button works this many days after the question was asked, then dies.
     answer_token_days: int = Field(default=30, ge=1, le=365)
+    # A reviewer's signed request older than this is refused (a forgotten requests file).
+    request_max_age_days: int = Field(default=14, ge=1, le=365)
+    # Where reviewer tools write their signed requests for `aigaq apply FILE` (a reviewer
+    # working on a copy of the SQLite database); unset, into the database's request table.
+    requests_file: Path | None = None
 
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.context import AigaqApplication
+from bot.context import AigaqApplication, Services
 from bot.i18n import translate
 from bot.models import CaseStatus
 from bot.services.outbox import (
@@ -216,6 +217,13 @@ async def send_now(application: AigaqApplication, kind: str) -> int:
     return await sender.drain(kinds=(kind,))
 
 
+def _applied(services: Services) -> Callable[[], Awaitable[None]]:
+    async def apply() -> None:
+        await services.reviewer_requests.apply_pending()
+
+    return apply
+
+
 def register(application: AigaqApplication) -> None:
     """One sender per process, started and stopped with the application."""
     services = application.services
@@ -224,4 +232,9 @@ def register(application: AigaqApplication) -> None:
     services.outbox.settle_with(QUESTION, services.followups.mark)
     # Notices and questions to relatives are queued by reviewer tools, sealed to the bot's
     # delivery key: there is nothing to stage, only to send.
-    services.sender_loop = SenderLoop(services.sender, services.engine)
+    # Reviewers' signed requests are applied first in every round: what they queue is then
+    # sent in the same round (an INSERT into reviewer_requests wakes the loop, as the
+    # outbox's tables do).
+    services.sender_loop = SenderLoop(
+        services.sender, services.engine, before_drain=_applied(services)
+    )

@@ -151,3 +151,25 @@ async def harness(database: TestDatabase, tmp_path: Path) -> AsyncIterator[Any]:
         yield bot
     finally:
         await bot.stop()
+
+
+@pytest.fixture(autouse=True)
+def reviewer_keys_list_their_signing_keys() -> Iterator[None]:
+    """Every reviewer key made in a test is remembered with its export-signing key, so that
+    a roster the test signs lists it as an admin's roster lists `aigaq keys generate`'s
+    two lines (the bot takes signed requests only from a key its roster lists)."""
+    from bot.reviewing.keys import ReviewerKey
+    from tests.harness import SIGNING_KEYS
+
+    made = ReviewerKey.generate.__func__  # type: ignore[attr-defined]
+
+    def generate(cls: type[ReviewerKey], *args: Any, **kwargs: Any) -> ReviewerKey:
+        key = made(cls, *args, **kwargs)
+        SIGNING_KEYS[key.key_id] = key.signing_key().public_key()
+        return key
+
+    ReviewerKey.generate = classmethod(generate)  # type: ignore[method-assign, assignment]
+    try:
+        yield
+    finally:
+        ReviewerKey.generate = classmethod(made)  # type: ignore[method-assign, assignment]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
 
 from bot.app import build_application
@@ -23,10 +23,14 @@ from bot.models import Attachment, AttachmentChunk, Case, Recipient, SealedKey
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import TeamKeys
+from bot.reviewing.requests import Requests
 from bot.reviewing.roster_pin import RosterPin
 from bot.settings import Settings
 
 TOKEN = "123456:TEST-token"
+# Key id -> export-signing public key of every reviewer key made in this test run (tests/
+# conftest.py records them), so a roster can list it as an admin's would.
+SIGNING_KEYS: dict[str, Ed25519PublicKey] = {}
 ORGANISATION = "Test Witness Project"
 
 
@@ -105,10 +109,14 @@ class Harness:
         await self.services.team.load()
 
     def listed(self, key: RecipientPublicKey) -> ListedReviewer:
-        """A roster entry; the test reviewer's carries her export-signing key."""
-        if key.fingerprint == self.reviewer.public().fingerprint:
-            return ListedReviewer(key, self.reviewer.signing_key().public_key())
-        return ListedReviewer(key)
+        """A roster entry with her export-signing key, as `aigaq keys generate` prints it
+        beside her public key (for a key made in this test run); the bot takes her signed
+        requests only from a key the roster lists."""
+        return ListedReviewer(key, SIGNING_KEYS.get(key.key_id))
+
+    def requests_of(self, key: ReviewerKey) -> Requests:
+        """This reviewer's signed requests, for the roster her tools pinned."""
+        return Requests(self.services.sessionmaker, key, self.roster_pin(key))
 
     @property
     def roster_key(self) -> Ed25519PrivateKey:

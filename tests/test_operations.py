@@ -84,8 +84,26 @@ async def test_a_new_reviewer_reads_old_cases_after_rewrap_and_retired_keys_get_
     assert held and held >= 8
     team = harness.team_of(harness.reviewer)
     to = newcomer.public().fingerprint
-    assert await rewrap(sessionmaker, harness.reviewer, to, team=team, actor="cli") == held
-    assert await rewrap(sessionmaker, harness.reviewer, to, team=team, actor="cli") == 0
+    assert (
+        await rewrap(
+            sessionmaker,
+            harness.reviewer,
+            to,
+            team=team,
+            requests=harness.requests_of(harness.reviewer),
+        )
+        == held
+    )
+    assert (
+        await rewrap(
+            sessionmaker,
+            harness.reviewer,
+            to,
+            team=team,
+            requests=harness.requests_of(harness.reviewer),
+        )
+        == 0
+    )
     old_reviewer, harness.reviewer = harness.reviewer, newcomer
     case = await harness.open_case(old_code)
     assert case["detainees"][0]["name"] == "Ерлан Нұрғалиұлы"

@@ -195,7 +195,7 @@ async def test_reviewer_tools_pin_the_roster_key_at_first_use_and_trust_nothing_
             harness.reviewer,
             mallory.public().fingerprint,
             team=tools.team,
-            actor="cli",
+            requests=harness.requests_of(harness.reviewer),
         )
     # He takes his and the newest real one away: version 1 is older than her machine saw.
     async with sessionmaker() as session, session.begin():
@@ -239,11 +239,23 @@ async def test_a_departed_reviewer_is_revoked_once_the_roster_holds_everything(
     sessionmaker = harness.services.sessionmaker
     newcomers = harness.team_of(newcomer)
     with pytest.raises(StillListed):
-        await revoke(sessionmaker, newcomer, leaving.key_id, team=newcomers, actor="cli")
+        await revoke(
+            sessionmaker,
+            newcomer,
+            leaving.key_id,
+            team=newcomers,
+            requests=harness.requests_of(newcomer),
+        )
     await harness.sign_roster([newcomer.public()])
     newcomers = harness.team_of(newcomer)
     with pytest.raises(NotCovered) as alone:
-        await revoke(sessionmaker, newcomer, leaving.key_id, team=newcomers, actor="cli")
+        await revoke(
+            sessionmaker,
+            newcomer,
+            leaving.key_id,
+            team=newcomers,
+            requests=harness.requests_of(newcomer),
+        )
     held = alone.value.alone
     assert held >= 8  # the case, its answers, files and records, her contact
     # Garbage rows "for" the newcomer do not count: they do not unwrap.
@@ -268,17 +280,42 @@ async def test_a_departed_reviewer_is_revoked_once_the_roster_holds_everything(
                 )
             )
     with pytest.raises(NotCovered):
-        await revoke(sessionmaker, newcomer, leaving.key_id, team=newcomers, actor="cli")
+        await revoke(
+            sessionmaker,
+            newcomer,
+            leaving.key_id,
+            team=newcomers,
+            requests=harness.requests_of(newcomer),
+        )
     async with sessionmaker() as session, session.begin():
         await session.execute(delete(SealedKey).where(SealedKey.recipient_id == theirs))
+    # Out of the roster, she can no longer ask the bot for anything, a rewrap included:
+    # her keys are handed over while she is still listed.
+    with pytest.raises(ReviewError, match="roster does not list"):
+        await rewrap(
+            sessionmaker,
+            leaving,
+            newcomer.public().fingerprint,
+            team=harness.team_of(newcomer),
+            requests=harness.requests_of(leaving),
+        )
+    await harness.sign_roster([leaving.public(), newcomer.public()])
     await rewrap(
         sessionmaker,
         leaving,
         newcomer.public().fingerprint,
         team=harness.team_of(newcomer),
-        actor="cli",
+        requests=harness.requests_of(leaving),
     )
-    gone = await revoke(sessionmaker, newcomer, leaving.key_id, team=newcomers, actor="cli")
+    await harness.sign_roster([newcomer.public()])
+    newcomers = harness.team_of(newcomer)
+    gone = await revoke(
+        sessionmaker,
+        newcomer,
+        leaving.key_id,
+        team=newcomers,
+        requests=harness.requests_of(newcomer),
+    )
     assert gone == held
     async with sessionmaker() as session:
         left = await session.scalar(

@@ -64,7 +64,7 @@ async def handover(harness: Harness, colleague: ReviewerKey) -> int:
         harness.reviewer,
         colleague.public().fingerprint,
         team=harness.team_of(harness.reviewer),
-        actor="cli",
+        requests=harness.requests_of(harness.reviewer),
     )
 
 
@@ -104,7 +104,7 @@ async def test_after_rewrap_the_new_reviewer_reads_notes_and_questions(harness: 
             harness.reviewer,
             colleague.public().fingerprint,
             team=harness.team_of(harness.reviewer),
-            actor="cli",
+            requests=harness.requests_of(harness.reviewer),
         )
         == held
     )
@@ -114,7 +114,7 @@ async def test_after_rewrap_the_new_reviewer_reads_notes_and_questions(harness: 
             harness.reviewer,
             colleague.public().fingerprint,
             team=harness.team_of(harness.reviewer),
-            actor="cli",
+            requests=harness.requests_of(harness.reviewer),
         )
         == 0
     )
@@ -135,7 +135,7 @@ async def test_a_note_not_sealed_to_her_key_is_named_never_shown_empty(harness: 
         harness.reviewer,
         colleague.public().fingerprint,
         team=harness.team_of(harness.reviewer),
-        actor="cli",
+        requests=harness.requests_of(harness.reviewer),
     )
     async with sessionmaker() as session, session.begin():
         # What a rewrap before this table left behind: the case and files, no note, no question.
@@ -163,7 +163,7 @@ async def test_a_note_not_sealed_to_her_key_is_named_never_shown_empty(harness: 
             harness.reviewer,
             colleague.public().fingerprint,
             team=harness.team_of(harness.reviewer),
-            actor="cli",
+            requests=harness.requests_of(harness.reviewer),
         )
         == 2
     )
@@ -208,6 +208,8 @@ async def test_a_recipient_row_inserted_in_the_database_gets_no_note_or_question
 
 
 async def test_without_a_team_key_list_nothing_is_sealed(harness: Harness) -> None:
+    """Tools with no pinned roster and no team key list seal nothing, and say so in the log
+    (their signed event names the roster the database states; the bot checks the rest)."""
     user = harness.user(user_id=8300, language_code="en")
     code = await walk_intake(user, locale="en", persons=PERSONS[:1])
     listless = Reviewer(
@@ -234,10 +236,20 @@ async def test_rewrap_refuses_a_target_outside_the_signed_roster(harness: Harnes
     sessionmaker = harness.services.sessionmaker
     with pytest.raises(ReviewError, match="not in the team roster"):
         await rewrap(
-            sessionmaker, harness.reviewer, stranger.public().fingerprint, team=team, actor="cli"
+            sessionmaker,
+            harness.reviewer,
+            stranger.public().fingerprint,
+            team=team,
+            requests=harness.requests_of(harness.reviewer),
         )
     with pytest.raises(ReviewError, match="full fingerprint"):
-        await rewrap(sessionmaker, harness.reviewer, stranger.key_id, team=team, actor="cli")
+        await rewrap(
+            sessionmaker,
+            harness.reviewer,
+            stranger.key_id,
+            team=team,
+            requests=harness.requests_of(harness.reviewer),
+        )
     # A listed colleague whose database row now holds someone else's public key.
     colleague = await a_colleague(harness)
     async with sessionmaker() as session, session.begin():
@@ -248,7 +260,11 @@ async def test_rewrap_refuses_a_target_outside_the_signed_roster(harness: Harnes
         )
     with pytest.raises(ReviewError, match="someone changed the database"):
         await rewrap(
-            sessionmaker, harness.reviewer, colleague.public().fingerprint, team=team, actor="cli"
+            sessionmaker,
+            harness.reviewer,
+            colleague.public().fingerprint,
+            team=team,
+            requests=harness.requests_of(harness.reviewer),
         )
     async with sessionmaker() as session:
         given = await session.scalar(

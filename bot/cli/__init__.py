@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import export, keys, review, roster, server, team, trial
+from bot.cli import export, keys, requests, review, roster, server, team, trial
 
 app = typer.Typer(help="Aigaq: sealed testimony over Telegram.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -34,9 +34,11 @@ app.command()(server.doctor)
 app.command("try")(trial.try_command)
 app.command("backup")(server.backup_command)
 app.command("restore")(keys.restore_command)
+app.command("apply")(requests.apply_command)
 
 db_app.command("upgrade")(server.db_upgrade)
 db_app.command("current")(server.db_current)
+db_app.command("grant-reviewer")(requests.db_grant_reviewer)
 
 keys_app.command("generate")(keys.keys_generate)
 keys_app.command("server")(server.keys_server)

@@ -16,10 +16,10 @@ from bot.crypto.keys import SIGNING_LINE_TAG, SUITE_NAMES
 from bot.crypto.roster import read_roster
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError, TeamKeys
+from bot.reviewing.requests import FileSink, Requests
 from bot.reviewing.rewrap import NotCovered, StillListed, revoke, rewrap
 from bot.reviewing.roster_pin import RosterPin
 from bot.services.recipients import Recipients, UnknownKey
-from bot.services.roles import CLI
 from bot.settings import Settings
 
 
@@ -122,12 +122,18 @@ def keys_revoke(
             reviewer,
             departed,
             team=TeamKeys(backend.sessionmaker, reviewer.key_id, backend.settings.recipients, pin),
-            actor=CLI,
+            requests=requests_of(backend, reviewer, pin),
         ),
         errors=(StillListed, NotCovered, UnknownKey, ReviewError),
         explain=explain,
     )
     typer.echo(f"{departed} revoked: {count} wrapped keys deleted")
+
+
+def requests_of(backend: Backend, reviewer: ReviewerKey, pin: RosterPin) -> Requests:
+    """Her signed requests, into the database's table or her requests file."""
+    path = backend.settings.requests_file
+    return Requests(backend.sessionmaker, reviewer, pin, sink=FileSink(path) if path else None)
 
 
 async def _rewrap(backend: Backend, reviewer: ReviewerKey, to: str, pin: RosterPin) -> int:
@@ -142,7 +148,12 @@ async def _rewrap(backend: Backend, reviewer: ReviewerKey, to: str, pin: RosterP
 
         team = TeamKeys(backend.sessionmaker, reviewer.key_id, backend.settings.recipients, pin)
         return await rewrap(
-            backend.sessionmaker, reviewer, to, team=team, actor=CLI, progress=progress
+            backend.sessionmaker,
+            reviewer,
+            to,
+            team=team,
+            requests=requests_of(backend, reviewer, pin),
+            progress=progress,
         )
 
 

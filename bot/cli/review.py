@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 
 from bot import db
-from bot.cli.shell import case_status, fail, run, settings_or_exit
+from bot.cli.shell import Backend, case_status, fail, run, settings_or_exit
 from bot.cli.unlock import KeyOption, PassOption, open_reviewer
 from bot.models import CaseStatus
 from bot.reviewing.cases import GRADES, OpenedCase, QueueItem, Reviewer, ReviewError
+from bot.reviewing.requests import WAITING
 from bot.reviewing.un import Readiness
 
 
@@ -82,13 +83,13 @@ def review_set(
 ) -> None:
     """Decide a case; the relative is told if she agreed to contact."""
     wanted = case_status(status)
-    run(
+    state = run(
         lambda backend: open_reviewer(backend, key, passphrase_file).decisions.set_status(
             code, wanted, grade=grade, note=note
         ),
         errors=(ReviewError,),
     )
-    typer.echo(f"{code.upper()}: {wanted.value}")
+    typer.echo(WAITING.get(state, f"{code.upper()}: {wanted.value}"))
 
 
 def review_serve(
@@ -120,11 +121,11 @@ def review_ask(
     code: str, question: str, key: KeyOption, passphrase_file: PassOption = None
 ) -> None:
     """Ask the relative a follow-up question (only if she agreed); the bot delivers it."""
-    run(
+    state = run(
         lambda backend: open_reviewer(backend, key, passphrase_file).followups.ask(code, question),
         errors=(ReviewError,),
     )
-    typer.echo(f"{code.upper()}: question queued; the case is now needs_info")
+    typer.echo(WAITING.get(state, f"{code.upper()}: question queued; the case is now needs_info"))
 
 
 def review_ask_missing(
@@ -134,17 +135,17 @@ def review_ask_missing(
     passphrase_file: PassOption = None,
 ) -> None:
     """Ask her, in her language, for the UN elements this person still lacks."""
-    missing = run(
-        lambda backend: open_reviewer(backend, key, passphrase_file).followups.ask_missing(
-            code, person
-        ),
-        errors=(ReviewError,),
-    )
-    typer.echo(
-        f"{code.upper()}: asked for {', '.join(missing)}"
-        if missing
-        else f"{code.upper()}: person {person} has all six elements"
-    )
+
+    async def ask(backend: Backend) -> tuple[list[str], str | None]:
+        reviewer = open_reviewer(backend, key, passphrase_file)
+        missing = await reviewer.followups.ask_missing(code, person)
+        return missing, reviewer.requests.last_state
+
+    missing, state = run(ask, errors=(ReviewError,))
+    if not missing:
+        typer.echo(f"{code.upper()}: person {person} has all six elements")
+        return
+    typer.echo(WAITING.get(state or "", f"{code.upper()}: asked for {', '.join(missing)}"))
 
 
 def review_duplicates(key: KeyOption, passphrase_file: PassOption = None) -> None:
@@ -161,8 +162,8 @@ def review_link(
     passphrase_file: PassOption = None,
 ) -> None:
     """Mark a case as a duplicate of another (both testimonies are kept)."""
-    run(
+    state = run(
         lambda backend: open_reviewer(backend, key, passphrase_file).decisions.link(code, of),
         errors=(ReviewError,),
     )
-    typer.echo(f"{code.upper()} duplicates {of.upper()}")
+    typer.echo(WAITING.get(state, f"{code.upper()} duplicates {of.upper()}"))

@@ -31,8 +31,8 @@ from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.manifest import assemble_case
 from bot.reviewing.memory import CaseChanged, Trust, Vouch
 from bot.reviewing.opening import ReviewError, TeamKeys, open_object
+from bot.reviewing.requests import FileSink, Requests
 from bot.reviewing.roster_pin import NoRosterYet, RosterPin
-from bot.services import audit
 from bot.states import Grade
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ class Reviewer:
         intake_fingerprint: str | None = None,
         roster_pin: RosterPin | None = None,
         memory: Path | None = None,
+        requests_file: Path | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.key = key
@@ -126,6 +127,16 @@ class Reviewer:
         # the team's keys, AIGAQ_RECIPIENTS): notes and questions are sealed only to database
         # rows whose key is in it.
         self.team = TeamKeys(sessionmaker, key.key_id, team_keys, roster_pin)
+        # Everything her tools change is a request she signs, which the bot applies (into
+        # the request table, or the file the operator applies with `aigaq apply FILE`).
+        self.requests = Requests(
+            sessionmaker,
+            key,
+            roster_pin,
+            head=lambda: self.vouch.head,
+            sink=FileSink(requests_file) if requests_file else None,
+        )
+        self.team.report = self.requests.event
 
     async def pinned_signer(self, role: str) -> str | None:
         """The fingerprint her tools pin for one of the bot's signing keys (`intake`,
@@ -147,13 +158,7 @@ class Reviewer:
     async def _refused(self, reason: str) -> None:
         """A case, note, question or answer refused as changed: the log says so too (the
         team sees it in `aigaq audit`, not only the reviewer who met it)."""
-        async with self._sessionmaker() as session, session.begin():
-            await audit.record(
-                session,
-                actor=self.key.key_id,
-                action="review.refused",
-                detail={"reason": reason[:200]},
-            )
+        await self.requests.event("review.refused", reason=reason[:200])
 
     async def _trust(self) -> Trust | None:
         """Whose signed anchors her tools accept; None while the bot's intake key is not
@@ -286,10 +291,7 @@ class Reviewer:
         """Open a case for her to read; audited the same from the console and the CLI."""
         opened = await self.opened(code)
         self.vouch.flush()
-        async with self._sessionmaker() as session, session.begin():
-            await audit.record(
-                session, actor=self.key.key_id, action="case.viewed", target=opened.code
-            )
+        await self.requests.event("case.viewed", opened.code)
         return opened
 
     async def opened(self, code: str) -> OpenedCase:

@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crypto import RecipientPublicKey, normalise_fingerprint
+from bot.crypto import RecipientPublicKey, normalise_fingerprint, seal
 from bot.crypto.delivery import CertificateError, verify_certificate
-from bot.models import Case, Delivery, DeliveryState, Setting, utcnow
+from bot.crypto.requests import b64
+from bot.models import Case, Setting, utcnow
 from bot.reviewing.opening import ReviewError, open_object
-from bot.sealing import Holder, seal_object
-from bot.services import audit
 from bot.services.delivery_keys import CERTIFICATE, DELIVERY
 
 if TYPE_CHECKING:
@@ -71,14 +70,9 @@ class Contact:
             ) from None
 
     async def _refused(self, reason: str) -> None:
-        async with self._reviewer._sessionmaker() as session, session.begin():
-            await audit.record(
-                session,
-                actor=self._reviewer.key.key_id,
-                action="delivery_key.refused",
-                target=None,
-                detail={"reason": reason[:160], "pinned": (self._pin or "")[:16]},
-            )
+        await self._reviewer.requests.event(
+            "delivery_key.refused", reason=reason[:160], pinned=(self._pin or "")[:16]
+        )
 
     async def of(self, session: AsyncSession, case: Case) -> dict[str, Any] | None:
         """Her contact, opened with this reviewer's key; None if she gave none."""
@@ -97,33 +91,19 @@ class Contact:
             raise ReviewError(f"the contact of case {case.code} cannot be read")
         return contact
 
-    async def queue(
-        self,
-        session: AsyncSession,
-        case: Case,
-        contact: Mapping[str, Any],
-        key: RecipientPublicKey,
-        *,
-        kind: str,
-        subject_id: int,
-        message: Mapping[str, Any],
-    ) -> None:
-        """One outbox row: her chat, her language and the message, sealed to the delivery key
-        only (the bot opens it to send it, then deletes it)."""
+    def message(
+        self, contact: Mapping[str, Any], key: RecipientPublicKey, message: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """A message to her (her chat, her language and the message) sealed to the delivery
+        key only, as a request carries it: the bot opens it to send it, then deletes it."""
         uid = secrets.token_hex(16)
         content = {"chat": contact["chat"], "locale": contact.get("locale") or "", **message}
-        sealed = await seal_object(
-            session, DELIVERY, uid, json.dumps(content, ensure_ascii=False).encode(), [Holder(key)]
+        sealed = seal(
+            json.dumps(content, ensure_ascii=False).encode(), [key], object_id=uid, kind=DELIVERY
         )
-        session.add(
-            Delivery(
-                kind=kind,
-                subject_id=subject_id,
-                case_id=case.id,
-                uid=uid,
-                sealed=sealed,
-                locale="",
-                state=DeliveryState.PENDING,
-                attempts=0,
-            )
-        )
+        return {
+            "uid": uid,
+            "sealed": b64(sealed.ciphertext),
+            "key_id": key.key_id,
+            "wrapped": b64(sealed.wrapped_keys[key.key_id]),
+        }

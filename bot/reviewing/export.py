@@ -32,7 +32,6 @@ from bot.reviewing.export_csv import CSV_FIELDS, csv_rows, table_rows
 from bot.reviewing.export_policy import allowed, disclosed
 from bot.reviewing.export_xlsx import write_xlsx
 from bot.reviewing.roster_pin import NoRosterYet
-from bot.services import audit
 
 SCHEMA = "https://aigaq.example/schemas/case-v1.json"
 FORMATS = ("csv", "xlsx", "jsonl", "bundle")
@@ -128,23 +127,18 @@ async def export(
     except BaseException:
         writer.abort()
         raise
-    async with reviewer._sessionmaker() as session, session.begin():
-        await audit.record(
-            session,
-            actor=reviewer.key.key_id,
-            action="export",
-            target=fmt,
-            detail={
-                "exported": report.exported,
-                "files": report.files,
-                "excluded_by_consent": report.excluded_by_consent,
-                "unreadable": report.unreadable,
-                "withheld_files": len(report.withheld_files),
-                "partner": partner,
-                "cases": report.codes,
-                "sha256": report.sha256,
-            },
-        )
+    await reviewer.requests.event(
+        "export",
+        fmt,
+        exported=report.exported,
+        files=report.files,
+        excluded_by_consent=report.excluded_by_consent,
+        unreadable=report.unreadable,
+        withheld_files=len(report.withheld_files),
+        partner=partner,
+        cases=report.codes,
+        sha256=report.sha256,
+    )
     return report
 
 

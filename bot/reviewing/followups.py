@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from bot.crypto.intake import sign_anchor
+from bot.crypto.requests import b64
 from bot.models import Attachment, CaseStatus, FollowUp
 from bot.reviewing.cases import ReviewError
 from bot.reviewing.opening import open_object
-from bot.sealing import seal_object
+from bot.reviewing.requests import sealed_to
 from bot.services import audit
-from bot.services.delivery import QUESTION
 from bot.services.followups import new_token, token_hash
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class FollowUps:
     def __init__(self, reviewer: Reviewer) -> None:
         self._reviewer = reviewer
 
-    async def ask(self, code: str, question: str, *, elements: tuple[str, ...] = ()) -> None:
+    async def ask(self, code: str, question: str, *, elements: tuple[str, ...] = ()) -> str:
         """Queue a follow-up question; only where she agreed to be contacted. The question is
         sealed to the team; its delivery (her chat from her sealed contact, the text and the
         answer button's token) to the bot's certified delivery key only."""
@@ -46,45 +46,32 @@ class FollowUps:
                     f"case {case.code}: no contact is kept for the relative, so no question "
                     "can reach her"
                 )
-        # The delivery key is checked (and a refusal audited) before anything is written.
+        # The delivery key is checked (and a refusal reported) before anything is made.
         delivery_key = await self._reviewer.contact.delivery_key()
         team = await self._reviewer.team.holders(f"a question on case {case.code}")
-        async with self._reviewer._sessionmaker() as session, session.begin():
+        async with self._reviewer._sessionmaker() as session:
             case = await self._reviewer._case(session, code)
             contact = await self._reviewer.contact.of(session, case)
-            if contact is None or case.status == CaseStatus.WITHDRAWN:
-                raise ReviewError(f"case {case.code}: the relative can no longer be asked")
-            uid = secrets.token_hex(16)
-            sealed = await seal_object(session, "question", uid, question.encode(), team)
-            token = new_token()
-            followup = FollowUp(
-                case_id=case.id,
-                uid=uid,
-                asked_by=self._reviewer.key.key_id,
-                elements=",".join(elements),
-                sealed_question=sealed,
-                token_hash=token_hash(token),
-            )
-            session.add(followup)
-            await session.flush()
-            await self._reviewer.contact.queue(
-                session,
-                case,
-                contact,
-                delivery_key,
-                kind=QUESTION,
-                subject_id=followup.id,
-                message={"code": case.code, "text": question, "token": token},
-            )
-            case.status = CaseStatus.NEEDS_INFO
-            await audit.record(
-                session,
-                actor=self._reviewer.key.key_id,
-                action="followup.asked",
-                target=case.code,
-                detail={"question": uid, "sealed": (digest := audit.anchor(sealed))}
-                | sign_anchor(self._reviewer.key.signing_key(), "question", uid, case.code, digest),
-            )
+        if contact is None or case.status == CaseStatus.WITHDRAWN:
+            raise ReviewError(f"case {case.code}: the relative can no longer be asked")
+        uid = secrets.token_hex(16)
+        sealed, keys = sealed_to(team, "question", uid, question.encode())
+        token = new_token()
+        body = {
+            "case": case.code,
+            "uid": uid,
+            "sealed": b64(sealed),
+            "keys": keys,
+            "elements": list(elements),
+            "token_hash": token_hash(token),
+            "anchor": sign_anchor(
+                self._reviewer.key.signing_key(), "question", uid, case.code, audit.anchor(sealed)
+            ),
+            "delivery": self._reviewer.contact.message(
+                contact, delivery_key, {"code": case.code, "text": question, "token": token}
+            ),
+        }
+        return await self._reviewer.requests.submit("question", body)
 
     async def ask_missing(self, code: str, person: int = 1) -> list[str]:
         """One follow-up question, in her language, for the elements a person still lacks."""

@@ -8,6 +8,7 @@ audited.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,7 +20,6 @@ from bot.models import Recipient, SealedKey
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.roster_pin import NoRosterYet, RosterPin
 from bot.sealing import Holder
-from bot.services import audit
 
 
 class ReviewError(Exception):
@@ -83,6 +83,8 @@ class TeamKeys:
         self.roster_pin = roster_pin
         self.roster: Roster | None = None  # the verified roster, once read
         self.source = str(path)
+        # How a refusal reaches the audit log: a signed event request (set by her tools).
+        self.report: Callable[..., Awaitable[None]] | None = None
 
     async def listed(self) -> dict[str, RecipientPublicKey]:
         """Fingerprint -> key, from the verified roster (or her list while there is none)."""
@@ -142,19 +144,16 @@ class TeamKeys:
         return holders
 
     async def _refused(self, what: str, key: RecipientPublicKey | None, reason: str) -> None:
-        """Leave a trace in the audit log, apart from the refused transaction."""
-        async with self._sessionmaker() as session, session.begin():
-            await audit.record(
-                session,
-                actor=self._actor,
-                action="seal.refused",
-                target=key.key_id if key else None,
-                detail={
-                    "what": what,
-                    "reason": reason,
-                    "fingerprint": key.fingerprint[:16] if key else "",
-                },
-            )
+        """Leave a trace in the audit log (a signed event request the bot applies)."""
+        if self.report is None:
+            return
+        await self.report(
+            "seal.refused",
+            key.key_id if key else None,
+            what=what[:200],
+            reason=reason,
+            fingerprint=key.fingerprint[:16] if key else "",
+        )
 
 
 class TeamListMissing(Exception):

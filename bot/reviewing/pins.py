@@ -27,6 +27,7 @@ class Pins:
     roster_key: str | None = None  # AIGAQ_ROSTER_KEY; unset, pinned at first use
     team_keys: Path | None = None  # AIGAQ_RECIPIENTS, while the database holds no roster
     duplicate_index: Path | None = None  # AIGAQ_DUPLICATE_INDEX; unset, beside her key
+    requests_file: Path | None = None  # AIGAQ_REQUESTS_FILE; unset, the request table
 
     @classmethod
     def of(cls, settings: Settings) -> Pins:
@@ -36,6 +37,7 @@ class Pins:
             roster_key=settings.roster_key,
             team_keys=settings.recipients,
             duplicate_index=settings.duplicate_index,
+            requests_file=settings.requests_file,
         )
 
     def tools(
@@ -54,4 +56,5 @@ class Pins:
             roster_pin=RosterPin(key_file, self.roster_key),
             memory=memory_beside(key_file),
             duplicate_index=self.duplicate_index or index_beside(key_file),
+            requests_file=self.requests_file,
         )

@@ -1,6 +1,7 @@
 """Let a new reviewer open old cases: wrap each data key this reviewer can open for her too.
 
-Runs on a reviewer's machine with her private key; nothing is re-encrypted. It walks the one
+Runs on a reviewer's machine with her private key; nothing is re-encrypted, and what is to
+change goes to the bot as requests she signs (bot/reviewing/requests.py). It walks the one
 table of wrapped keys (`sealed_keys`), so every kind of sealed object — case payloads, files,
 notes, questions, and any kind added later — is covered without naming them.
 """
@@ -15,11 +16,13 @@ from sqlalchemy.orm import aliased
 
 from bot.crypto import CryptoError, RecipientPublicKey, unwrap_data_key, wrap_data_key
 from bot.crypto.keys import normalise_fingerprint
-from bot.models import Recipient, SealedKey, utcnow
+from bot.crypto.requests import b64
+from bot.models import Recipient, SealedKey
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError, TeamKeys, TeamListMissing
-from bot.services import audit
+from bot.reviewing.requests import Requests
 from bot.services.recipients import UnknownKey
+from bot.services.requests_apply import held_digest
 
 BATCH = 200
 FINGERPRINT_LENGTH = 64
@@ -35,7 +38,7 @@ async def rewrap(
     to_fingerprint: str,
     *,
     team: TeamKeys,
-    actor: str,
+    requests: Requests,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Wrap every data key this reviewer can open for another reviewer too.
@@ -45,6 +48,7 @@ async def rewrap(
     public key is taken from there, never from the database, whose row only gives the id
     the wrapped keys name. Nothing is re-encrypted and no plaintext leaves memory; rows
     already wrapped for the target are skipped, so the command can be stopped and run again.
+    Each batch of 200 is a request she signs; the bot writes the rows.
     """
     wanted = normalise_fingerprint(to_fingerprint)
     if len(wanted) != FINGERPRINT_LENGTH:
@@ -73,7 +77,6 @@ async def rewrap(
             f"the database's row for key {recipient.key_id} holds another public key than "
             f"{team.source}: someone changed the database; nothing was rewrapped"
         )
-    to_key_id = recipient.key_id
     theirs = aliased(SealedKey)
     missing = (
         select(SealedKey.id)
@@ -89,39 +92,34 @@ async def rewrap(
     )
     async with sessionmaker() as session:
         total = await session.scalar(select(func.count()).select_from(missing.subquery()))
-    done = 0
+    done, last = 0, 0
     while True:
-        async with sessionmaker() as session, session.begin():
+        async with sessionmaker() as session:
             batch = list(
                 await session.scalars(
-                    select(SealedKey).where(SealedKey.id.in_(missing.limit(BATCH)))
+                    select(SealedKey)
+                    .where(
+                        SealedKey.id.in_(
+                            missing.where(SealedKey.id > last).order_by(SealedKey.id).limit(BATCH)
+                        )
+                    )
+                    .order_by(SealedKey.id)
                 )
             )
-            if not batch:
-                break
-            for wrapped in batch:
-                kind, uid = wrapped.kind, wrapped.object_uid
-                data_key = unwrap_data_key(wrapped.wrapped_key, key, object_id=uid, kind=kind)
-                session.add(
-                    SealedKey(
-                        kind=kind,
-                        object_uid=uid,
-                        recipient_id=target.id,
-                        wrapped_key=wrap_data_key(data_key, recipient, object_id=uid, kind=kind),
-                    )
-                )
-                del data_key
-            done += len(batch)
+        if not batch:
+            break
+        rows = []
+        for wrapped in batch:
+            kind, uid = wrapped.kind, wrapped.object_uid
+            data_key = unwrap_data_key(wrapped.wrapped_key, key, object_id=uid, kind=kind)
+            again = wrap_data_key(data_key, recipient, object_id=uid, kind=kind)
+            del data_key
+            rows.append({"kind": kind, "uid": uid, "wrapped": b64(again)})
+        await requests.submit("rewrap", {"to": wanted, "rows": rows})
+        last = batch[-1].id
+        done += len(batch)
         if progress is not None:
             progress(done, int(total or 0))
-    async with sessionmaker() as session, session.begin():
-        await audit.record(
-            session,
-            actor=actor,
-            action="key.rewrapped",
-            target=to_key_id,
-            detail={"objects": done, "from": key.key_id},
-        )
     return done
 
 
@@ -143,12 +141,13 @@ async def revoke(
     departed: str,
     *,
     team: TeamKeys,
-    actor: str,
+    requests: Requests,
 ) -> int:
     """Drop every wrapped key of a reviewer who left (`departed`, her key id), once she is
     out of the roster this reviewer verified and this reviewer's own key opens every object
     she holds — each checked by unwrapping it, so rows a database writer added cannot make
-    her last working copy go. Returns how many wrapped keys were deleted."""
+    her last working copy go. A request she signs names the objects she checked; the bot
+    deletes the keys only if the departed key holds exactly those. Returns how many."""
     try:
         listed = await team.listed()
     except TeamListMissing as exc:
@@ -157,7 +156,7 @@ async def revoke(
         raise StillListed(departed)
     if key.public().fingerprint not in listed:
         raise ReviewError(f"your key is not in {team.source}: nothing was revoked")
-    async with sessionmaker() as session, session.begin():
+    async with sessionmaker() as session:
         row = await session.scalar(select(Recipient).where(Recipient.key_id == departed))
         mine = await session.scalar(select(Recipient).where(Recipient.key_id == key.key_id))
         if row is None or mine is None:
@@ -180,16 +179,10 @@ async def revoke(
                 unwrap_data_key(own, key, object_id=wrapped.object_uid, kind=wrapped.kind)
             except CryptoError:
                 alone += 1
-        if alone:
-            raise NotCovered(alone)
-        for wrapped in held:
-            await session.delete(wrapped)
-        row.active, row.retired_at = False, row.retired_at or utcnow()
-        await audit.record(
-            session,
-            actor=actor,
-            action="key.revoked",
-            target=departed,
-            detail={"objects": len(held), "by": key.key_id},
-        )
+    if alone:
+        raise NotCovered(alone)
+    checked = held_digest([(wrapped.kind, wrapped.object_uid) for wrapped in held])
+    await requests.submit(
+        "revoke", {"departed": departed, "held": len(held), "held_sha256": checked}
+    )
     return len(held)

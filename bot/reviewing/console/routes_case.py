@@ -14,6 +14,7 @@ from bot.crypto import CryptoError
 from bot.models import CaseStatus
 from bot.reviewing.cases import GRADES, Reviewer, ReviewError
 from bot.reviewing.console.pages import Console, to
+from bot.reviewing.requests import PENDING, WAITING, WRITTEN
 from bot.reviewing.un import ELEMENT_LABELS
 from bot.services.intake import STEPS
 
@@ -92,7 +93,7 @@ def case_routes(console: Console) -> list[Route]:
         )
 
     async def case_form(
-        request: Request, act: Callable[[Reviewer, str, dict[str, str]], Awaitable[None]]
+        request: Request, act: Callable[[Reviewer, str, dict[str, str]], Awaitable[object]]
     ) -> Response:
         """A form about one case: check the session and the form, act, show the case."""
         reviewer = console.reviewer_for(request)
@@ -100,9 +101,11 @@ def case_routes(console: Console) -> list[Route]:
             return Response(status_code=403)
         code = request.path_params["code"]
         try:
-            await act(reviewer, code, await console.form(request))
+            state = await act(reviewer, code, await console.form(request))
         except (ReviewError, ValueError, PermissionError) as exc:
             return console.message(request, str(exc))
+        if state in (PENDING, WRITTEN):
+            return console.message(request, WAITING[str(state)])
         return RedirectResponse(to(request, f"/case/{code}"), status_code=303)
 
     async def decide(request: Request) -> Response:
@@ -123,8 +126,10 @@ def case_routes(console: Console) -> list[Route]:
         )
 
     async def ask_missing(request: Request) -> Response:
-        async def act(reviewer: Reviewer, code: str, values: dict[str, str]) -> None:
+        async def act(reviewer: Reviewer, code: str, values: dict[str, str]) -> object:
+            reviewer.requests.last_state = None
             await reviewer.followups.ask_missing(code, int(values.get("person", "1") or 1))
+            return reviewer.requests.last_state
 
         return await case_form(request, act)
 
