@@ -19,15 +19,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from bot.choices import (
-    GENDERS,
-    PERPETRATORS,
-    PREFECTURES,
-    RELATIONS,
-    SHARING,
-    STATUSES,
-    YES_NO,
-)
+from bot.choices import GENDERS, PERPETRATORS, PREFECTURES, RELATIONS, SHARING, STATUSES, YES_NO
 from bot.i18n import translate
 
 SCHEMA_VERSION = 1
@@ -162,12 +154,22 @@ class Detainee(_Record):
     another: str | None = None
 
 
+CONSENT_TEXT = "consent-2026-11"  # the consent questions' wording (services/questions.py)
+EARLIER_CONSENT = "before-consent-2026-11"  # sealed before the wording had a version
+
+
 class Consent(_Record):
+    """Her consent. `un_submission`: our team may submit to the Working Group (which sends the
+    case to China's government); `un_name_disclosed`: her own name may go to its secretariat
+    (never to the government); the wording she answered and the day she agreed (Submit)."""
+
     contact: bool = False
     sharing: Sharing = "team"
     subscribe: bool = False
     un_submission: bool = False
     un_name_disclosed: bool = False
+    text_version: str = EARLIER_CONSENT
+    agreed_on: str | None = None  # YYYY-MM-DD
 
 
 class Evidence(_Record):
@@ -230,12 +232,12 @@ class CasePayload(_Record):
     def from_draft(cls, code: str, locale: str, draft: Draft, files: list[FileRef]) -> CasePayload:
         """The record of what she gave in the dialogue; an answer of the wrong shape stops
         here, at Submit, not later in a reviewer's export."""
-        consent = draft["consent"]
+        consent, now = draft["consent"], datetime.now(UTC)
         return cls.model_validate(
             {
                 "schema_version": SCHEMA_VERSION,
                 "code": code,
-                "submitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "submitted_at": now.isoformat(timespec="seconds"),
                 "locale": locale,
                 "testifier": dict(draft["about"]),
                 "detainees": [dict(person) for person in draft["detainees"]],
@@ -248,6 +250,8 @@ class CasePayload(_Record):
                     "subscribe": consent.get("subscribe") == "yes",
                     "un_submission": consent.get("consent_un") == "yes",
                     "un_name_disclosed": consent.get("consent_un_name") == "yes",
+                    "text_version": CONSENT_TEXT,
+                    "agreed_on": now.date().isoformat(),
                 },
             }
         )
@@ -334,8 +338,20 @@ def _json(value: Any) -> Any:
 UPGRADES: dict[int, Any] = {}
 
 
+def consent_before_versions(raw: dict[str, Any]) -> dict[str, Any]:
+    """A consent sealed before its wording had a version keeps what it literally allowed, never
+    more: "may the team send this case" is the same question; "may your name be given to the
+    Working Group" allowed its secretariat, with a submission only. It reads EARLIER_CONSENT."""
+    consent: Any = raw.get("consent")
+    earlier = isinstance(consent, dict) and "text_version" not in consent
+    if earlier and consent.get("un_name_disclosed") and not consent.get("un_submission"):
+        return raw | {"consent": consent | {"un_name_disclosed": False}}
+    return raw
+
+
 def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
-    """Apply the upgrade rules, oldest first, until the payload is at SCHEMA_VERSION."""
+    """Apply the upgrade rules (within version 1 first), until the payload is at SCHEMA_VERSION."""
+    raw = consent_before_versions(raw)
     version = int(raw.get("schema_version", 1))
     while version < SCHEMA_VERSION:
         raw = UPGRADES[version](raw)
@@ -381,9 +397,4 @@ def _when(value: When, locale: str) -> str:
         return translate(locale, "{year}s").format(year=value.year)
     if value.precision == "approximate":
         return translate(locale, "about {year}").format(year=value.year)
-    parts = [str(value.year)]
-    if value.month:
-        parts.insert(0, f"{value.month:02d}")
-    if value.day:
-        parts.insert(0, f"{value.day:02d}")
-    return ".".join(parts)
+    return ".".join([*(f"{n:02d}" for n in (value.day, value.month) if n), str(value.year)])

@@ -395,7 +395,6 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-import bot.draft_pieces  # noqa: E402  (the sealed answers' table, its own module)
-import bot.earlier_links  # noqa: E402  (what 0014 kept of the account links, its own module)
-import bot.roster_copy  # noqa: E402, F401  (the signed rosters the bot loaded, its own module)
-import bot.request_rows  # noqa: E402, F401  (reviewers' signed requests, its own module)
+# Tables kept in modules of their own: the sealed answers, what 0014 kept of the account
+# links, the signed rosters the bot loaded, reviewers' signed requests.
+from bot import draft_pieces, earlier_links, request_rows, roster_copy  # noqa: E402, F401

@@ -127,6 +127,33 @@ def seal_rows(
     return sealed.ciphertext, list(rows)
 
 
+def keep_wrapped(
+    session: _Adds,
+    kind: str,
+    uid: str,
+    wrapped_keys: dict[str, bytes],
+    holders: Sequence[Holder],
+) -> None:
+    """Keep wrapped keys made elsewhere — by a reviewer's tools, carried in a request she
+    signed — as `seal_object` keeps its own: one row per holder, by key id."""
+    if kind not in KINDS:
+        raise CryptoError(f"unknown kind of sealed object {kind!r}: add it to bot.sealing.KINDS")
+    _keep(session, kind, uid, wrapped_keys, holders)
+
+
+def seal_stream_rows(
+    kind: str, uid: str, content: BinaryIO, holders: Sequence[Holder]
+) -> tuple[SealedStream, list[SealedKey]]:
+    """Seal a file as `seal_object` does, but hand back the wrapped-key rows for a writer that
+    writes them itself in its own transaction (her draft's files' fast path on SQLite)."""
+    if kind not in KINDS:
+        raise CryptoError(f"unknown kind of sealed object {kind!r}: add it to bot.sealing.KINDS")
+    sealer = StreamSealer([holder.key for holder in holders], object_id=uid, kind=kind)
+    rows = _Rows()
+    _keep(rows, kind, uid, sealer.wrapped_keys, holders)
+    return SealedStream(sealer, content), list(rows)
+
+
 def _keep(
     session: _Adds,
     kind: str,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 
+from bot.case import CONSENT_TEXT
 from bot.models import Attachment, Case, CaseStatus, Draft
 from bot.services.outbox import ALERT
 from handlers.outbox import send_now
@@ -66,6 +69,8 @@ async def test_one_person_by_text_in_each_language(harness: Harness, locale: str
         "subscribe": False,
         "un_submission": True,
         "un_name_disclosed": False,
+        "text_version": CONSENT_TEXT,  # the wording she answered, and the day she agreed
+        "agreed_on": datetime.now(UTC).date().isoformat(),
     }
     assert person["perpetrators"] == "police"
     assert person["steps_taken"] == "Консулдыққа хат жаздым, жауап келмеді."

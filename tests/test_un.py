@@ -13,6 +13,7 @@ from odf import teletype
 from odf.opendocument import load
 from odf.text import H, P
 
+from bot.crypto.roster import Organisation
 from bot.reviewing.un import MISSING, PARTIAL, PRESENT, readiness, write_draft
 from bot.services.outbox import ALERT
 from bot.services.urgency import is_urgent
@@ -29,6 +30,7 @@ FULL: dict[str, Any] = {
     "perpetrators": "police",
     "steps_taken": "Консулдыққа хат жаздым.",
 }
+ORGANISATION = Organisation("Atajurt Eriktileri", "Almaty, Abai 1", "Serik, team@example.org")
 
 
 def payload(person: dict[str, Any], *, un: bool = True, name_ok: bool = False) -> dict[str, Any]:
@@ -43,8 +45,11 @@ def payload(person: dict[str, Any], *, un: bool = True, name_ok: bool = False) -
 
 
 def test_readiness_complete_partial_and_empty() -> None:
-    complete = readiness(payload(FULL))[0]
+    complete = readiness(payload(FULL), ORGANISATION)[0]
     assert complete.ready and set(complete.elements.values()) == {PRESENT}
+    # Her consent alone is not element (f): the submitting organisation is the team's part.
+    unnamed = readiness(payload(FULL))[0]
+    assert unnamed.elements["source"] == PARTIAL and not unnamed.ready and unnamed.missing == []
     partial = readiness(
         payload(
             {
@@ -96,6 +101,7 @@ def test_the_odt_draft_has_the_sections_and_keeps_her_name_confidential(tmp_path
         code="K7QF-M2XD",
         summary="He was taken at night.",
         received=datetime(2018, 6, 1),
+        made=date(2018, 6, 1),
     )
     headings, body = text_of(out)
     for section in ("1. Identity", "2. Date", "3. Place", "4. Forces", "5. Steps", "6. Source"):
@@ -169,8 +175,10 @@ async def test_a_missing_element_becomes_a_question_in_her_language_and_her_answ
     text = await reviewer.attachment(answers[0]["uid"]).read()
     assert "забрала полиция" in text.decode()
     items, answers = await reviewer.followups.readiness(code)
-    assert items[0].ready and answers == [text.decode()]
-    assert code in await reviewer.followups.ready_for_wgeid()
+    assert items[0].missing == [] and answers == [text.decode()]
+    # Element (f) also needs the submitting organisation, which the test roster does not name.
+    assert items[0].elements["source"] == PARTIAL
+    assert code not in await reviewer.followups.ready_for_wgeid()
 
 
 async def test_urgent_cases_are_flagged_to_reviewers_and_in_the_queue(harness: Harness) -> None:

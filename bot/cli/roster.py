@@ -47,7 +47,8 @@ def roster_sign(
     ] = Path("recipients.txt"),
     organisation: Annotated[str, typer.Option(help="Who submits to the UN.")] = "",
     address: Annotated[str, typer.Option(help="Its postal address.")] = "",
-    contact: Annotated[str, typer.Option(help="Its e-mail or phone.")] = "",
+    contact: Annotated[str, typer.Option(help="Its contact person (name, phone).")] = "",
+    email: Annotated[str, typer.Option(help="Its e-mail address.")] = "",
     intake: Annotated[
         str, typer.Option(help="The bot's intake key fingerprint (`aigaq keys intake`).")
     ] = "",
@@ -79,7 +80,7 @@ def roster_sign(
             signing,
             version=version,
             reviewers=listed,
-            organisation=Organisation(organisation, address, contact),
+            organisation=Organisation(organisation, address, contact, email),
             signers={
                 role: value
                 for role, value in (("intake", intake), ("delivery", delivery), ("backup", backup))

@@ -61,7 +61,8 @@ class Organisation:
 
     name: str = ""
     address: str = ""
-    contact: str = ""
+    contact: str = ""  # the contact person
+    email: str = ""
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ class Reviewer:
             sink=FileSink(requests_file) if requests_file else None,
         )
         self.team.report = self.requests.event
+        self._head_signed = False
 
     async def pinned_signer(self, role: str) -> str | None:
         """The fingerprint her tools pin for one of the bot's signing keys (`intake`,
@@ -292,6 +293,9 @@ class Reviewer:
         opened = await self.opened(code)
         self.vouch.flush()
         await self.requests.event("case.viewed", opened.code)
+        if not self._head_signed:
+            # Once a run: the audit head her tools verified, signed, outside the bot's hands.
+            self._head_signed = await self.requests.head() is not None
         return opened
 
     async def opened(self, code: str) -> OpenedCase:

@@ -24,6 +24,8 @@ CONSENT_COLUMNS = {
     "subscribe": "consent_subscribe",
     "un_submission": "consent_un_submission",
     "un_name_disclosed": "consent_un_name_disclosed",
+    "text_version": "consent_text_version",
+    "agreed_on": "consent_agreed_on",
 }
 DATE_COLUMNS = {
     "birth_year": ["birth_year", "birth_year_precision"],

@@ -66,6 +66,8 @@ POLICY: dict[str, frozenset[str]] = {
     "consent.subscribe": NEVER,
     "consent.un_submission": NEVER,
     "consent.un_name_disclosed": NEVER,  # the UN draft only (docs/un.md)
+    "consent.text_version": NEVER,
+    "consent.agreed_on": NEVER,
 }
 
 

@@ -75,10 +75,10 @@ class FollowUps:
 
     async def ask_missing(self, code: str, person: int = 1) -> list[str]:
         """One follow-up question, in her language, for the elements a person still lacks."""
-        from bot.reviewing.un import missing_question, readiness
+        from bot.reviewing.un import missing_question, readiness, submitting_organisation
 
         opened = await self._reviewer.opened(code)
-        items = readiness(opened.payload)
+        items = readiness(opened.payload, await submitting_organisation(self._reviewer))
         if not 1 <= person <= len(items):
             raise ReviewError(f"case {code} has {len(items)} detained person(s)")
         missing = items[person - 1].missing
@@ -92,10 +92,10 @@ class FollowUps:
     async def readiness(self, code: str) -> tuple[list[Readiness], list[str]]:
         """The six elements per person — an element she answered in a follow-up counts as
         given — and the text of her written answers, for the draft."""
-        from bot.reviewing.un import PRESENT, readiness
+        from bot.reviewing.un import PRESENT, readiness, submitting_organisation
 
         opened = await self._reviewer.opened(code)
-        items = readiness(opened.payload)
+        items = readiness(opened.payload, await submitting_organisation(self._reviewer))
         answered: set[str] = set()
         texts = []
         async with self._reviewer._sessionmaker() as session:

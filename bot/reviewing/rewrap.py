@@ -22,7 +22,7 @@ from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError, TeamKeys, TeamListMissing
 from bot.reviewing.requests import Requests
 from bot.services.recipients import UnknownKey
-from bot.services.requests_apply import held_digest
+from bot.services.requests_keys import held_digest
 
 BATCH = 200
 FINGERPRINT_LENGTH = 64

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +17,12 @@ from anyascii import anyascii
 from odf.opendocument import OpenDocumentText
 from odf.text import H, P
 
-from bot.case import UNKNOWN, describe
+from bot.case import CONSENT_TEXT, EARLIER_CONSENT, UNKNOWN, describe
+from bot.crypto.roster import Organisation, RosterError
 from bot.i18n import N_, translate
-from bot.services.answers import show_hidden
+from bot.services.answers import english_date, show_hidden
 from bot.services.intake import UN_TRANSMISSION
-from bot.services.urgency import is_urgent
+from bot.services.urgency import day_of, describe_urgency, urgent_case, urgent_others
 from bot.tote import to_cyrillic
 
 if TYPE_CHECKING:
@@ -53,8 +54,9 @@ QUESTIONS = {
         "what answer did you get? If nothing could be done, why?"
     ),
     "source": N_(
-        "May the team send your case to the UN Working Group on Enforced or Involuntary "
-        "Disappearances? And may your name be given, or should it stay confidential?"
+        "May our team send your case to the UN Working Group on Enforced or Involuntary "
+        "Disappearances? And, as a separate answer: may your own name be given to the Working "
+        "Group's secretariat (it never passes it on to the Chinese government)?"
     ),
 }
 # Said after the question that asks for her consent, as in the intake.
@@ -78,6 +80,9 @@ class Readiness:
     person: int
     name: str
     elements: dict[str, str]
+    # She agreed to a submission: what "source" still lacks then is the team's (the submitting
+    # organisation in the signed roster), not a question for her.
+    consented: bool = False
 
     @property
     def ready(self) -> bool:
@@ -85,7 +90,12 @@ class Readiness:
 
     @property
     def missing(self) -> list[str]:
-        return [name for name, state in self.elements.items() if state != PRESENT]
+        """The elements she can still give."""
+        return [
+            name
+            for name, state in self.elements.items()
+            if state != PRESENT and not (name == "source" and self.consented)
+        ]
 
 
 def _given(value: Any) -> bool:
@@ -94,42 +104,49 @@ def _given(value: Any) -> bool:
     )
 
 
-def readiness(payload: dict[str, Any]) -> list[Readiness]:
-    """The six elements for each detained person: present, partial or missing."""
+def _identity(person: dict[str, Any], photos: bool) -> str:
+    if not _given(person.get("name")):
+        return MISSING
+    return PRESENT if _given(person.get("id_number")) or photos else PARTIAL
+
+
+def _date(person: dict[str, Any]) -> str:
+    detained = person.get("detained")
+    precision = detained.get("precision") if isinstance(detained, dict) else None
+    return PRESENT if precision == "day" else PARTIAL if precision in ("month", "year") else MISSING
+
+
+def _place(person: dict[str, Any]) -> str:
+    if _given(person.get("detained_place")):
+        return PRESENT
+    return PARTIAL if _given(person.get("held_at")) or _given(person.get("hometown")) else MISSING
+
+
+def _source(consent: dict[str, Any], organisation: Organisation | None) -> str:
+    """Element (f): who submits, with her consent. Her consent alone is partial: the
+    organisation that submits must be named too (from the team's signed roster)."""
+    if not consent.get("un_submission"):
+        return MISSING
+    return PRESENT if organisation is not None and organisation.name else PARTIAL
+
+
+def readiness(payload: dict[str, Any], organisation: Organisation | None = None) -> list[Readiness]:
+    """The six elements for each detained person: present, partial or missing. Without
+    the submitting `organisation` (the signed roster's), "source" is at most partial."""
     photos = any(item.get("kind") == "photo" for item in payload.get("evidence", []))
     consent = payload.get("consent", {})
     found = []
     for number, person in enumerate(payload.get("detainees", []), start=1):
-        detained = person.get("detained") if isinstance(person.get("detained"), dict) else None
-        precision = (detained or {}).get("precision")
         elements = {
-            "identity": (
-                PRESENT
-                if _given(person.get("name")) and (_given(person.get("id_number")) or photos)
-                else PARTIAL
-                if _given(person.get("name"))
-                else MISSING
-            ),
-            "date": (
-                PRESENT
-                if precision == "day"
-                else PARTIAL
-                if precision in ("month", "year")
-                else MISSING
-            ),
-            "place": (
-                PRESENT
-                if _given(person.get("detained_place"))
-                else PARTIAL
-                if _given(person.get("held_at")) or _given(person.get("hometown"))
-                else MISSING
-            ),
+            "identity": _identity(person, photos),
+            "date": _date(person),
+            "place": _place(person),
             "forces": PRESENT if _given(person.get("perpetrators")) else MISSING,
             "steps": PRESENT if _given(person.get("steps_taken")) else MISSING,
-            "source": PRESENT if consent.get("un_submission") else MISSING,
+            "source": _source(consent, organisation),
         }
         name = person.get("name") if isinstance(person.get("name"), str) else "—"
-        found.append(Readiness(number, name, elements))
+        found.append(Readiness(number, name, elements, bool(consent.get("un_submission"))))
     return found
 
 
@@ -157,6 +174,106 @@ def latin(name: str) -> str:
     return anyascii(to_cyrillic(name))
 
 
+class _Draft:
+    """The OpenDocument being written: headings, "label: value" lines, paragraphs."""
+
+    def __init__(self) -> None:
+        self.document = OpenDocumentText()
+
+    def heading(self, text: str) -> None:
+        self.document.text.addElement(H(outlinelevel=1, text=text))
+
+    def line(self, label: str, value: str, *, name: bool = False) -> None:
+        shown = isolated(value) if name else show_hidden(value)
+        self.document.text.addElement(P(text=f"{label}: {shown}"))
+
+    def paragraph(self, text: str) -> None:
+        self.document.text.addElement(P(text=show_hidden(text)))
+
+
+def _identity_section(draft: _Draft, person: dict[str, Any]) -> None:
+    draft.heading("1. Identity of the disappeared person")
+    names = [n for n in (person.get("name"), person.get("name_alt")) if isinstance(n, str)]
+    for name in names:
+        draft.line("Name as written", name, name=True)
+        draft.line("Latin transliteration", latin(name), name=True)
+    draft.line("Gender", _label("gender", person.get("gender")))
+    draft.line("Year of birth", _label("birth_year", person.get("birth_year")))
+    draft.line("Identity document number", _label("id_number", person.get("id_number")))
+    draft.line("Occupation", _label("occupation", person.get("occupation")))
+    draft.line("Place of origin (prefecture)", _label("hometown", person.get("hometown")))
+    draft.line("County, town or village", _label("hometown_detail", person.get("hometown_detail")))
+
+
+def _date_section(draft: _Draft, person: dict[str, Any], made: date, linked: list[str]) -> None:
+    draft.heading("2. Date of the arrest or abduction")
+    given = person.get("detained")
+    detained: dict[str, Any] = given if isinstance(given, dict) else {}
+    draft.line("Date", english_date(detained))
+    if detained.get("text"):
+        draft.line("Her words", str(detained["text"]), name=True)
+    draft.line("Precision", str(detained.get("precision") or "unknown"))
+    draft.line("Urgent procedure", describe_urgency(person, made, linked))
+
+
+def _events_sections(draft: _Draft, person: dict[str, Any]) -> None:
+    draft.heading("3. Place of the arrest or abduction, or where last seen")
+    draft.line("Place", _label("detained_place", person.get("detained_place")))
+    draft.line("Where held, if known", _label("held_at", person.get("held_at")))
+    draft.line("Last contact", _label("last_contact", person.get("last_contact")))
+    draft.heading("4. Forces believed responsible")
+    draft.line("Believed responsible", _label("perpetrators", person.get("perpetrators")))
+    draft.line("Reason given", _label("reason", person.get("reason")))
+    draft.heading("5. Steps taken to find the person")
+    draft.line("Steps and answers", _label("steps_taken", person.get("steps_taken")))
+
+
+def consent_line(case: dict[str, Any]) -> str:
+    """Her consent to the submission, with the day and the version of the text she read."""
+    consent = case.get("consent", {})
+    agreed = consent.get("agreed_on") or str(case.get("submitted_at", ""))[:10]
+    on = f" on {day_of(date.fromisoformat(agreed))}" if agreed else ""
+    said = f"The relative agreed{on} that our team submits this case"
+    version = consent.get("text_version", EARLIER_CONSENT)
+    if version == EARLIER_CONSENT:
+        return (
+            f"{said}, under the consent text used before {CONSENT_TEXT} (it did not yet "
+            "mention the prompt-intervention procedure): confirm with her before sending."
+        )
+    return f"{said} (consent text {version})."
+
+
+def _source_section(draft: _Draft, case: dict[str, Any], organisation: Organisation | None) -> None:
+    draft.heading("6. Source of the report and consent")
+    if organisation is not None and organisation.name:
+        draft.line("Submitting organisation", organisation.name)
+        draft.line("Address", organisation.address or "[to be completed]")
+        draft.line("Contact person", organisation.contact or "[to be completed]")
+        draft.line("E-mail", organisation.email or "[to be completed]")
+    else:
+        draft.line(
+            "Submitting organisation",
+            "[not in the team's signed roster: add its name, address, e-mail and contact "
+            "person to the roster before sending]",
+        )
+    consent, testifier = case.get("consent", {}), case.get("testifier", {})
+    draft.line(
+        "Relation of the source to the person", _label("relation", testifier.get("relation"))
+    )
+    if consent.get("un_name_disclosed") and isinstance(testifier.get("own_name"), str):
+        draft.line("Name of the source", testifier["own_name"], name=True)
+        draft.line(
+            "Confidentiality",
+            "The relative's name is for the Working Group's secretariat only; "
+            "it is not to be transmitted to the government.",
+        )
+    else:
+        draft.line("Name of the source", "The source requests confidentiality.")
+    draft.line("Consent", consent_line(case))
+    draft.line("Date of submission", "____________________")
+    draft.line("Signature for the submitting organisation", "____________________")
+
+
 def write_draft(
     out: Path,
     case: dict[str, Any],
@@ -166,10 +283,14 @@ def write_draft(
     summary: str,
     received: datetime,
     answers: list[str] | None = None,
+    made: date | None = None,
+    organisation: Organisation | None = None,
+    linked: list[str] | None = None,
 ) -> None:
-    """The submission draft, in English, following the Working Group's sections."""
-    consent = case.get("consent", {})
-    if not consent.get("un_submission"):
+    """The submission draft, in English, following the Working Group's sections; urgency as
+    of `made` (today), the submitting organisation from the signed roster, `linked`: cases or
+    persons linked to this one that are under the urgent procedure."""
+    if not case.get("consent", {}).get("un_submission"):
         raise PermissionError(
             f"case {code}: the relative did not agree to a submission to the Working Group"
         )
@@ -177,82 +298,63 @@ def write_draft(
     if not 1 <= person_number <= len(people):
         raise ValueError(f"case {code} has {len(people)} detained person(s)")
     person = people[person_number - 1]
-    document = OpenDocumentText()
-
-    def heading(text: str) -> None:
-        document.text.addElement(H(outlinelevel=1, text=text))
-
-    def line(label: str, value: str, *, name: bool = False) -> None:
-        shown = isolated(value) if name else show_hidden(value)
-        document.text.addElement(P(text=f"{label}: {shown}"))
-
-    def paragraph(text: str) -> None:
-        document.text.addElement(P(text=show_hidden(text)))
-
-    document.text.addElement(
-        H(
-            outlinelevel=1,
-            text="Draft submission to the UN Working Group "
-            "on Enforced or Involuntary Disappearances",
-        )
+    draft = _Draft()
+    draft.heading(
+        "Draft submission to the UN Working Group on Enforced or Involuntary Disappearances"
     )
-    document.text.addElement(
-        P(
-            text=f"Aigaq case {code}, person {person_number}. "
-            "Draft for the team to check before sending; "
-            "nothing has been sent."
-        )
+    draft.paragraph(
+        f"Aigaq case {code}, person {person_number}, testimony received on "
+        f"{day_of(received.date())}. Draft for the team to check before sending; "
+        "nothing has been sent."
     )
-    heading("1. Identity of the disappeared person")
-    names = [n for n in (person.get("name"), person.get("name_alt")) if isinstance(n, str)]
-    for name in names:
-        line("Name as written", name, name=True)
-        line("Latin transliteration", latin(name), name=True)
-    line("Gender", _label("gender", person.get("gender")))
-    birth = person.get("birth_year")
-    line("Year of birth", _label("birth_year", birth))
-    line("Identity document number", _label("id_number", person.get("id_number")))
-    line("Occupation", _label("occupation", person.get("occupation")))
-    line("Place of origin (prefecture)", _label("hometown", person.get("hometown")))
-    line("County, town or village", _label("hometown_detail", person.get("hometown_detail")))
-    heading("2. Date of the arrest or abduction")
-    detained = person.get("detained") if isinstance(person.get("detained"), dict) else {}
-    line("Date as known", _label("detained", person.get("detained")))
-    line("Precision", str((detained or {}).get("precision", "unknown")))
-    urgent = is_urgent(person, received.date())
-    line("Urgent procedure", "yes: less than three months before the report" if urgent else "no")
-    heading("3. Place of the arrest or abduction, or where last seen")
-    line("Place", _label("detained_place", person.get("detained_place")))
-    line("Where held, if known", _label("held_at", person.get("held_at")))
-    line("Last contact", _label("last_contact", person.get("last_contact")))
-    heading("4. Forces believed responsible")
-    line("Believed responsible", _label("perpetrators", person.get("perpetrators")))
-    line("Reason given", _label("reason", person.get("reason")))
-    heading("5. Steps taken to find the person")
-    line("Steps and answers", _label("steps_taken", person.get("steps_taken")))
-    heading("6. Source of the report and consent")
-    testifier = case.get("testifier", {})
-    line("Relation of the source to the person", _label("relation", testifier.get("relation")))
-    if consent.get("un_name_disclosed") and isinstance(testifier.get("own_name"), str):
-        line("Name of the source", testifier["own_name"], name=True)
-    else:
-        line("Name of the source", "The source requests confidentiality.")
-    line("Consent", "The relative agreed that the team submits this case on her behalf.")
+    _identity_section(draft, person)
+    _date_section(draft, person, made or date.today(), linked or [])
+    _events_sections(draft, person)
+    _source_section(draft, case, organisation)
     if answers:
-        heading("Her answers to the team's follow-up questions (her words)")
+        draft.heading("Her answers to the team's follow-up questions (her words)")
         for answer in answers:
-            paragraph(answer)
-    heading("Narrative summary (translated by the reviewer)")
-    paragraph(summary or "[to be written by the reviewer]")
-    heading("Evidence (copies; listed by SHA-256)")
+            draft.paragraph(answer)
+    draft.heading("Narrative summary (translated by the reviewer)")
+    draft.paragraph(summary or "[to be written by the reviewer]")
+    draft.heading("Evidence (copies; listed by SHA-256)")
     for item in case.get("attachments", []):
-        document.text.addElement(
-            P(text=f"{item.get('kind')}: {item.get('sha256')} ({item.get('size')} bytes)")
-        )
-    document.save(str(out))
+        draft.paragraph(f"{item.get('kind')}: {item.get('sha256')} ({item.get('size')} bytes)")
+    draft.document.save(str(out))
 
 
 ELEMENT_LABELS = {name: label for name, label in ELEMENTS}
+
+
+async def submitting_organisation(reviewer: Reviewer) -> Organisation | None:
+    """The submitting organisation, from the team's roster as her tools verified it (never
+    from a database setting); None while there is no roster or it names none."""
+    from bot.reviewing.cases import ReviewError
+    from bot.reviewing.roster_pin import NoRosterYet
+
+    pin = reviewer.team.roster_pin
+    if pin is None:
+        return None
+    try:
+        roster = await pin.verified(reviewer._sessionmaker)
+    except NoRosterYet:
+        return None
+    except RosterError as exc:
+        raise ReviewError(f"the team roster cannot be trusted: {exc}") from None
+    return roster.organisation if roster.organisation.name else None
+
+
+async def _linked_urgent_case(reviewer: Reviewer, original: str | None, made: date) -> list[str]:
+    """The case this one duplicates, if it is under the urgent procedure on `made`."""
+    from bot.reviewing.cases import ReviewError
+
+    if original is None:
+        return []
+    try:
+        linked = await reviewer.opened(original)
+    except ReviewError:
+        return []  # sealed to other keys: the reviewer checks it herself
+    return [f"case {original}"] if urgent_case(linked.payload, made) else []
 
 
 async def draft_case(
@@ -260,27 +362,23 @@ async def draft_case(
 ) -> Path:
     """Write the UN Working Group draft for one person of a case (opened and audited as a
     reading), at `target(code)`; nothing is sent. One way for the console and the CLI."""
-    from bot.services import audit
-
     opened = await reviewer.show(code)
     out = target(opened.code)
-    received = datetime.fromisoformat(str(opened.payload.get("submitted_at")))
+    made = date.today()
     _items, answers = await reviewer.followups.readiness(opened.code)
+    linked = urgent_others(opened.payload, person, made)
+    linked += await _linked_urgent_case(reviewer, opened.duplicate_of, made)
     write_draft(
         out,
         opened.payload,
         person,
         code=opened.code,
         summary=summary,
-        received=received,
+        received=datetime.fromisoformat(str(opened.payload.get("submitted_at"))),
         answers=answers,
+        made=made,
+        organisation=await submitting_organisation(reviewer),
+        linked=linked,
     )
-    async with reviewer._sessionmaker() as session, session.begin():
-        await audit.record(
-            session,
-            actor=reviewer.key.key_id,
-            action="wgeid.draft",
-            target=opened.code,
-            detail={"person": person},
-        )
+    await reviewer.requests.event("wgeid.draft", opened.code, person=person)
     return out

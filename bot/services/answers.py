@@ -8,9 +8,10 @@ from datetime import date
 from typing import Any
 
 from anyascii import anyascii
+from babel.dates import get_month_names
 
 from bot.i18n import N_
-from bot.tote import to_cyrillic
+from bot.tote import to_arabic, to_cyrillic
 
 EARLIEST_BIRTH_YEAR = 1900
 EARLIEST_DETENTION_YEAR = 1990
@@ -19,7 +20,10 @@ FIELD_MAX = 4000
 
 YEAR_FORMAT = N_("Please write a year with four digits, for example 1965.")
 YEAR_RANGE = N_("That year does not look right. Please write a year between {first} and {last}.")
-DATE_FORMAT = N_("Please write the year, or the month and year, for example 2018 or 05.2018.")
+DATE_FORMAT = N_(
+    "Please write the day, month and year if you know them, for example 12.05.2018 or "
+    "12 May 2018; otherwise the month and year (05.2018) or the year (2018)."
+)
 NAME_EMPTY = N_("Please write the name.")
 NAME_LONG = N_(
     "That is too long for a name. Please write only the name (up to {limit} "
@@ -45,20 +49,79 @@ _UNKNOWN = re.compile(
     re.IGNORECASE,
 )
 
-_MONTHS: dict[int, tuple[str, ...]] = {
-    1: ("jan", "январ", "қаңтар"),
-    2: ("feb", "феврал", "ақпан"),
-    3: ("mar", "март", "наурыз"),
-    4: ("apr", "апрел", "сәуір"),
-    5: ("may", "мая", "май", "мамыр"),
-    6: ("jun", "июн", "маусым"),
-    7: ("jul", "июл", "шілде"),
-    8: ("aug", "август", "тамыз"),
-    9: ("sep", "сентябр", "қыркүйек"),
-    10: ("oct", "октябр", "қазан"),
-    11: ("nov", "ноябр", "қараша"),
-    12: ("dec", "декабр", "желтоқсан"),
-}
+# Month words come from Babel's locale data (wide and abbreviated, format and stand-alone:
+# Russian genitive «мая» and nominative «май»), Kazakh also as its Arabic-script spelling reads
+# back in Cyrillic (the round trip loses a little: «шілде» comes back «шылде»).
+MONTH_LOCALES = ("kk", "ru", "en")
+# Russian declines a month by its ending («январь, января, январе»); CLDR has two of the cases,
+# relatives write the prepositional too («в мае 2018»).
+_RUSSIAN_ENDINGS = ("", "ь", "й", "я", "е", "ю", "а", "ем", "ём", "ом")
+_WORD = re.compile(r"[^\W\d_]+")
+_MONTH_MARK = "\x00"
+
+
+def _month_forms(locale: str) -> dict[str, int]:
+    """Each written form of a month name in a language (casefolded) -> the month."""
+    forms: dict[str, int] = {}
+    for context in ("format", "stand-alone"):
+        for width in ("wide", "abbreviated"):
+            for number, name in get_month_names(width, context, locale).items():
+                forms[name.rstrip(".").casefold()] = number
+    if locale == "kk":
+        forms |= {to_cyrillic(to_arabic(name)): number for name, number in forms.items()}
+    return forms
+
+
+_MONTH_WORDS = {locale: _month_forms(locale) for locale in MONTH_LOCALES}
+
+
+def _month_of_word(word: str) -> int | None:
+    """The month a word names: a form as Babel has it, a Kazakh form with a case suffix
+    («мамырда»), the start of an English name, or a Russian form in another case («мае»)."""
+    word = word.casefold()
+    for forms in _MONTH_WORDS.values():
+        if word in forms:
+            return forms[word]
+    for name, number in _MONTH_WORDS["kk"].items():
+        if len(name) > 4 and word.startswith(name):
+            return number
+    for name, number in _MONTH_WORDS["en"].items():
+        if len(word) >= 3 and name.startswith(word):  # «Sept», «Febr»
+            return number
+    for name, number in _MONTH_WORDS["ru"].items():
+        stem = name.rstrip("ьйя")
+        if len(name) > 2 and word.startswith(stem) and word[len(stem) :] in _RUSSIAN_ENDINGS:
+            return number
+    return None
+
+
+def _mark_months(text: str) -> str:
+    """The text (Arabic script read as Cyrillic) with each month word replaced by a mark."""
+
+    def mark(found: re.Match[str]) -> str:
+        number = _month_of_word(found.group(0))
+        return found.group(0) if number is None else f"{_MONTH_MARK}{number}{_MONTH_MARK}"
+
+    return _WORD.sub(mark, to_cyrillic(text))
+
+
+_DAY_BEFORE = re.compile(
+    r"(?<!\d)(\d{1,2})(?:st|nd|rd|th|-?ші|-?шы|-?го|-?е)?[\s.,/-]*\x00(\d{1,2})\x00", re.I
+)
+_DAY_AFTER = re.compile(r"\x00(\d{1,2})\x00[\s.,/-]*(\d{1,2})(?:st|nd|rd|th)?(?!\d)", re.I)
+_MONTH_WORD = re.compile(r"\x00(\d{1,2})\x00")
+
+
+def _worded(text: str) -> tuple[int | None, int | None]:
+    """(day, month) from a date written with a month word, or (None, None) without one."""
+    before = _DAY_BEFORE.search(text)
+    if before:
+        return int(before.group(1)), int(before.group(2))
+    after = _DAY_AFTER.search(text)
+    if after:
+        return int(after.group(2)), int(after.group(1))
+    month = _MONTH_WORD.search(text)
+    return None, int(month.group(1)) if month else None
 
 
 class AnswerError(ValueError):
@@ -105,39 +168,34 @@ def parse_birth_year(text: str, *, today: date | None = None) -> dict[str, Any]:
     return {"year": year, "precision": precision, "text": text}
 
 
-def _month(text: str) -> int | None:
-    lowered = text.casefold()
-    for number, stems in _MONTHS.items():
-        if any(stem in lowered for stem in stems):
-            return number
-    return None
+def _numbers(text: str) -> tuple[int | None, int | None, int | None]:
+    """(day, month, year) from a date written in numbers: 12.05.2018, 05.2018, 2018-05-12."""
+    day_month_year = re.search(r"(?<!\d)(\d{1,2})[./\- ](\d{1,2})[./\- ](\d{4})(?!\d)", text)
+    if day_month_year:
+        day, month, year = (int(g) for g in day_month_year.groups())
+        return day, month, year
+    iso = re.search(r"(?<!\d)(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?!\d)", text)
+    if iso:
+        return int(iso.group(3)) if iso.group(3) else None, int(iso.group(2)), int(iso.group(1))
+    month_year = re.search(r"(?<!\d)(\d{1,2})[./\- ](\d{4})(?!\d)", text)
+    if month_year:
+        return None, int(month_year.group(1)), int(month_year.group(2))
+    found = _YEAR.search(text)
+    return None, None, int(found.group(1)) if found else None
 
 
 def parse_event_date(text: str, *, today: date | None = None) -> dict[str, Any]:
-    """'2017', '05.2017', 'May 2017', '12.05.2017', 'мамыр 2017' -> year, month, day."""
+    """'2017', '05.2017', '12.05.2017', 'May 2017', '12 мамыр 2017', '12 мая 2017',
+    '12 May 2017' (Arabic-script Kazakh too) -> year, month, day, precision, her words."""
     today = today or date.today()
-    cleaned = _digits(text.strip())
+    cleaned = _digits(clean_name(text).strip())
     if is_unknown(cleaned):
         return {"year": None, "month": None, "day": None, "precision": "unknown", "text": text}
-    day_month_year = re.search(r"(?<!\d)(\d{1,2})[./\- ](\d{1,2})[./\- ](\d{4})(?!\d)", cleaned)
-    iso = re.search(r"(?<!\d)(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?!\d)", cleaned)
-    month_year = re.search(r"(?<!\d)(\d{1,2})[./\- ](\d{4})(?!\d)", cleaned)
-    day: int | None = None
-    month: int | None = None
-    if day_month_year:
-        day, month, year = (int(g) for g in day_month_year.groups())
-    elif iso:
-        year, month = int(iso.group(1)), int(iso.group(2))
-        day = int(iso.group(3)) if iso.group(3) else None
-    elif month_year:
-        month, year = int(month_year.group(1)), int(month_year.group(2))
-    else:
-        found = _YEAR.search(cleaned)
-        if found is None:
-            raise AnswerError(DATE_FORMAT)
-        year = int(found.group(1))
-        month = _month(cleaned)
-    if month is not None and not 1 <= month <= 12:
+    marked = _mark_months(cleaned)
+    day, month, year = _numbers(marked)
+    if day is None and _MONTH_MARK in marked:
+        day, month = _worded(marked)
+    if year is None or (month is not None and not 1 <= month <= 12):
         raise AnswerError(DATE_FORMAT)
     if day is not None:
         try:
@@ -152,6 +210,29 @@ def parse_event_date(text: str, *, today: date | None = None) -> dict[str, Any]:
         )
     precision = "day" if day else "month" if month else "year"
     return {"year": year, "month": month, "day": day, "precision": precision, "text": text}
+
+
+_ENGLISH_MONTHS = get_month_names("wide", locale="en")
+
+
+def english_date(value: Any) -> str:
+    """A date as read from her words, in English: "12 May 2018", "May 2018", "2018", "about
+    1965", "the 1960s" (or "unknown"); for UN drafts, which go in English."""
+    if not isinstance(value, dict) or not value.get("year"):
+        return "unknown"
+    year, month, day = value["year"], value.get("month"), value.get("day")
+    if value.get("precision") == "decade":
+        return f"the {year}s"
+    if value.get("precision") == "approximate":
+        return f"about {year}"
+    if month and day:
+        return day_of(date(year, month, day))
+    return f"{_ENGLISH_MONTHS[month]} {year}" if month else str(year)
+
+
+def day_of(day: date) -> str:
+    """A day in English: "12 May 2018"."""
+    return f"{day.day} {_ENGLISH_MONTHS[day.month]} {day.year}"
 
 
 # ZWNJ and ZWJ between two Arabic-script letters are spelling (they choose a letter's form).

@@ -59,11 +59,14 @@ class Step:
     note: str = ""
 
 
-# What the Working Group does with a case; said wherever she is asked to agree to it.
+# What the Working Group does with a case; said wherever she is asked to agree to it. Its
+# wording is part of the consent text sealed with each case (bot/case.py, CONSENT_TEXT).
 UN_TRANSMISSION = N_(
-    "The Working Group sends the case to the Chinese government and asks where the person is "
-    "and what has happened to them. It cannot order a release or protect anyone. Your own "
-    "name is not given unless you agree."
+    "What the Working Group does: it sends the case to the Chinese government and asks where "
+    "the person is and what has happened to them. It cannot order a release and cannot protect "
+    "anyone, here or in China. If you or your family are threatened or punished because of the "
+    "case, it can write to the government at once (a prompt intervention). Our team stays your "
+    "contact: the Working Group's questions and answers reach you through us."
 )
 
 STEPS: tuple[Step, ...] = (
@@ -142,7 +145,11 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "detained",
-        N_("When was this person detained? The year, or the month and year, e.g. 05.2018."),
+        N_(
+            "When was this person detained? If you know it, write the day, month and year, "
+            "for example 12.05.2018 or 12 May 2018; if not, the month and year (05.2018) or "
+            "the year."
+        ),
         "date",
         "person",
         unknown=True,
@@ -237,8 +244,8 @@ STEPS: tuple[Step, ...] = (
     Step(
         "consent_un",
         N_(
-            "May the reviewing team send this case to the UN Working Group on Enforced or "
-            "Involuntary Disappearances on your behalf?"
+            "May our team send this case to the UN Working Group on Enforced or Involuntary "
+            "Disappearances?"
         ),
         "yesno",
         "consent",
@@ -247,7 +254,11 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "consent_un_name",
-        N_("May your name be given to the Working Group? If not, it is kept confidential."),
+        N_(
+            "May our team give your own name to the Working Group's secretariat? The Working "
+            "Group never passes it on to the Chinese government. If you say no, the case goes "
+            "in our team's name alone."
+        ),
         "yesno",
         "consent",
         YES_NO,

@@ -8,46 +8,19 @@ their holder by key id, so a request made on a copy of the database applies to t
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.crypto import CryptoError, open_sealed
-from bot.crypto.delivery import signer_fingerprint
-from bot.crypto.intake import anchor_signed
-from bot.crypto.requests import Request, RequestError, unb64
-from bot.crypto.roster import Reviewer
-from bot.models import (
-    Case,
-    CaseNote,
-    CaseStatus,
-    Delivery,
-    DeliveryState,
-    FollowUp,
-    Notice,
-    Recipient,
-    SealedKey,
-    utcnow,
-)
-from bot.sealing import KINDS as SEALED_KINDS
-from bot.sealing import Holder, keep_wrapped
-from bot.services import audit
+from bot.models import CaseNote, CaseStatus, FollowUp, Notice
+from bot.services import requests_keys
 from bot.services.delivery import NOTICE, QUESTION
-from bot.services.delivery_keys import DELIVERY
+from bot.services.followups import token_hash as token_hash_of
+from bot.services.request_writer import Refused, Writer
 from bot.states import Grade
-
-if TYPE_CHECKING:
-    from bot.services.delivery_keys import DeliveryKeys
-    from bot.services.team import TeamRoster
 
 # A relative who agreed to contact hears of these changes (code and status only).
 TOLD = (CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
-MAX_ROWS = 200  # wrapped keys per rewrap request
 # Audit events a reviewer's tools report, and the detail each may carry.
 EVENTS: dict[str, frozenset[str]] = {
     "case.viewed": frozenset(),
@@ -69,138 +42,6 @@ EVENTS: dict[str, frozenset[str]] = {
     "wgeid.draft": frozenset({"person"}),
 }
 MAX_EVENT_DETAIL = 1 << 19
-
-
-class Refused(Exception):
-    """The request is not applied; `alert`: it looks forged or made against another log."""
-
-    def __init__(self, reason: str, *, alert: bool = False) -> None:
-        super().__init__(reason)
-        self.alert = alert
-
-
-@dataclass(frozen=True)
-class Message:
-    """A message to the relative as a request carries it, sealed to the bot's delivery key."""
-
-    uid: str
-    sealed: bytes
-    wrapped: dict[str, bytes]  # by delivery key id
-    holder: Holder
-
-
-@dataclass
-class Writer:
-    """One request being applied, in the bot's transaction."""
-
-    session: AsyncSession
-    request: Request
-    signer: Reviewer
-    team: TeamRoster
-    delivery_keys: DeliveryKeys
-
-    @property
-    def body(self) -> dict[str, Any]:
-        return self.request.body
-
-    @property
-    def actor(self) -> str:
-        return self.signer.key.key_id
-
-    def text(self, name: str, *, body: dict[str, Any] | None = None, limit: int = 200) -> str:
-        value = (self.body if body is None else body).get(name)
-        if not isinstance(value, str) or not value or len(value) > limit:
-            raise Refused(f"the request's {name} is missing or cannot be read")
-        return value
-
-    def blob(self, name: str, body: dict[str, Any]) -> bytes:
-        try:
-            return unb64(body.get(name), name)
-        except RequestError as exc:
-            raise Refused(str(exc)) from None
-
-    async def case(self, name: str = "case") -> Case:
-        code = self.text(name, limit=32).upper()
-        case = await self.session.scalar(select(Case).where(Case.code == code))
-        if case is None:
-            raise Refused(f"no case {code}")
-        return case
-
-    async def live_case(self) -> Case:
-        case = await self.case()
-        if case.status == CaseStatus.WITHDRAWN:
-            raise Refused(f"case {case.code} was withdrawn")
-        return case
-
-    def team_keys(self, sealed: dict[str, Any], what: str) -> dict[str, bytes]:
-        """The wrapped keys of an object sealed to the team: exactly the roster's reviewers
-        the bot seals to (by key id)."""
-        keys = sealed.get("keys")
-        if not isinstance(keys, dict):
-            raise Refused(f"{what}: no wrapped keys")
-        holders = {holder.key.key_id for holder in self.team.holders()}
-        if set(keys) - holders:
-            raise Refused(f"{what}: sealed to a key the roster does not list")
-        if holders - set(keys):
-            raise Refused(f"{what}: the roster changed since it was sealed; decide again")
-        return {key_id: self.blob(key_id, keys) for key_id in sorted(keys)}
-
-    def check_anchor(self, kind: str, uid: str, code: str, sealed: bytes, anchor: Any) -> str:
-        digest = audit.anchor(sealed)
-        signing = self.signer.signing
-        assert signing is not None  # noqa: S101 - a request's signer has a signing key
-        if not isinstance(anchor, dict) or not anchor_signed(
-            anchor, kind, uid, code, digest, {signer_fingerprint(signing)}
-        ):
-            raise Refused(f"the {kind}'s anchor is not signed by the request's signer")
-        return digest
-
-    def keep(self, kind: str, uid: str, wrapped: dict[str, bytes]) -> None:
-        keep_wrapped(self.session, kind, uid, wrapped, self.team.holders())
-
-    def message(self, delivery: Any, code: str) -> tuple[dict[str, Any], Message]:
-        """A message to the relative, sealed to a delivery key the bot holds: opened here
-        only to check it is about this case (the sender opens it again to send it)."""
-        if not isinstance(delivery, dict):
-            raise Refused("the message to the relative cannot be read")
-        uid = self.text("uid", body=delivery, limit=32)
-        key_id = self.text("key_id", body=delivery, limit=64)
-        sealed, wrapped = self.blob("sealed", delivery), self.blob("wrapped", delivery)
-        key = self.delivery_keys.keyring.get(key_id)
-        if key is None:
-            raise Refused("sealed to a delivery key the bot no longer holds: ask again")
-        try:
-            plain = json.loads(open_sealed(sealed, wrapped, key, object_id=uid, kind=DELIVERY))
-        except (CryptoError, ValueError):
-            raise Refused("the message to the relative does not open", alert=True) from None
-        if not isinstance(plain, dict) or plain.get("code") != code:
-            raise Refused("the message to the relative is about another case", alert=True)
-        return plain, Message(uid, sealed, {key_id: wrapped}, Holder(key.public()))
-
-    def queue(self, case: Case, kind: str, subject_id: int, message: Message) -> None:
-        """Into the outbox, as the bot's own messages to her are queued."""
-        keep_wrapped(self.session, DELIVERY, message.uid, message.wrapped, [message.holder])
-        self.session.add(
-            Delivery(
-                kind=kind,
-                subject_id=subject_id,
-                case_id=case.id,
-                uid=message.uid,
-                sealed=message.sealed,
-                locale="",
-                state=DeliveryState.PENDING,
-                attempts=0,
-            )
-        )
-
-    async def record(self, action: str, target: str | None, detail: dict[str, Any]) -> None:
-        await audit.record(
-            self.session,
-            actor=self.actor,
-            action=action,
-            target=target,
-            detail=detail | {"request": self.request.digest},
-        )
 
 
 def _anchor(anchor: dict[str, Any]) -> dict[str, str]:
@@ -273,7 +114,7 @@ async def question(w: Writer) -> None:
         raise Refused("the question's elements cannot be read")
     token_hash = w.text("token_hash", limit=64)
     plain, message = w.message(w.body.get("delivery"), case.code)
-    if hashlib.sha256(str(plain.get("token", "")).encode()).hexdigest() != token_hash:
+    if token_hash_of(str(plain.get("token", ""))) != token_hash:
         raise Refused("the answer button's token is not the one kept", alert=True)
     w.keep("question", uid, wrapped)
     followup = FollowUp(
@@ -300,86 +141,6 @@ async def link(w: Writer) -> None:
         raise Refused("a case cannot duplicate itself")
     case.duplicate_of = first.id
     await w.record("case.duplicate", case.code, {"of": first.code})
-
-
-async def _own_row(w: Writer) -> Recipient:
-    mine = await w.session.scalar(select(Recipient).where(Recipient.key_id == w.actor))
-    if mine is None:
-        raise Refused("the signer has no look-up row")
-    return mine
-
-
-async def rewrap(w: Writer) -> None:
-    """Data keys she can open, wrapped for another reviewer of the roster."""
-    roster = w.team.roster
-    assert roster is not None  # noqa: S101 - checked before any kind runs
-    target = roster.reviewer(w.text("to", limit=80))
-    if target is None:
-        raise Refused("the new reviewer is not in the roster")
-    holders = {holder.key.key_id: holder.recipient_id for holder in w.team.holders()}
-    target_row = holders.get(target.key.key_id)
-    rows = w.body.get("rows")
-    if target_row is None or not isinstance(rows, list) or len(rows) > MAX_ROWS:
-        raise Refused("the rewrap batch cannot be read")
-    mine = await _own_row(w)
-    added = 0
-    for item in rows:
-        if not isinstance(item, dict):
-            raise Refused("a rewrapped key cannot be read")
-        kind, uid = w.text("kind", body=item, limit=16), w.text("uid", body=item, limit=32)
-        if kind not in SEALED_KINDS or kind == DELIVERY:
-            raise Refused(f"no rewrap for {kind}")
-        held = select(SealedKey.id).where(SealedKey.kind == kind, SealedKey.object_uid == uid)
-        if await w.session.scalar(held.where(SealedKey.recipient_id == mine.id)) is None:
-            raise Refused("a key the signer does not hold herself")
-        if await w.session.scalar(held.where(SealedKey.recipient_id == target_row)) is not None:
-            continue
-        w.session.add(
-            SealedKey(
-                kind=kind,
-                object_uid=uid,
-                recipient_id=target_row,
-                wrapped_key=w.blob("wrapped", item),
-            )
-        )
-        added += 1
-    await w.record("key.rewrapped", target.key.key_id, {"objects": added, "from": w.actor})
-
-
-def held_digest(pairs: list[tuple[str, str]]) -> str:
-    """What a revocation names of the departed key's objects: SHA-256 of "kind\\nuid" lines,
-    sorted (the reviewer's tools and the bot compute it alike)."""
-    lines = sorted(f"{kind}\n{uid}" for kind, uid in pairs)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-async def revoke(w: Writer) -> None:
-    """A departed reviewer's wrapped keys dropped, once the signer checked she holds each."""
-    departed = w.text("departed", limit=64)
-    if departed in {holder.key.key_id for holder in w.team.holders()}:
-        raise Refused("that key is still in the roster")
-    row = await w.session.scalar(select(Recipient).where(Recipient.key_id == departed))
-    if row is None:
-        raise Refused(f"no key {departed}")
-    mine = await _own_row(w)
-    held = list(
-        await w.session.execute(
-            select(SealedKey.kind, SealedKey.object_uid).where(SealedKey.recipient_id == row.id)
-        )
-    )
-    pairs = [(str(kind), str(uid)) for kind, uid in held]
-    if held_digest(pairs) != w.body.get("held_sha256"):
-        raise Refused("the departed key holds other objects than were checked: check again")
-    own = set(
-        await w.session.execute(
-            select(SealedKey.kind, SealedKey.object_uid).where(SealedKey.recipient_id == mine.id)
-        )
-    )
-    if any(pair not in own for pair in held):
-        raise Refused("some objects of the departed key the signer does not hold")
-    await w.session.execute(delete(SealedKey).where(SealedKey.recipient_id == row.id))
-    row.active, row.retired_at = False, row.retired_at or utcnow()
-    await w.record("key.revoked", departed, {"objects": len(held), "by": w.actor})
 
 
 async def event(w: Writer) -> None:
@@ -409,8 +170,8 @@ KINDS: dict[str, Callable[[Writer], Awaitable[None]]] = {
     "decision": decision,
     "question": question,
     "link": link,
-    "rewrap": rewrap,
-    "revoke": revoke,
+    "rewrap": requests_keys.rewrap,
+    "revoke": requests_keys.revoke,
     "event": event,
     "head": head,
 }
