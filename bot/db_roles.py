@@ -46,6 +46,8 @@ def grants(role: str) -> list[str]:
         raise RoleError("a role name is lower-case letters, digits and _ (as CREATE ROLE made it)")
     quoted = f'"{role}"'
     return [
+        # (A schema made anew, as by a restore into an empty database, grants no one USAGE.)
+        f"GRANT USAGE ON SCHEMA public TO {quoted}",
         f"GRANT SELECT ON {', '.join(REVIEWER_READS)} TO {quoted}",
         f"GRANT SELECT ({', '.join(REQUEST_READS)}) ON reviewer_requests TO {quoted}",
         f"GRANT INSERT ({', '.join(REQUEST_WRITES)}) ON reviewer_requests TO {quoted}",

@@ -30,6 +30,7 @@ from bot.crypto.requests import RequestError, canonical, sign_request, verify_re
 from bot.models import AuditEntry, Case, CaseNote, CaseStatus, SealedKey
 from bot.request_rows import ReviewerRequest
 from bot.reviewing.cases import Reviewer, ReviewError
+from bot.reviewing.export import export
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.requests import WRITTEN, TableSink
 from bot.reviewing.roster_pin import RosterPin
@@ -373,6 +374,12 @@ async def test_a_reviewer_role_may_only_read_and_add_requests(harness: Harness) 
         await tools.decisions.set_status(code, CaseStatus.VERIFIED, note=NOTE)
         await tools.followups.ask(code, "Do you have his ID card?")
         assert (await tools.show(code)).notes[0]["note"] == NOTE
+        assert [q["question"] for q in await tools.followups.of(code)] == [
+            "Do you have his ID card?"
+        ]
+        await tools.decisions.set_status(code, CaseStatus.VERIFIED)
+        bundle = harness.settings.roster.parent / "partner.zip"
+        assert (await export(tools, bundle, "bundle", partner="a partner")).exported == 1
         for forbidden in (
             "UPDATE cases SET status = 'rejected'",
             "INSERT INTO audit_log (at, actor, action, detail, prev_hash, hash) "
@@ -390,7 +397,7 @@ async def test_a_reviewer_role_may_only_read_and_add_requests(harness: Harness) 
         async with owner.begin() as connection:
             await connection.execute(text(f'DROP OWNED BY "{role}"'))
             await connection.execute(text(f'DROP ROLE "{role}"'))
-    assert await _status(harness, code) == CaseStatus.NEEDS_INFO
+    assert await _status(harness, code) == CaseStatus.VERIFIED
 
 
 async def test_an_insert_wakes_the_bots_loop(harness: Harness) -> None:

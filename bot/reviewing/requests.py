@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import seal
@@ -76,11 +76,14 @@ class TableSink:
 
     async def hand_over(self, request: SignedRequest, *, wait: bool) -> str:
         async with self._sessionmaker() as session, session.begin():
-            # No RETURNING: her PostgreSQL role may insert these three columns, nothing more.
+            # Written out: her PostgreSQL role may insert these three columns and read no id,
+            # so neither RETURNING nor a sequence fetched first (what SQLAlchemy would add).
             await session.execute(
-                insert(ReviewerRequest).values(
-                    digest=request.digest, kind=request.kind, document=request.document
-                )
+                text(
+                    "INSERT INTO reviewer_requests (digest, kind, document) "
+                    "VALUES (:digest, :kind, :document)"
+                ),
+                {"digest": request.digest, "kind": request.kind, "document": request.document},
             )
         apply_now = self._after_insert or local_applier(self._sessionmaker)
         if apply_now is not None:
