@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models import Base
@@ -23,7 +23,12 @@ class ReviewerRequest(Base):
     """One signed request, as a reviewer's tools left it, and what the bot made of it."""
 
     __tablename__ = "reviewer_requests"
-    __table_args__ = (Index("ix_reviewer_requests_state", "state", "id"),)
+    __table_args__ = (
+        Index("ix_reviewer_requests_state", "state", "id"),
+        # A reviewer's role may insert any row: bounded before the bot reads one.
+        CheckConstraint("length(document) <= 1048576", name="document_size"),
+        CheckConstraint("length(digest) = 64", name="digest_hex"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # SHA-256 of the signed request's canonical JSON: one row per request, replays refused.

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from typer.testing import CliRunner
@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from bot import db
 from bot.cli import app as cli
 from bot.crypto.requests import RequestError, canonical, sign_request, verify_request
+from bot.crypto.roster import read_roster, write_roster
 from bot.models import AuditEntry, Case, CaseNote, CaseStatus, SealedKey
 from bot.request_rows import ReviewerRequest
 from bot.reviewing.cases import Reviewer, ReviewError
@@ -168,13 +169,117 @@ async def test_the_bot_refuses_what_a_database_writer_inserts(harness: Harness) 
     assert json.loads(audited.detail)["request"] == digest
 
 
+async def test_a_replay_by_resetting_the_state_is_refused(harness: Harness) -> None:
+    """The request table's state is the database's; the log is the bot's: a digest it
+    names is never applied again, whatever the row says. Her tools do not take a state
+    changed to `applied` for the bot's word either."""
+    code = await _case(harness, 9705)
+    tools = harness.reviewer_tool()
+    captured: dict[int, str | None] = {}
+
+    async def seen_then_applied() -> int:
+        # A database writer copies the decision while it waits (its document is cleared
+        # once applied, so he must be quick), then the bot applies it.
+        async with harness.services.sessionmaker() as session:
+            for row_id, document in await session.execute(
+                select(ReviewerRequest.id, ReviewerRequest.document).where(
+                    ReviewerRequest.state == "pending"
+                )
+            ):
+                captured[row_id] = document
+        return await harness.services.reviewer_requests.apply_pending()
+
+    tools.requests.sink = TableSink(harness.services.sessionmaker, after_insert=seen_then_applied)
+    await tools.decisions.set_status(code, CaseStatus.VERIFIED)
+    await tools.decisions.set_status(code, CaseStatus.REJECTED)
+    first = min(captured)
+    async with harness.services.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(ReviewerRequest)
+            .where(ReviewerRequest.id == first)
+            .values(state="pending", document=captured[first])
+        )
+    await harness.services.reviewer_requests.apply_pending()
+    async with harness.services.sessionmaker() as session:
+        state, reason = (
+            await session.execute(
+                select(ReviewerRequest.state, ReviewerRequest.reason).where(
+                    ReviewerRequest.id == first
+                )
+            )
+        ).one()
+    assert state == "refused" and "a replay" in reason
+    assert await _status(harness, code) == CaseStatus.REJECTED
+    # A link the bot never took, marked applied by a database writer.
+    other = await _case(harness, 9706)
+    sink = TableSink(harness.services.sessionmaker, timeout=5, poll=0.05)
+    tools.requests.sink = sink
+    sink._after_insert = _mark_applied(harness)
+    with pytest.raises(ReviewError, match="its log does not"):
+        await tools.decisions.link(other, code)
+
+
+def _mark_applied(harness: Harness) -> Any:
+    async def mark() -> int:
+        async with harness.services.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(ReviewerRequest)
+                .where(ReviewerRequest.state == "pending")
+                .values(state="applied")
+            )
+        return 0
+
+    return mark
+
+
+async def test_a_row_that_cannot_be_read_is_refused_and_the_queue_goes_on(
+    harness: Harness,
+) -> None:
+    code = await _case(harness, 9707)
+    other = await _case(harness, 9708)
+    async with harness.services.sessionmaker() as session, session.begin():
+        await session.execute(
+            text(
+                "INSERT INTO reviewer_requests (digest, kind, document) "
+                "VALUES (:digest, 'link', :document)"
+            ),
+            {"digest": "ab" * 32, "document": "[" * 200_000},
+        )
+    team = await _team(harness)
+    link = sign_request(
+        harness.reviewer.signing_key(), "link", {"case": other, "of": code}, team=team
+    )
+    digest = await _insert(harness, link.document)
+    assert await harness.services.reviewer_requests.apply_pending() == 2
+    assert (await _outcome(harness, "ab" * 32))[0] == "refused"
+    assert await _outcome(harness, digest) == ("applied", None)
+    # Larger than any request: the database refuses the row itself.
+    with pytest.raises(IntegrityError):
+        async with harness.services.sessionmaker() as session, session.begin():
+            await session.execute(
+                text(
+                    "INSERT INTO reviewer_requests (digest, kind, document) "
+                    "VALUES (:digest, 'link', :document)"
+                ),
+                {"digest": "cd" * 32, "document": "x" * ((1 << 20) + 1)},
+            )
+
+
 async def test_a_departed_reviewer_can_no_longer_decide(harness: Harness) -> None:
     code = await _case(harness, 9710)
     colleague = ReviewerKey.generate()
     await harness.sign_roster([harness.reviewer.public(), colleague.public()])
     tools = harness.reviewer_tool()
     await tools.decisions.set_status(code, CaseStatus.IN_REVIEW, note=NOTE)
-    await harness.sign_roster([colleague.public()])  # she left the team
+    # She left the team: the admin copies the next roster to the server, and the running
+    # bot reads it before it takes her next request (no restart).
+    current = read_roster(harness.settings.roster, harness.settings.roster_key)
+    write_roster(
+        harness.settings.roster,
+        harness.roster_key,
+        [harness.listed(colleague.public())],
+        version=current.version + 1,
+    )
     with pytest.raises(ReviewError, match="roster does not list"):
         await harness.reviewer_tool().decisions.set_status(code, CaseStatus.VERIFIED)
     assert await _status(harness, code) == CaseStatus.IN_REVIEW
@@ -250,13 +355,17 @@ async def test_a_reviewer_on_a_copy_writes_a_file_the_operator_applies(
 
     result = await apply()
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == ["line 1: applied", "line 2: applied"]
+    assert result.output.splitlines()[:2] == ["line 1: applied", "line 2: applied"]
+    assert "delete it now" in result.output  # it held her chat id and the question
     assert await _status(harness, code) == CaseStatus.NEEDS_INFO
     opened = await harness.reviewer_tool().show(code)
     assert [note["note"] for note in opened.notes] == [NOTE]
     # Applied once: the same file again changes nothing and says so.
     again = await apply()
-    assert again.output.splitlines() == ["line 1: already applied", "line 2: already applied"]
+    assert again.output.splitlines()[:2] == [
+        "line 1: already applied",
+        "line 2: already applied",
+    ]
     assert again.exit_code == 0
     async with harness.services.sessionmaker() as session:
         assert await session.scalar(select(func.count(CaseNote.id))) == 1
@@ -266,7 +375,8 @@ async def test_a_reviewer_on_a_copy_writes_a_file_the_operator_applies(
     tampered["request"]["body"]["status"] = "rejected"
     requests_file.write_text(json.dumps(tampered) + "\n")
     refused = await apply()
-    assert refused.exit_code == 1 and "line 1: refused: not a signed request" in refused.output
+    assert refused.exit_code == 1
+    assert "line 1: refused: the request's signature does not hold" in refused.output
 
 
 def _watch(engine: Any) -> list[str]:
@@ -327,6 +437,16 @@ async def test_reviewer_tools_only_read_and_add_requests(harness: Harness) -> No
     finally:
         await engine.dispose()
     assert statements and _writes(statements) == []
+    async with harness.services.sessionmaker() as session:
+        kept = list(
+            await session.scalars(
+                select(ReviewerRequest.document).where(
+                    ReviewerRequest.kind.in_(["rewrap", "decision", "question"])
+                )
+            )
+        )
+    # Wrapped keys for a reviewer who may be revoked, and messages to her: none stay.
+    assert len(kept) >= 3 and kept == [None] * len(kept)
     async with harness.services.sessionmaker() as session:
         actions = set(await session.scalars(select(AuditEntry.action)))
         theirs = await session.scalar(

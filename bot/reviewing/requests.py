@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import seal
 from bot.crypto.requests import SignedRequest, b64, sign_request
 from bot.crypto.roster import RosterError, parse_roster
+from bot.models import AuditEntry
 from bot.request_rows import APPLIED, PENDING, REFUSED, ReviewerRequest
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.opening import ReviewError
@@ -75,6 +77,15 @@ class TableSink:
         self._after_insert = after_insert
 
     async def hand_over(self, request: SignedRequest, *, wait: bool) -> str:
+        try:
+            return await self._hand_over(request, wait=wait)
+        except SQLAlchemyError as exc:
+            raise ReviewError(
+                f"the request could not be handed to the bot ({type(exc).__name__}): nothing "
+                "was changed; try again"
+            ) from None
+
+    async def _hand_over(self, request: SignedRequest, *, wait: bool) -> str:
         async with self._sessionmaker() as session, session.begin():
             # Written out: her PostgreSQL role may insert these three columns and read no id,
             # so neither RETURNING nor a sequence fetched first (what SQLAlchemy would add).
@@ -97,7 +108,10 @@ class TableSink:
             state, reason = await self._state(request.digest)
             if state == REFUSED:
                 raise ReviewError(f"the bot refused it: {reason}")
-            if state == APPLIED or loop.time() >= until:
+            if state == APPLIED:
+                await self._logged(request.digest)
+                return state
+            if loop.time() >= until:
                 return state
             await asyncio.sleep(self._poll)
 
@@ -109,8 +123,26 @@ class TableSink:
                         ReviewerRequest.digest == digest
                     )
                 )
-            ).one()
+            ).one_or_none()
+        if row is None:
+            raise ReviewError("the request was removed from the database before the bot took it")
         return str(row.state), row.reason
+
+    async def _logged(self, digest: str) -> None:
+        """`applied` is the database's word; the log's row naming the request is the bot's
+        (in the chain her tools verify): without it, someone changed the state."""
+        async with self._sessionmaker() as session:
+            found = await session.scalar(
+                select(AuditEntry.action)
+                .where(AuditEntry.detail.contains(f'"request": "{digest}"'))
+                .order_by(AuditEntry.id.desc())
+                .limit(1)
+            )
+        if found is None or found == "request.refused":
+            raise ReviewError(
+                "the database says the bot applied the request, but its log does not: someone "
+                "changed the request table; tell the team (`aigaq audit verify`)"
+            )
 
 
 class FileSink:

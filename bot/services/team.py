@@ -72,6 +72,7 @@ class TeamRoster:
         self._pinned = pinned
         self._seen_file = seen_file
         self._holders: list[Holder] = []
+        self._read_at: int | None = None  # the file's mtime when it was loaded
         self.roster: Roster | None = None
 
     def read(self) -> Roster:
@@ -82,6 +83,7 @@ class TeamRoster:
 
     async def load(self) -> Roster:
         """Read and verify the roster, make the look-up table match it, hold its keys."""
+        read_at = self._path.stat().st_mtime_ns
         roster = self.read()
         async with self._sessionmaker() as session, session.begin():
             for wrong in await mismatches(session, roster):
@@ -116,9 +118,25 @@ class TeamRoster:
             await self._keep_copy(session, roster)
             await session.flush()
             self._holders = [Holder(key, recipient_id=rows[key.key_id].id) for key in roster.keys]
-        self.roster = roster
+        self.roster, self._read_at = roster, read_at
         log.info("roster version %d: %d reviewer keys", roster.version, len(roster.keys))
         return roster
+
+    async def reload_if_changed(self) -> None:
+        """Load the roster file again if it changed since it was loaded (an admin copied the
+        next version): reviewers left out stop acting at once, not at the next restart. A
+        file that does not verify is refused and the roster held stays."""
+        try:
+            modified = self._path.stat().st_mtime_ns
+        except OSError:
+            return
+        if modified == self._read_at:
+            return
+        try:
+            await self.load()
+        except RosterError as exc:
+            self._read_at = modified  # said once, not at every round
+            log.error("the changed roster file is refused, the one loaded stays: %s", exc)
 
     async def _keep_copy(self, session: AsyncSession, roster: Roster) -> None:
         """Keep the roster as signed, for reviewer tools to verify against the key they

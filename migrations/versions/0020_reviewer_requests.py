@@ -41,6 +41,11 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=10), server_default="pending", nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
         sa.Column("applied_at", sa.DateTime(timezone=True), nullable=True),
+        # A reviewer's role may insert any row: bounded here, before the bot reads one.
+        sa.CheckConstraint(
+            "length(document) <= 1048576", name=op.f("ck_reviewer_requests_document_size")
+        ),
+        sa.CheckConstraint("length(digest) = 64", name=op.f("ck_reviewer_requests_digest_hex")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reviewer_requests")),
         sa.UniqueConstraint("digest", name=op.f("uq_reviewer_requests_digest")),
     )
