@@ -5,9 +5,8 @@ payload, the exports, the UN draft and the console read a case through these typ
 `describe()` is the one way a stored value becomes words for people. The sealed JSON keeps
 the shape of schema version 1; `upgrade()` holds the rules for anything older or newer.
 
-A case can also be taken apart into pieces (`CasePayload.pieces()`: one path and one value
-each) and put together again (`CasePayload.assemble`), so that answers sealed one by one as
-they arrive make the same record as one sealed whole.
+A case can be taken apart into pieces (`CasePayload.pieces()`, one path and one value each)
+and put together again (`assemble`): answers sealed as they arrive make the same record.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from bot.case_upgrade import consent_before_versions, relation_per_person
 from bot.choices import GENDERS, PERPETRATORS, PREFECTURES, RELATIONS, SHARING, STATUSES, YES_NO
 from bot.i18n import translate
 
@@ -49,14 +49,10 @@ def _fields(part: Part, *specs: tuple[str, Kind] | tuple[str, Kind, Any]) -> lis
 FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in [
-        *_fields(
-            "testifier",
-            ("relation", "choice", RELATIONS),
-            ("own_name", "text"),
-            ("residence", "text"),
-        ),
+        *_fields("testifier", ("own_name", "text"), ("residence", "text")),
         *_fields(
             "detainee",
+            ("relation", "choice", RELATIONS),  # asked first (person 1: before her own name)
             ("name", "name"),
             ("name_alt", "name"),
             ("gender", "choice", GENDERS),
@@ -84,6 +80,9 @@ FIELDS: dict[str, FieldSpec] = {
         ),
     ]
 }
+# The UN Working Group's six elements, by name (bot/reviewing/un.py says what each needs); a
+# follow-up asks for some of them and a reviewer confirms which her answer gives.
+UN_ELEMENTS = ("identity", "date", "place", "forces", "steps", "source")
 TESTIFIER_FIELDS = tuple(name for name, spec in FIELDS.items() if spec.part == "testifier")
 DETAINEE_FIELDS = tuple(name for name, spec in FIELDS.items() if spec.part == "detainee")
 
@@ -126,14 +125,14 @@ class _Record(BaseModel):
 class Testifier(_Record):
     """The relative who testified. Her own name and residence never leave the team."""
 
-    relation: Answer = None
     own_name: Answer = None
     residence: Answer = None
 
 
 class Detainee(_Record):
-    """One detained person, as she described him or her."""
+    """One detained person, as she described him or her; `relation`: who he is to her."""
 
+    relation: Answer = None
     name: Answer = None
     name_alt: Answer = None
     gender: Answer = None
@@ -150,8 +149,7 @@ class Detainee(_Record):
     perpetrators: Answer = None
     id_number: Answer = None
     steps_taken: Answer = None
-    # The dialogue's "another person?" answer, kept where the draft kept it; not a fact.
-    another: str | None = None
+    another: str | None = None  # the dialogue's "another person?", where the draft kept it
 
 
 CONSENT_TEXT = "consent-2026-11"  # the consent questions' wording (services/questions.py)
@@ -173,8 +171,13 @@ class Consent(_Record):
 
 
 class Evidence(_Record):
+    """A file she sent as evidence; `person` (1-based) and `doc_type` (choices.DOC_TYPES) as she
+    said when it arrived, absent if she skipped or sent it before she was asked: unattributed."""
+
     uid: str
     kind: Literal["photo", "document", "voice", "video"]
+    person: int | None = None
+    doc_type: str | None = None
 
 
 class FileRef(_Record):
@@ -209,7 +212,7 @@ class Draft(TypedDict):
     about: dict[str, Any]  # the Testifier fields
     detainees: list[dict[str, Any]]  # the Detainee fields, one dict per person
     narrative: list[dict[str, str]]  # {"text": …} or {"voice": uid}
-    evidence: list[dict[str, str]]  # {"uid": …, "kind": …}
+    evidence: list[dict[str, Any]]  # {"uid", "kind"}, and "person", "doc_type" if she said
     files: NotRequired[list[str]]  # every file she sent, replaced ones too (deleted unless named)
     consent: dict[str, str]  # the consent questions' button values
 
@@ -233,7 +236,7 @@ class CasePayload(_Record):
         """The record of what she gave in the dialogue; an answer of the wrong shape stops
         here, at Submit, not later in a reviewer's export."""
         consent, now = draft["consent"], datetime.now(UTC)
-        return cls.model_validate(
+        return cls.from_json(
             {
                 "schema_version": SCHEMA_VERSION,
                 "code": code,
@@ -333,25 +336,14 @@ def _json(value: Any) -> Any:
     )
 
 
-# Rules that bring a payload sealed by an earlier (or later, still readable) version to the
-# shape this code reads. Version 1 is today's; a rule is added here with each new version.
+# Rules that bring a payload of an earlier schema version to today's (1); one per new version.
 UPGRADES: dict[int, Any] = {}
 
 
-def consent_before_versions(raw: dict[str, Any]) -> dict[str, Any]:
-    """A consent sealed before its wording had a version keeps what it literally allowed, never
-    more: "may the team send this case" is the same question; "may your name be given to the
-    Working Group" allowed its secretariat, with a submission only. It reads EARLIER_CONSENT."""
-    consent: Any = raw.get("consent")
-    earlier = isinstance(consent, dict) and "text_version" not in consent
-    if earlier and consent.get("un_name_disclosed") and not consent.get("un_submission"):
-        return raw | {"consent": consent | {"un_name_disclosed": False}}
-    return raw
-
-
 def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
-    """Apply the upgrade rules (within version 1 first), until the payload is at SCHEMA_VERSION."""
-    raw = consent_before_versions(raw)
+    """Apply the upgrade rules: those within version 1 (bot/case_upgrade.py: a consent sealed
+    before its wording had a version; relation asked once per case), then one per version."""
+    raw = relation_per_person(consent_before_versions(raw))
     version = int(raw.get("schema_version", 1))
     while version < SCHEMA_VERSION:
         raw = UPGRADES[version](raw)

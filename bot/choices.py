@@ -4,17 +4,32 @@ from __future__ import annotations
 
 from bot.i18n import N_
 
+# Who the detained person is to her, as she answered for that person ("son": he is her son).
+# RELATIONS label the stored value for the team and partners so that it cannot be read the
+# other way round; RELATION_BUTTONS are her own first-person answers in the dialogue.
 RELATIONS = (
-    ("son", N_("Son")),
-    ("daughter", N_("Daughter")),
-    ("husband", N_("Husband")),
-    ("wife", N_("Wife")),
-    ("father", N_("Father")),
-    ("mother", N_("Mother")),
-    ("brother", N_("Brother")),
-    ("sister", N_("Sister")),
-    ("other", N_("Other relative")),
-    ("none", N_("Not a relative")),
+    ("son", N_("Son of the testifier")),
+    ("daughter", N_("Daughter of the testifier")),
+    ("husband", N_("Husband of the testifier")),
+    ("wife", N_("Wife of the testifier")),
+    ("father", N_("Father of the testifier")),
+    ("mother", N_("Mother of the testifier")),
+    ("brother", N_("Brother of the testifier")),
+    ("sister", N_("Sister of the testifier")),
+    ("other", N_("Another relative of the testifier")),
+    ("none", N_("Not a relative of the testifier")),
+)
+RELATION_BUTTONS = (
+    ("son", N_("My son")),
+    ("daughter", N_("My daughter")),
+    ("husband", N_("My husband")),
+    ("wife", N_("My wife")),
+    ("father", N_("My father")),
+    ("mother", N_("My mother")),
+    ("brother", N_("My brother")),
+    ("sister", N_("My sister")),
+    ("other", N_("Another relative of mine")),
+    ("none", N_("Not a relative of mine")),
 )
 GENDERS = (("male", N_("Man")), ("female", N_("Woman")))
 PREFECTURES = (
@@ -47,3 +62,15 @@ SHARING = (
     ("publish_named", N_("May be published with names")),
 )
 YES_NO = (("yes", N_("Yes")), ("no", N_("No")))
+# What a file she sends is, asked once when it arrives (skippable). An ID card, the household
+# register or a photo of the person identifies the person the file is about (UN element a).
+DOC_TYPES = (
+    ("id_card", N_("ID card")),
+    ("hukou", N_("Household register (hukou)")),
+    ("detention_notice", N_("Detention notice")),
+    ("verdict", N_("Court verdict")),
+    ("photo_of_person", N_("Photo of the person")),
+    ("chat", N_("Chat screenshot")),
+    ("other", N_("Something else")),
+)
+IDENTITY_TYPES = ("id_card", "hukou", "photo_of_person")

@@ -67,8 +67,13 @@ async def wipe_traces(engine: AsyncEngine) -> bool:
     if engine.dialect.name != "sqlite":
         return False
     async with engine.connect() as connection:
-        result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        busy = result.one()[0]
+        # On aiosqlite's connection itself: one hand-off to its thread, where SQLAlchemy's
+        # cursor takes three and the connection's close a ROLLBACK (bot/draft_write.py).
+        raw = await connection.get_raw_connection()
+        if raw.driver_connection is None:
+            raise RuntimeError("the database connection is closed")
+        rows = await raw.driver_connection.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = next(iter(rows))[0]
     return not busy
 
 

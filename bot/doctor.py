@@ -21,6 +21,7 @@ from bot.crypto import CryptoError, ServerKey
 from bot.crypto.delivery import signer_fingerprint
 from bot.crypto.roster import RosterError, check_version, parse_roster, read_roster
 from bot.roster_copy import RosterCopy
+from bot.services.disk import free_space, uses_postgres
 from bot.services.team import mismatches
 from bot.settings import Settings, SettingsError
 
@@ -209,6 +210,27 @@ def _organisation(settings: Settings) -> Check:
     return Check("organisation", True, f"relatives are told the bot is run by {name}")
 
 
+def _disk(settings: Settings) -> Check:
+    """Free space where the bot writes, against AIGAQ_MIN_FREE_DISK_MB."""
+    minimum = settings.min_free_disk_mb
+    disks = free_space(settings)
+    elsewhere = (
+        " (PostgreSQL's own disk is on its host: check it there)" if uses_postgres(settings) else ""
+    )
+    low = [disk for disk in disks if minimum and disk.free_mb < minimum]
+    if low:
+        named = "; ".join(f"{disk.free_mb} MB free on the disk of {disk.folder}" for disk in low)
+        return Check(
+            "disk",
+            False,
+            f"{named}: less than AIGAQ_MIN_FREE_DISK_MB={minimum}. Relatives' answers and "
+            f"files stop being saved when it is full: free space or move to a larger disk"
+            f"{elsewhere}",
+        )
+    shown = ", ".join(f"{disk.free_mb} MB free on the disk of {disk.folder}" for disk in disks)
+    return Check("disk", True, f"{shown or 'not measured'}{elsewhere}")
+
+
 async def run_checks(
     settings: Settings, *, request: BaseRequest | None = None, webhook_url: str | None = None
 ) -> list[Check]:
@@ -220,6 +242,7 @@ async def run_checks(
         database,
         await _roster(settings),
         _server_key(settings),
+        _disk(settings),
         await _webhook(settings, request, webhook_url),
         clock,
     ]

@@ -42,6 +42,27 @@ class FileRecord(BaseModel):
     def from_bytes(cls, raw: bytes) -> FileRecord:
         return cls.model_validate(json.loads(raw))
 
+    @classmethod
+    def received(
+        cls,
+        kind: str,
+        *,
+        sha256: str,
+        size: int,
+        mime: str | None,
+        name: str | None,
+        follow_up: bool = False,
+    ) -> FileRecord:
+        """The record of a file as it arrived: its type as intake read it from the bytes,
+        its name cut to 255 characters."""
+        return cls(
+            sha256=sha256,
+            size=size,
+            mime=declared_mime(kind, mime),
+            name=name[:255] if name else None,
+            provenance="follow-up" if follow_up else "intake",
+        )
+
 
 def declared_mime(kind: str, declared: str | None) -> str:
     """The file's MIME type as intake read it from the bytes (bot/services/filetypes.py), or

@@ -172,8 +172,7 @@ class Attachment(Base):
         ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(16))
-    # Set for an answer to a follow-up question.
-    followup_id: Mapped[int | None] = mapped_column(
+    followup_id: Mapped[int | None] = mapped_column(  # set for an answer to a follow-up
         ForeignKey("followups.id", ondelete="SET NULL"), index=True
     )
     header: Mapped[bytes] = mapped_column(LargeBinary)
@@ -372,11 +371,12 @@ class FollowUp(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     asked_by: Mapped[str] = mapped_column(String(32))
-    # The UN elements the question asks for (comma-separated), if it was made for them.
+    # Its person (1-based; None: asked before questions named one), the UN elements asked for
+    # and confirmed by a reviewer as answered, the sealed question, its token's SHA-256.
+    person: Mapped[int | None] = mapped_column(Integer)
     elements: Mapped[str] = mapped_column(String(128), default="", server_default="")
-    # The question, sealed to the reviewers (the bot gets its own copy in the delivery).
+    confirmed: Mapped[str] = mapped_column(String(128), default="", server_default="")
     sealed_question: Mapped[bytes] = mapped_column(LargeBinary)
-    # SHA-256 of the answer button's random token, while she may answer (bot/services/followups).
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     state: Mapped[FollowUpState] = mapped_column(
         _enum(FollowUpState, "followup_state", 16), default=FollowUpState.QUEUED, index=True

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # a second admin's approval (a hijacked admin account cannot write to everyone alone);
     # `aigaq broadcast` on the server asks for --yes instead.
     broadcast_approval_above: int = Field(default=50, ge=0)
+    # `aigaq doctor` fails, and staff are told once, when the disk holding the database or
+    # the bot's own files has less free space than this (MB); 0 turns the warning off.
+    min_free_disk_mb: int = Field(default=1024, ge=0)
 
     @field_validator("admins", mode="before")
     @classmethod

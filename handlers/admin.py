@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import AigaqApplication, AigaqContext
-from bot.i18n import current_locale, format_date
+from bot.i18n import format_date
 from bot.i18n import gettext as _
-from bot.models import Role
+from bot.services.alerts import DiskWatch
+from handlers.admin_roles import CONFIRM, ROLE_LABELS, actor, confirmed, grant, revoke
 from handlers.kit import ADMINS, requires
-from handlers.menus import set_commands_for
 
 CANCEL_BROADCAST = "bcancel:"
-ROLE_NAMES = {"reviewer": Role.REVIEWER, "admin": Role.ADMIN}
-
-
-def actor(update: Update, context: AigaqContext) -> str:
-    """Who did it, as the audit log names people: a pseudonym, never a Telegram id."""
-    assert update.effective_user is not None  # noqa: S101 - commands always have a user
-    return context.services.accounts.pseudonym(update.effective_user.id)
-
-
-def _target(args: list[str]) -> int | None:
-    if not args or not args[-1].lstrip("-").isdigit():
-        return None
-    return int(args[-1])
+# A disk fills at most about 15 MB a second from Telegram's 20 MB files: looked at each minute.
+DISK_EVERY = timedelta(minutes=1)
 
 
 def masked(telegram_id: int | None) -> str:
@@ -40,61 +30,6 @@ def masked(telegram_id: int | None) -> str:
     return f"{digits[:2]}{'•' * (len(digits) - 4)}{digits[-2:]}"
 
 
-async def admins_on_the_server(message: Message, target: int) -> None:
-    """The answer when a chat asks to make or unmake an admin: that is done on the server."""
-    await message.reply_text(
-        _(
-            "Admins are added and removed only on the server, from the command line: "
-            "{grant} or {revoke}. Here you can grant and revoke the reviewer role only."
-        ).format(grant=f"aigaq roles grant admin {target}", revoke=f"aigaq roles revoke {target}")
-    )
-
-
-async def grant(update: Update, context: AigaqContext) -> None:
-    """/grant reviewer TELEGRAM_ID (admins are granted on the server)"""
-    message = update.effective_message
-    if message is None:
-        return
-    args = context.args or []
-    role = ROLE_NAMES.get(args[0].lower()) if args else None
-    target = _target(args)
-    if role is None or target is None or len(args) != 2:
-        await message.reply_text(_("Write it like this: /grant reviewer 123456789"))
-        return
-    before = await context.services.roles.change_in_chat(actor(update, context), target, role)
-    if before is None:
-        await admins_on_the_server(message, target)
-        return
-    account = await context.services.accounts.find(target)
-    await set_commands_for(context.bot, target, role, (account and account.locale) or "kk")
-    await message.reply_text(
-        _("Done: {id} is now {role} (was {before}).").format(
-            id=target, role=role.value, before=before.value
-        )
-    )
-
-
-async def revoke(update: Update, context: AigaqContext) -> None:
-    """/revoke TELEGRAM_ID"""
-    message = update.effective_message
-    if message is None:
-        return
-    target = _target(context.args or [])
-    if target is None or len(context.args or []) != 1:
-        await message.reply_text(_("Write it like this: /revoke 123456789"))
-        return
-    before = await context.services.roles.change_in_chat(
-        actor(update, context), target, Role.RELATIVE
-    )
-    if before is None:
-        await admins_on_the_server(message, target)
-        return
-    await set_commands_for(context.bot, target, Role.RELATIVE, current_locale())
-    await message.reply_text(
-        _("Done: {id} has no role now (was {before}).").format(id=target, before=before.value)
-    )
-
-
 async def team(update: Update, context: AigaqContext) -> None:
     """/team: reviewers and admins, their Telegram ids masked."""
     message = update.effective_message
@@ -102,7 +37,7 @@ async def team(update: Update, context: AigaqContext) -> None:
         return
     members = await context.services.roles.team()
     lines = [_("Reviewers and admins:")] + [
-        f"{member.role.value}: {masked(member.telegram_id)}" for member in members
+        f"{_(ROLE_LABELS[member.role])}: {masked(member.telegram_id)}" for member in members
     ]
     await message.reply_text("\n".join(lines), protect_content=True)
 
@@ -212,6 +147,14 @@ async def unsubscribe(update: Update, context: AigaqContext) -> None:
     await message.reply_text(_("You will not receive news about protests any more."))
 
 
+async def watch_disk(context: AigaqContext) -> None:
+    """Each minute: staff are told once when the disk runs low (bot/services/alerts.py)."""
+    watch = context.job.data if context.job is not None else None
+    if isinstance(watch, DiskWatch):
+        services = context.services
+        await watch.check(services.outbox, services.sessionmaker, services.settings)
+
+
 def register(application: AigaqApplication) -> None:
     """Add the admin and subscription commands."""
     for name, callback in (
@@ -229,4 +172,12 @@ def register(application: AigaqApplication) -> None:
             requires(ADMINS, "broadcast.cancel")(cancel_broadcast),
             pattern=f"^{CANCEL_BROADCAST}",
         )
+    )
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            watch_disk, interval=DISK_EVERY, first=DISK_EVERY, name="disk space", data=DiskWatch()
+        )
+    # The role is checked again at the press: a revoked admin's old "Yes" does nothing.
+    application.add_handler(
+        CallbackQueryHandler(requires(ADMINS, "role.confirm")(confirmed), pattern=f"^{CONFIRM}")
     )

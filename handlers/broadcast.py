@@ -149,6 +149,13 @@ async def _preview(update: Update, context: AigaqContext) -> str:
     order = fallback_order(texts)
     summary = [_("Subscribers who will get each text:")]
     summary += [f"{LOCALE_NAMES[code]}: {counts.get(code, 0)}" for code in order]
+    if counts.get("kk_Arab"):
+        # Who reads Arabic-script Kazakh gets the Kazakh text in her script (text_for).
+        summary.append(
+            _("Kazakh in Arabic script (the Kazakh text, converted): {count}").format(
+                count=counts["kk_Arab"]
+            )
+        )
     missing = [code for code in WRITTEN_LOCALES if code not in texts]
     if missing:
         summary.append(

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.case import Draft
 from bot.context import AigaqContext
 from bot.services.answers import split_message
+from bot.services.intake import carry_relation
 
 LANGUAGE, INTAKE, CONFIRM_CANCEL, SUBMITTED = "language", "intake", "confirm_cancel", "submitted"
 CANCEL_PREFIX = "cancel:"
@@ -19,7 +20,8 @@ def draft_of(context: AigaqContext) -> Draft | None:
     """Her draft, as the intake keeps it in user_data (the encrypted persistence)."""
     if context.user_data is None:
         return None
-    return cast("Draft | None", context.user_data.get("draft"))
+    draft = cast("Draft | None", context.user_data.get("draft"))
+    return carry_relation(draft) if draft is not None else None
 
 
 def ids(update: Update) -> tuple[int, int]:

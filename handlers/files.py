@@ -11,15 +11,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Message
+from telegram import Message, Update
 from telegram.constants import FileSizeLimit
 from telegram.error import BadRequest
 
+from bot.case import Draft
 from bot.context import AigaqContext
 from bot.i18n import gettext as _
+from bot.services import file_tags, intake
 from bot.services.cases import FollowUpClosed
 from bot.services.filetypes import type_of
 from bot.services.team import NoRecipients
+from handlers.dialogue import INTAKE, say
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +147,35 @@ async def seal_received(
         return None
     finally:
         del data
+
+
+async def acknowledge_file(
+    update: Update, context: AigaqContext, draft: Draft, kind: str, count: int
+) -> str:
+    """A file arrived at the evidence step: say so, and ask which person it is about and what
+    it is (skippable: Done or another file move on)."""
+    texts = {
+        "photo": _("Photo {number} received."),
+        "document": _("Document {number} received."),
+        "voice": _("Voice message {number} received."),
+        "video": _("Video {number} received."),
+    }
+    asked = file_tags.question(draft, len(draft["evidence"]) - 1)
+    received = texts[kind].format(number=count) + " " + _("Send more, or press Done.")
+    await say(update, context, received + "\n\n" + asked.text, asked.buttons)
+    return INTAKE
+
+
+async def file_described(update: Update, context: AigaqContext, draft: Draft, value: str) -> str:
+    """Her answer about a file: the next question about it, or back to sending files."""
+    try:
+        asked = file_tags.describe_file(draft, value)
+    except intake.IntakeError as exc:
+        await say(update, context, _(exc.message))
+        return INTAKE
+    if asked is not None:
+        await say(update, context, asked.text, asked.buttons)
+        return INTAKE
+    done = [[(_(intake.LABELS[intake.DONE]), intake.callback("evidence", intake.DONE))]]
+    await say(update, context, _("Noted. Send more, or press Done."), done)
+    return INTAKE

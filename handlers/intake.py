@@ -19,7 +19,7 @@ from bot.case import Draft, files_of_draft
 from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import LOCALES, current_locale, use_locale
 from bot.i18n import gettext as _
-from bot.services import intake
+from bot.services import file_tags, intake
 from bot.services.cases import DailyLimit
 from bot.services.team import NoRecipients
 from handlers.common import (
@@ -43,7 +43,9 @@ from handlers.dialogue import (
 )
 from handlers.files import (
     MAX_FILE,
+    acknowledge_file,
     evidence_of,
+    file_described,
     not_ready_text,
     receive_file,
     too_big_text,
@@ -150,6 +152,8 @@ async def on_button(update: Update, context: AigaqContext) -> str | None:
     if value == intake.DONE and draft["step"] in ("narrative", "evidence"):
         intake.finish_part(draft)
         return await _ask(update, context)
+    if draft["step"] == "evidence" and file_tags.is_tag(value):
+        return await file_described(update, context, draft, value)
     try:
         await context.services.pieces.answer(draft, intake.Answer(button=value))
     except intake.IntakeError as exc:
@@ -196,7 +200,7 @@ async def _take(
             return INTAKE
         if draft["step"] == "evidence" and given.voice is not None:
             count = intake.add_evidence(draft, given.voice, "voice")
-            return await _acknowledge_file(update, context, "voice", count)
+            return await acknowledge_file(update, context, draft, "voice", count)
         await context.services.pieces.answer(draft, given)
     except intake.IntakeError as exc:
         return await _reask(update, context, exc)
@@ -243,23 +247,7 @@ async def on_file(update: Update, context: AigaqContext) -> str | None:
     if uid is None:
         return INTAKE
     count = intake.add_evidence(draft, uid, kind)
-    return await _acknowledge_file(update, context, kind, count)
-
-
-async def _acknowledge_file(update: Update, context: AigaqContext, kind: str, count: int) -> str:
-    texts = {
-        "photo": _("Photo {number} received."),
-        "document": _("Document {number} received."),
-        "voice": _("Voice message {number} received."),
-        "video": _("Video {number} received."),
-    }
-    await say(
-        update,
-        context,
-        texts[kind].format(number=count) + " " + _("Send more, or press Done."),
-        [[(_(intake.LABELS[intake.DONE]), intake.callback("evidence", intake.DONE))]],
-    )
-    return INTAKE
+    return await acknowledge_file(update, context, draft, kind, count)
 
 
 async def _receive(update: Update, context: AigaqContext, media: Any, kind: str) -> str | None:

@@ -88,6 +88,14 @@ def render(item: Item, default_locale: str) -> Rendered:
             "another hash for this row, the log was changed: tell the team.",
         )
         return text.format(row=message["head"], hash=message["hash"]), None, True
+    if item.kind == ALERT and "disk_mb" in message:
+        text = translate(
+            locale,
+            "The server's disk is almost full: {free} MB free, less than the {minimum} MB set "
+            "in AIGAQ_MIN_FREE_DISK_MB. When it is full, relatives' answers and files can no "
+            "longer be saved: free space on the server now (`aigaq doctor` shows where).",
+        )
+        return text.format(free=message["disk_mb"], minimum=message["min_mb"]), None, True
     if item.kind == ALERT:
         text = translate(locale, "New case {code}. People: {people}. Files: {files}.").format(
             code=message["code"], people=message["people"], files=message["files"]
@@ -192,10 +200,16 @@ def make_sender(application: AigaqApplication) -> OutboxSender:
         try:
             if message_id is not None:
                 await application.bot.edit_message_text(text, chat_id, message_id)
-            if final:
-                await application.bot.send_message(chat_id, text)
+                return
         except TelegramError as exc:
             log.warning("progress message not updated: %s", type(exc).__name__)
+        # The report comes once: in her progress message, or (none, or it could not be
+        # edited) as a new one when it is the last.
+        if final:
+            try:
+                await application.bot.send_message(chat_id, text)
+            except TelegramError as exc:
+                log.warning("final report not sent: %s", type(exc).__name__)
 
     return OutboxSender(
         services.outbox,

@@ -67,8 +67,10 @@ PDF = _pdf("letter from the ministry", 40)
 VOICE = b"OggS" + b"her voice telling what happened " * 300
 LONG_STORY = ("Менің ұлым 2018 жылы мамыр айында Құлжада ұсталды. " * 120).strip()
 
+# A mother reporting her son and her husband: who each person is to her, as she answers it.
 PERSONS = [
     {
+        "relation": "son",
         "name": "Ерлан Нұрғалиұлы",
         "alt": "叶尔兰·努尔哈力",
         "gender": "male",
@@ -87,6 +89,7 @@ PERSONS = [
         "steps_taken": "Консулдыққа хат жаздым, жауап келмеді.",
     },
     {
+        "relation": "husband",
         "name": "Erlan's father Nurgali",
         "alt": None,
         "gender": "male",
@@ -122,16 +125,22 @@ async def walk_intake(
     by_voice: bool = False,
     consent: Consent = Consent(),
     submit: bool = True,
+    files_about: tuple[tuple[int, str] | None, ...] = (),
 ) -> str:
     """The whole dialogue, as she would go through it; returns the case code (or, with
-    `submit=False`, stops at the summary and returns "")."""
+    `submit=False`, stops at the summary and returns ""). `files_about`: for each file she
+    sends (two photos, a PDF), the person (1-based) and the document type she says it is;
+    None, or no entry, and she skips the question."""
     await user.send_command("start")
     await user.press(f"lang:{locale}")
     await user.press("i:safety:_continue")
-    await user.press("i:relation:mother")
+    # Person 1's relation is asked first, before her own name; each later person's first.
+    await user.press(f"i:relation:{persons[0].get('relation', 'son')}")
     await user.send_text("Гүлбаһрам")
     await user.send_text("Алматы, Қазақстан")
     for index, person in enumerate(persons):
+        if index:
+            await user.press(f"i:relation:{person.get('relation', 'other')}")
         if by_voice:
             await user.send_voice(VOICE + bytes([index]))
         else:
@@ -155,8 +164,11 @@ async def walk_intake(
     await user.send_text("Мен консулдыққа хат жаздым.")
     await user.press("i:narrative:_done")
     await user.send_photo(PHOTO_1)
+    await describe_file(user, 0, files_about, len(persons))
     await user.send_photo(PHOTO_2)
+    await describe_file(user, 1, files_about, len(persons))
     await user.send_document(PDF, file_name="letter.pdf", mime_type="application/pdf")
+    await describe_file(user, 2, files_about, len(persons))
     await user.press("i:evidence:_done")
     await user.press(f"i:consent_contact:{consent.contact}")
     await user.press(f"i:consent_sharing:{consent.sharing}")
@@ -171,6 +183,19 @@ async def walk_intake(
     codes = [m.group(0) for m in found if m]
     assert codes, "no case code was shown"
     return codes[-1]
+
+
+async def describe_file(
+    user: Any, index: int, about: tuple[tuple[int, str] | None, ...], persons: int
+) -> None:
+    """Her answer to "which person is this file about, what is it?" (skipped: nothing)."""
+    said = about[index] if index < len(about) else None
+    if said is None:
+        return
+    person, doc_type = said
+    if persons > 1:
+        await user.press(f"i:evidence:f{index}:p{person}")
+    await user.press(f"i:evidence:f{index}:t{doc_type}")
 
 
 def receipt_of(user: Any, code: str | None = None) -> str:

@@ -97,6 +97,7 @@ async def test_revoked_admins_old_buttons_stop_working(harness: Harness) -> None
     )
     await admin.send_command("broadcasts")
     assert ("Cancel #1", f"bcancel:{broadcast_id}") in admin.buttons()
+    await harness.services.roles.grant("cli", FORMER, Role.ADMIN)  # never no admin at all
     await harness.services.roles.revoke("cli", ADMIN)
     await admin.press(f"bcancel:{broadcast_id}")
     figures = await harness.services.broadcasts.figures(broadcast_id)
@@ -108,6 +109,7 @@ async def test_grant_sets_a_role_menu_and_relatives_are_never_subscribed_by_defa
 ) -> None:
     team = await make_team(harness)
     await team[ADMIN].send_command("grant", f"reviewer {RELATIVE}")
+    await team[ADMIN].press(team[ADMIN].buttons()[0][1])  # "Yes, make a reviewer"
     assert "is now reviewer" in team[ADMIN].last_text
     scoped = [call for call in harness.api.calls("setMyCommands") if call.get("scope")]
     assert scoped and scoped[-1]["scope"]["chat_id"] == RELATIVE

@@ -88,7 +88,7 @@ async def test_an_answer_is_sealed_at_once_and_the_old_piece_goes_after_the_comm
     kept = draft_of(harness, 4100)["about"]["own_name"]
     assert kept == second and await harness.open_piece(kept) == "Gulnar Second"
     # The piece sealed for the lost write is named by nothing: the daily purge sweeps it.
-    named = {ref["piece"] for ref in [draft_of(harness, 4100)["about"]["relation"], kept]}
+    named = {ref["piece"] for ref in [draft_of(harness, 4100)["detainees"][0]["relation"], kept]}
     async with harness.services.sessionmaker() as session, session.begin():
         assert await sweep(session, named, utcnow() + timedelta(days=2)) == 1
     assert await pieces(harness) == named
@@ -106,8 +106,7 @@ async def test_after_a_restart_the_summary_says_given_sealed_and_she_can_still_e
     assert "given (sealed)" in summary and "Гүлбаһрам" not in summary
     assert "Ерлан Нұрғалиұлы" not in summary
     # She changes her own part: her new answers show, the others stay sealed.
-    await user.press("i:summary:edit:about")
-    await user.press("i:relation:wife")
+    await user.press("i:summary:edit:about")  # her name and residence (relation: per person)
     await user.send_text("Gulbahram Edited")
     await user.press("i:residence:_skip")
     assert "Gulbahram Edited" in screen(user) and "given (sealed)" in screen(user)
@@ -115,12 +114,9 @@ async def test_after_a_restart_the_summary_says_given_sealed_and_she_can_still_e
     code = next(m.text for m in user.messages if m.text and "Case code" in m.text)
     code = code.split("Case code: ", 1)[1].split("\n", 1)[0]
     payload = await harness.open_case(code)
-    assert payload["testifier"] == {
-        "relation": "wife",
-        "own_name": "Gulbahram Edited",
-        "residence": None,
-    }
+    assert payload["testifier"] == {"own_name": "Gulbahram Edited", "residence": None}
     person = payload["detainees"][0]
+    assert person["relation"] == "son"
     assert person["name"] == "Ерлан Нұрғалиұлы" and person["id_number"] == "654321198501011234"
     assert person["detained"]["year"] == 2018 and person["another"] == "no"
     assert payload["narrative"][0] == {"text": LONG_STORY}
@@ -147,12 +143,9 @@ async def test_an_unclean_restart_after_every_answer_loses_nothing(harness: Harn
     user.send_document = restarting(user.send_document)
     code = await walk_intake(user, locale="en", persons=PERSONS, by_voice=True)
     payload = await harness.open_case(code)
-    assert payload["testifier"] == {
-        "relation": "mother",
-        "own_name": "Гүлбаһрам",
-        "residence": "Алматы, Қазақстан",
-    }
+    assert payload["testifier"] == {"own_name": "Гүлбаһрам", "residence": "Алматы, Қазақстан"}
     first, second = payload["detainees"]
+    assert (first["relation"], second["relation"]) == ("son", "husband")
     assert set(first["name"]) == {"voice"} and set(second["name"]) == {"voice"}
     assert first["name_alt"] == "叶尔兰·努尔哈力" and first["gender"] == "male"
     assert first["birth_year"]["precision"] == "approximate"
@@ -360,8 +353,13 @@ async def test_an_expired_draft_takes_its_sealed_answers_with_it(harness: Harnes
     other = harness.user(user_id=5001, language_code="en")
     await to_own_name(other)
     await other.send_text("Still Answering")
-    kept = {ref["piece"] for ref in draft_of(harness, 5001)["about"].values()}
-    mine = {ref["piece"] for ref in draft_of(harness, 5000)["about"].values()}
+
+    def refs(draft: Any) -> set[str]:  # her name here, and the first person's relation
+        return {
+            ref["piece"] for ref in [*draft["about"].values(), draft["detainees"][0]["relation"]]
+        }
+
+    kept, mine = refs(draft_of(harness, 5001)), refs(draft_of(harness, 5000))
     async with harness.services.sessionmaker() as session, session.begin():
         # Her draft expires; every piece was sealed two days ago (the day rounding aside).
         await session.execute(update(DraftPiece).values(created_at=utcnow() - timedelta(days=2)))
@@ -383,7 +381,8 @@ async def test_a_draft_kept_the_old_way_is_sealed_at_her_next_answer(harness: Ha
     await to_own_name(user)
     draft = draft_of(harness, 5100)
     draft.pop("id")
-    draft["about"] = {"relation": "sister"}
+    draft["about"] = {"relation": "sister"}  # asked once per case, before 2026-11
+    draft["detainees"][0].pop("relation", None)
     draft["step"] = "own_name"
     assert harness.app is not None and harness.app.persistence is not None
     await harness.app.persistence.update_user_data(5100, harness.app.user_data[5100])
@@ -391,7 +390,7 @@ async def test_a_draft_kept_the_old_way_is_sealed_at_her_next_answer(harness: Ha
     await harness.restart(clean=False)
     await user.send_text("Next Answer")
     draft = draft_of(harness, 5100)
-    assert await harness.open_piece(draft["about"]["relation"]) == "sister"
+    assert await harness.open_piece(draft["detainees"][0]["relation"]) == "sister"
     assert await harness.open_piece(draft["about"]["own_name"]) == "Next Answer"
     key = harness.services.server_key
     async with harness.services.sessionmaker() as session:

@@ -46,7 +46,9 @@ def test_every_question_that_keeps_an_answer_is_a_field_of_the_record() -> None:
     assert set(DETAINEE_FIELDS) == set(Detainee.model_fields) - {"another"}
     for step in STEPS:
         if step.name in FIELDS and step.options:
-            assert step.options == FIELDS[step.name].options, step.name
+            # The same values; relation's buttons are her own words ("My son").
+            values = [value for value, _label in FIELDS[step.name].options]
+            assert [value for value, _label in step.options] == values, step.name
 
 
 def test_a_payload_sealed_in_todays_shape_opens_and_keeps_its_shape() -> None:
@@ -57,6 +59,28 @@ def test_a_payload_sealed_in_todays_shape_opens_and_keeps_its_shape() -> None:
     assert first.birth_year == When(year=1985, precision="approximate", text="шамамен 1985")
     assert first.status == "camp" and second.name_alt is None
     assert payload.consent.sharing == "organisations" and payload.consent.un_submission
+
+
+def test_a_case_sealed_when_relation_was_asked_once_gives_it_to_person_1_only() -> None:
+    """Before 2026-11 relation was asked once ("who is the detained person to you?") and
+    sealed with her details: it is person 1's; person 2 reads "not asked"."""
+    raw = json.loads(TODAY_SHAPE.read_text(encoding="utf-8"))
+    for person in raw["detainees"]:
+        person.pop("relation")
+    raw["testifier"] = {"relation": "son", **raw["testifier"]}
+    payload = CasePayload.from_json(raw)
+    assert "relation" not in payload.testifier.model_fields_set
+    first, second = payload.detainees
+    assert first.relation == "son" and second.relation is None
+    assert (
+        CasePayload.assemble(
+            {k: v for k, v in raw.items() if k not in ("testifier", "detainees", "narrative")},
+            [("testifier.relation", "son"), ("detainees.0.name", "A"), ("detainees.1.name", "B")],
+        )
+        .detainees[0]
+        .relation
+        == "son"
+    )
 
 
 def test_a_payload_from_a_newer_program_is_refused_not_misread() -> None:
@@ -85,7 +109,7 @@ def test_answers_have_types() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "en", "ru"),
     [
-        ("relation", "mother", "Mother", "Мать"),
+        ("relation", "mother", "Mother of the testifier", "Мать заявителя"),
         ("relation", {"text": "my cousin"}, "my cousin", "my cousin"),
         ("hometown", UNKNOWN, "Unknown", "Неизвестно"),
         ("status", "camp", "In a «re-education» camp", "В лагере «перевоспитания»"),

@@ -76,8 +76,8 @@ def test_every_intake_question_is_placed_in_the_partner_policy() -> None:
     about = {s.name for s in STEPS if s.part == "about" and s.kind != "info"}
     person = {s.name for s in STEPS if s.part == "person" and s.kind != "yesno"}
     # A new question about her must be looked at here first; about the detainee, in the policy.
-    assert about == {"relation", "own_name", "residence"}
-    assert {"relation"} == PARTNER_TESTIFIER
+    assert about == {"own_name", "residence"}
+    assert set() == PARTNER_TESTIFIER  # who each person is to her is on the person
     assert person == DETAINEE_FIELDS
 
 
@@ -116,11 +116,12 @@ async def test_partners_get_what_her_consent_allows_and_the_team_gets_everything
     if fmt == "csv":
         [row] = rows_of(partner_out)
         assert row["title"] == (PERSONS[0]["name"] if named else f"{code}/1")
-        assert row["relation__en"] == "Mother" and row["held_at"] == PERSONS[0]["held_at"]
+        assert row["relation__en"] == "Son of the testifier"
+        assert row["held_at"] == PERSONS[0]["held_at"]
         return
     [line] = lines_of(fmt, partner_out)
     jsonschema.validate(line, SCHEMA)
-    assert line["testifier"] == {"relation": "mother"}
+    assert line.get("testifier", {}) == {} and line["detainees"][0]["relation"] == "son"
     assert line["consent"] == {"sharing": sharing}
     assert line["detainees"][0]["held_at"] == PERSONS[0]["held_at"]
     assert line["narrative"] == sealed["narrative"]
@@ -164,7 +165,7 @@ def everywhere(text: str) -> dict[str, Any]:
     date = {"year": None, "month": None, "day": None, "precision": "unknown", "text": text}
     person: dict[str, Any] = {step: text for step in DETAINEE_FIELDS}
     person.update(birth_year=date, detained=date)
-    for choice in ("gender", "hometown", "status", "perpetrators"):
+    for choice in ("relation", "gender", "hometown", "status", "perpetrators"):
         person[choice] = {"text": text}
     return {
         "about": {"relation": {"text": text}, "own_name": text, "residence": text},

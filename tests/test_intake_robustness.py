@@ -103,7 +103,7 @@ async def test_forged_and_stale_buttons(harness: Harness) -> None:
     await user.press("lang:xx", message_id=user.last.message_id)
     assert await current_step(harness, user.user_id) == "name"
     draft = harness.app.user_data[user.user_id]["draft"]  # type: ignore[union-attr]
-    assert await harness.open_piece(draft["about"]["relation"]) == "daughter"
+    assert await harness.open_piece(draft["detainees"][0]["relation"]) == "daughter"
     answers = harness.api.calls("answerCallbackQuery")
     assert len(answers) >= 5
 

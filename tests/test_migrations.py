@@ -950,3 +950,66 @@ async def test_0015_adds_draft_pieces_and_refuses_to_downgrade_over_sealed_answe
             assert "draft_pieces" not in await connection.run_sync(_tables)
     finally:
         await engine.dispose()
+
+
+async def test_0021_follow_ups_name_their_person_and_old_ones_stay_unassigned(
+    scratch_database_url: str,
+) -> None:
+    """A question asked before 0021 keeps its row, about no one (`person` empty) and with
+    nothing confirmed; the downgrade drops both columns and keeps the question."""
+    url = scratch_database_url
+    await db.upgrade(url, "0020")
+    engine = db.create_engine(url)
+    now = utcday()
+    try:
+        async with engine.begin() as connection:
+            tables = await connection.run_sync(_reflect)
+            case = {
+                "id": 1,
+                "uid": "c" * 32,
+                "code": "AAAA-BBBB",
+                "status": "in_review",
+                "locale": "en",
+                "schema_version": 1,
+                "payload": b"sealed",
+                "detainee_count": 2,
+                "attachment_count": 0,
+                "consent_contact": True,
+                "consent_sharing": "team",
+                "urgent": False,
+                "grade": "reported",
+                "created_at": now,
+                "updated_at": now,
+            }
+            columns = set(tables["cases"].c.keys())
+            await connection.execute(
+                tables["cases"].insert().values({k: v for k, v in case.items() if k in columns})
+            )
+            await connection.execute(
+                tables["followups"]
+                .insert()
+                .values(
+                    id=1,
+                    case_id=1,
+                    uid="q" * 32,
+                    asked_by="k" * 16,
+                    elements="date",
+                    sealed_question=b"sealed question",
+                    state="answered",
+                    created_at=now,
+                )
+            )
+        await db.upgrade(url, "0021")
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(text("SELECT person, elements, confirmed FROM followups"))
+            ).one()
+            assert tuple(row) == (None, "date", "")
+        await db.downgrade(url, "0020")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(_reflect)
+            assert {"person", "confirmed"}.isdisjoint(tables["followups"].c.keys())
+            count = await connection.execute(text("SELECT count(*) FROM followups"))
+            assert count.scalar_one() == 1
+    finally:
+        await engine.dispose()

@@ -253,7 +253,7 @@ async def test_server_key_rotation_keeps_drafts_accounts_and_subscriptions(
     await drafting.press("i:own_name:_skip")
     draft = harness.app.user_data[6300]["draft"]  # type: ignore[union-attr]
     assert draft["step"] == "residence"
-    assert await harness.open_piece(draft["about"]["relation"]) == "wife"  # sealed, intact
+    assert await harness.open_piece(draft["detainees"][0]["relation"]) == "wife"  # sealed, intact
     assert (await harness.services.broadcasts.audience()).total() == 1
     await quiet.send_command("status", receipt_of(quiet))
     assert code in quiet.last_text  # her receipt code does not depend on the server key

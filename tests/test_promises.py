@@ -150,7 +150,7 @@ async def test_answers_files_and_voice_are_sealed_as_they_arrive(harness: Harnes
     assert not any(b"mother" in plain for plain in opened)
     draft = harness.app.user_data[3300]["draft"]  # type: ignore[union-attr]
     assert await harness.open_piece(draft["about"]["own_name"]) == "Gulbahram Testkyzy"
-    assert await harness.open_piece(draft["about"]["relation"]) == "mother"
+    assert await harness.open_piece(draft["detainees"][0]["relation"]) == "mother"
 
 
 async def test_after_submit_only_reviewers_can_open_it_not_the_bot(harness: Harness) -> None:

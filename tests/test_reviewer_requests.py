@@ -35,6 +35,7 @@ from bot.reviewing.export import export
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.requests import WRITTEN, TableSink
 from bot.reviewing.roster_pin import RosterPin
+from handlers.followup import deliver_questions
 from tests.harness import Harness
 from tests.scenario import Consent
 from tests.test_intake_dialogue import PERSONS, walk_intake
@@ -545,3 +546,56 @@ async def test_an_insert_wakes_the_bots_loop(harness: Harness) -> None:
     async with harness.services.sessionmaker() as session:
         linked = await session.scalar(select(Case.duplicate_of).where(Case.code == other))
     assert linked is not None
+
+
+async def test_the_command_line_asks_about_a_person_and_confirms_her_answer(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`aigaq review ask --person`, `review show` (each question's uid) and `review confirm`
+    on a reviewer's copy: written to her requests file, applied by `aigaq apply`."""
+    user = harness.user(user_id=9770, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:2], consent=Consent())
+    passphrase = tmp_path / "pass.txt"
+    passphrase.write_text("a long enough passphrase")
+    key_file = harness.roster_pin(harness.reviewer).key_file
+    harness.reviewer.save(key_file, passphrase.read_text(), scrypt_n=2**10)
+    requests_file = tmp_path / "requests.jsonl"
+    settings = harness.settings
+    for name, value in {
+        "AIGAQ_DATABASE_URL": settings.database_url,
+        "AIGAQ_SECRET_KEY_FILE": str(settings.secret_key_file),
+        "AIGAQ_ROSTER": str(settings.roster),
+        "AIGAQ_ROSTER_KEY": settings.roster_key or "",
+        "AIGAQ_INBOX_FINGERPRINT": harness.inbox_fingerprint,
+        "AIGAQ_REQUESTS_FILE": str(requests_file),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    key = ["--key", str(key_file), "--passphrase-file", str(passphrase)]
+
+    async def aigaq(*args: str) -> Any:
+        # As from a shell: its own thread and event loop; the bot's loop is not told.
+        result = await asyncio.to_thread(CliRunner().invoke, cli, list(args))
+        assert result.exit_code == 0, result.output
+        return result
+
+    asked = await aigaq("review", "ask", code, "Which day was he taken?", "--person", "2", *key)
+    assert "Written to your requests file" in asked.output
+    await aigaq("apply", str(requests_file))
+    requests_file.unlink()
+    await deliver_questions(harness.app)  # type: ignore[arg-type]
+    button = user.buttons()[0][1]
+    # She is told which person by number, never by name.
+    assert any((m.text or "").startswith("Person 2.") for m in user.messages)
+    await user.press(button)
+    await user.send_text("12.05.2018")
+    await user.press(button.replace("fu:", "fudone:"))
+    shown = json.loads((await aigaq("review", "show", code, *key)).output)
+    [question] = shown["followups"]
+    assert question["person"] == 2
+    confirmed = await aigaq("review", "confirm", code, question["uid"], "--element", "date", *key)
+    assert "Written to your requests file" in confirmed.output
+    applied = await aigaq("apply", str(requests_file))
+    assert applied.output.startswith("line 1: applied")
+    [after] = await harness.reviewer_tool().followups.of(code)
+    assert after["confirmed"] == ["date"]

@@ -142,7 +142,7 @@ async def test_the_old_key_goes_once_nothing_needs_it_and_opens_nothing_left(
     await drafting.press("i:own_name:_skip")
     draft = harness.app.user_data[6300]["draft"]  # type: ignore[union-attr]
     assert draft["step"] == "residence"
-    assert await harness.open_piece(draft["about"]["relation"]) == "wife"
+    assert await harness.open_piece(draft["detainees"][0]["relation"]) == "wife"
     assert (await harness.services.broadcasts.audience()).total() == 1
     team = await harness.services.roles.team()
     assert [member.telegram_id for member in team] == [6304]

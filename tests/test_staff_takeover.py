@@ -49,9 +49,11 @@ async def test_an_admin_still_grants_and_revokes_reviewers(harness: Harness) -> 
     team = await make_team(harness)
     admin = team[ADMIN]
     await admin.send_command("grant", f"reviewer {RELATIVE}")
+    await admin.press(admin.buttons()[0][1])  # "Yes" (tests/test_admin_confirm.py)
     assert "is now reviewer" in admin.last_text
     assert await harness.services.roles.role_of(RELATIVE) == Role.REVIEWER
     await admin.send_command("revoke", str(RELATIVE))
+    await admin.press(admin.buttons()[0][1])
     assert "has no role now" in admin.last_text
     assert await harness.services.roles.role_of(RELATIVE) == Role.RELATIVE
     assert await refusals(harness, "grant") == await refusals(harness, "revoke") == []

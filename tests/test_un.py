@@ -148,7 +148,7 @@ def test_libreoffice_converts_the_draft_to_pdf(tmp_path: Path) -> None:
     assert (tmp_path / "draft.pdf").read_bytes().startswith(b"%PDF")
 
 
-async def test_a_missing_element_becomes_a_question_in_her_language_and_her_answer_fills_it(
+async def test_a_missing_element_is_asked_in_her_language_and_her_confirmed_answer_fills_it(
     harness: Harness,
 ) -> None:
     user = harness.user(user_id=9700, language_code="ru")
@@ -174,7 +174,11 @@ async def test_a_missing_element_becomes_a_question_in_her_language_and_her_answ
     answers = (await reviewer.followups.of(code))[0]["answers"]
     text = await reviewer.attachment(answers[0]["uid"]).read()
     assert "забрала полиция" in text.decode()
+    # Her answer fills nothing until a reviewer confirms what it gives.
     items, answers = await reviewer.followups.readiness(code)
+    assert items[0].missing == before.missing and answers == [text.decode()]
+    await reviewer.followups.confirm(code, followup["uid"], ("date", "forces", "steps"))
+    items, answers = await reviewer.followups.readiness(code, 1)
     assert items[0].missing == [] and answers == [text.decode()]
     # Element (f) also needs the submitting organisation, which the test roster does not name.
     assert items[0].elements["source"] == PARTIAL

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,7 +44,7 @@ async def _queue(reviewer: Reviewer, wanted: CaseStatus | None, wgeid: bool) -> 
 
 def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -> None:
     """A case in the testimony's own words (JSON), with the team's notes."""
-    case, wgeid = run(
+    case, wgeid, questions = run(
         lambda backend: _show(open_reviewer(backend, key, passphrase_file), code),
         errors=(ReviewError,),
     )
@@ -57,6 +57,9 @@ def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -
                 "duplicate_of": case.duplicate_of,
                 "case": case.payload,
                 "notes": case.notes,
+                # Each question (its uid, for `review confirm`), her answers' files, and
+                # which elements a reviewer confirmed they give.
+                "followups": questions,
                 "wgeid": [
                     {"person": r.person, "ready": r.ready, "elements": r.elements} for r in wgeid
                 ],
@@ -67,10 +70,12 @@ def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -
     )
 
 
-async def _show(reviewer: Reviewer, code: str) -> tuple[OpenedCase, list[Readiness]]:
+async def _show(
+    reviewer: Reviewer, code: str
+) -> tuple[OpenedCase, list[Readiness], list[dict[str, Any]]]:
     opened = await reviewer.show(code)
     items, _answers = await reviewer.followups.readiness(code)
-    return opened, items
+    return opened, items, await reviewer.followups.of(code)
 
 
 def review_set(
@@ -118,11 +123,20 @@ def review_serve(
 
 
 def review_ask(
-    code: str, question: str, key: KeyOption, passphrase_file: PassOption = None
+    code: str,
+    question: str,
+    key: KeyOption,
+    person: Annotated[
+        int | None, typer.Option(help="Which detained person it is about (1, 2, ...).")
+    ] = None,
+    passphrase_file: PassOption = None,
 ) -> None:
-    """Ask the relative a follow-up question (only if she agreed); the bot delivers it."""
+    """Ask the relative a follow-up question (only if she agreed); the bot delivers it, with
+    the person named by number, never by name."""
     state = run(
-        lambda backend: open_reviewer(backend, key, passphrase_file).followups.ask(code, question),
+        lambda backend: open_reviewer(backend, key, passphrase_file).followups.ask(
+            code, question, person=person
+        ),
         errors=(ReviewError,),
     )
     typer.echo(WAITING.get(state, f"{code.upper()}: question queued; the case is now needs_info"))
@@ -146,6 +160,31 @@ def review_ask_missing(
         typer.echo(f"{code.upper()}: person {person} has all six elements")
         return
     typer.echo(WAITING.get(state or "", f"{code.upper()}: asked for {', '.join(missing)}"))
+
+
+def review_confirm(
+    code: str,
+    question: Annotated[str, typer.Argument(help="The question's uid (`review show`).")],
+    key: KeyOption,
+    element: Annotated[
+        list[str] | None,
+        typer.Option(help="A UN element her answer gives (repeat it); none: it gives none."),
+    ] = None,
+    person: Annotated[
+        int | None, typer.Option(help="The person it is about, for a question that names none.")
+    ] = None,
+    passphrase_file: PassOption = None,
+) -> None:
+    """Confirm which UN elements her answer gives, for its person: only confirmed elements
+    count toward the Working Group's six ("I don't know" gives none)."""
+    state = run(
+        lambda backend: open_reviewer(backend, key, passphrase_file).followups.confirm(
+            code, question, tuple(element or ()), person=person
+        ),
+        errors=(ReviewError,),
+    )
+    given = ", ".join(element or ()) or "no element"
+    typer.echo(WAITING.get(state, f"{code.upper()}: her answer gives {given}"))
 
 
 def review_duplicates(key: KeyOption, passphrase_file: PassOption = None) -> None:

@@ -11,7 +11,7 @@ from bot.cli.shell import Backend, fail, run
 from bot.models import Role
 from bot.services.audit import ChainReport, verify_chain
 from bot.services.broadcasts import Broadcasts, parse_when
-from bot.services.roles import CLI, Roles
+from bot.services.roles import CLI, LastAdmin, Roles
 from bot.services.withdrawal import Withdrawn, withdraw_by_code
 
 
@@ -34,14 +34,26 @@ def roles_grant(
     wanted = _role(role)
     if wanted == Role.RELATIVE:
         fail("to take a role away, use `aigaq roles revoke`")
-    before = run(lambda backend: _roles(backend).grant(CLI, telegram_id, wanted))
+    before = _change(telegram_id, wanted)
     typer.echo(f"{telegram_id}: {before.value} -> {wanted.value}")
 
 
 def roles_revoke(telegram_id: Annotated[int, typer.Argument()]) -> None:
-    """Take someone's role away (she stays a relative)."""
-    before = run(lambda backend: _roles(backend).revoke(CLI, telegram_id))
+    """Take someone's role away (she stays a relative). The last admin stays one."""
+    before = _change(telegram_id, Role.RELATIVE)
     typer.echo(f"{telegram_id}: {before.value} -> relative")
+
+
+def _change(telegram_id: int, role: Role) -> Role:
+    """The change made, or a clear refusal: the team is never left without an admin."""
+    return run(
+        lambda backend: _roles(backend).grant(CLI, telegram_id, role),
+        errors=(LastAdmin,),
+        explain=lambda _exc: (
+            f"{telegram_id} is the only admin, and the team cannot be left without one: "
+            "make someone else an admin first (aigaq roles grant admin ID), then try again"
+        ),
+    )
 
 
 def roles_list() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.case import DETAINEE_FIELDS, FIELDS, TESTIFIER_FIELDS, describe
-from bot.i18n import WRITTEN_LOCALES
+from bot.i18n import N_, WRITTEN_LOCALES, translate
 from bot.models import Case
 from bot.reviewing.export_policy import disclosed, neutralise_formula
 from bot.services.answers import show_hidden
@@ -33,6 +33,7 @@ DATE_COLUMNS = {
 }
 # Earlier names kept for partners' imports.
 RENAMED = {"name": "title", "name_alt": "name_other_script"}
+NOT_ASKED = N_("Not asked")
 CHOICES = [name for name in (*TESTIFIER_FIELDS, *DETAINEE_FIELDS) if FIELDS[name].options]
 
 
@@ -109,7 +110,11 @@ def table_rows(
         row["title"] = row["title"] or f"{case.code}/{number}"
         for name in TESTIFIER_FIELDS + DETAINEE_FIELDS:
             value = (testifier if name in TESTIFIER_FIELDS else person).get(name)
-            if name in CHOICES:
+            if name == "relation" and value is None:
+                # Sealed before relation was asked per person (bot/case_upgrade.py).
+                for code in WRITTEN_LOCALES:
+                    row[f"relation__{code}"] = translate(code, NOT_ASKED)
+            elif name in CHOICES:
                 for code in WRITTEN_LOCALES:
                     row[f"{name}__{code}"] = describe(name, value, code)
             elif name == "birth_year":

@@ -31,9 +31,9 @@ POLICY: dict[str, frozenset[str]] = {
     "submitted_at": ALWAYS,
     "locale": ALWAYS,
     # Her own name and where she lives never go, whatever she consented to (the UN too).
-    "testifier.relation": ALWAYS,
     "testifier.own_name": NEVER,
     "testifier.residence": NEVER,
+    "detainees.relation": ALWAYS,  # who the person is to her (not who she is)
     "detainees.name": WITH_NAMES,
     "detainees.name_alt": WITH_NAMES,
     "detainees.gender": ALWAYS,
@@ -54,6 +54,8 @@ POLICY: dict[str, frozenset[str]] = {
     "narrative": ALWAYS,
     "evidence.uid": ALWAYS,
     "evidence.kind": ALWAYS,
+    "evidence.person": ALWAYS,  # which detained person (by number) she said it is about
+    "evidence.doc_type": ALWAYS,
     # Files go by allow-list besides (see disclosed()); their provenance stays in.
     "attachments.uid": ALWAYS,
     "attachments.kind": ALWAYS,

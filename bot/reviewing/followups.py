@@ -28,13 +28,24 @@ class FollowUps:
     def __init__(self, reviewer: Reviewer) -> None:
         self._reviewer = reviewer
 
-    async def ask(self, code: str, question: str, *, elements: tuple[str, ...] = ()) -> str:
+    async def ask(
+        self,
+        code: str,
+        question: str,
+        *,
+        elements: tuple[str, ...] = (),
+        person: int | None = None,
+        numbered: bool = True,
+    ) -> str:
         """Queue a follow-up question; only where she agreed to be contacted. The question is
         sealed to the team; its delivery (her chat from her sealed contact, the text and the
-        answer button's token) to the bot's certified delivery key only."""
+        answer button's token) to the bot's certified delivery key only. `person` (1-based):
+        the detained person it is about, named to her by number, never by name."""
         question = question.strip()
         if not question:
             raise ReviewError("the question is empty")
+        if person is not None and numbered:
+            question = await self._about_person(code, question, person)
         async with self._reviewer._sessionmaker() as session:
             case = await self._reviewer._case(session, code)
             if case.status == CaseStatus.WITHDRAWN or not case.consent_contact:
@@ -63,6 +74,7 @@ class FollowUps:
             "sealed": b64(sealed),
             "keys": keys,
             "elements": list(elements),
+            "person": person,
             "token_hash": token_hash(token),
             "anchor": sign_anchor(
                 self._reviewer.key.signing_key(), "question", uid, case.code, audit.anchor(sealed)
@@ -86,45 +98,79 @@ class FollowUps:
             return []
         locale = str(opened.payload.get("locale") or "kk")
         question = missing_question(locale, missing, person, len(items))
-        await self.ask(code, question, elements=tuple(missing))
+        await self.ask(code, question, elements=tuple(missing), person=person, numbered=False)
         return missing
 
-    async def readiness(self, code: str) -> tuple[list[Readiness], list[str]]:
-        """The six elements per person — an element she answered in a follow-up counts as
-        given — and the text of her written answers, for the draft."""
+    async def _about_person(self, code: str, question: str, person: int) -> str:
+        """The question as she reads it: which person, by number, in her language."""
+        from bot.i18n import translate
+
+        opened = await self._reviewer.opened(code)
+        people = len(opened.payload.get("detainees", []))
+        if not 1 <= person <= people:
+            raise ReviewError(f"case {code} has {people} detained person(s)")
+        if people < 2:
+            return question
+        locale = str(opened.payload.get("locale") or "kk")
+        return translate(locale, "Person {number}.").format(number=person) + "\n" + question
+
+    async def confirm(
+        self, code: str, question: str, elements: tuple[str, ...], *, person: int | None = None
+    ) -> str:
+        """Confirm which UN elements her answer to a question (its uid) gives, for its person;
+        a question asked before questions named a person is assigned to `person` here. Only
+        confirmed elements count in readiness (an empty tuple: it gives none, as "I don't
+        know"). The bot checks and writes it (a signed `confirm` request)."""
+        from bot.reviewing.un import ELEMENT_LABELS
+
+        unknown = set(elements) - set(ELEMENT_LABELS)
+        if unknown:
+            raise ReviewError(f"no such UN element: {', '.join(sorted(unknown))}")
+        body = {"case": code.upper(), "followup": question, "elements": list(elements)}
+        return await self._reviewer.requests.submit("confirm", body | {"person": person})
+
+    async def readiness(
+        self, code: str, person: int | None = None
+    ) -> tuple[list[Readiness], list[str]]:
+        """The six elements per person — an element counts as given from a follow-up only
+        where a reviewer confirmed that her answer gives it, for that person — and the text
+        of her written answers: about `person`, those confirmed to give an element; all of
+        them when None."""
         from bot.reviewing.un import PRESENT, readiness, submitting_organisation
 
         opened = await self._reviewer.opened(code)
         items = readiness(opened.payload, await submitting_organisation(self._reviewer))
-        answered: set[str] = set()
         texts = []
         async with self._reviewer._sessionmaker() as session:
             case = await self._reviewer._case(session, code)
             followups = list(
                 await session.scalars(
-                    select(FollowUp).where(
-                        FollowUp.case_id == case.id, FollowUp.state == "answered"
-                    )
+                    select(FollowUp)
+                    .where(FollowUp.case_id == case.id, FollowUp.state == "answered")
+                    .order_by(FollowUp.id)
                 )
             )
-            answers = (
-                list(
-                    await session.execute(
-                        select(Attachment.uid, Attachment.kind).where(
-                            Attachment.followup_id.in_([f.id for f in followups])
-                        )
-                    )
+            # A person's draft carries only answers a reviewer confirmed give something.
+            mine = [
+                f.id
+                for f in followups
+                if person is None or (f.person, bool(f.confirmed)) == (person, True)
+            ]
+            answers = list(
+                await session.execute(
+                    select(Attachment.uid, Attachment.kind)
+                    .where(Attachment.followup_id.in_(mine))
+                    .order_by(Attachment.id)
                 )
-                if followups
-                else []
             )
-        for followup in followups:
-            answered.update(filter(None, followup.elements.split(",")))
         for uid, kind in answers:
             if kind == "text":
                 texts.append((await self._reviewer.attachment(uid).read()).decode())
-        for item in items:
-            for name in answered & set(item.elements):
+        for followup in followups:
+            if followup.person is None or not 1 <= followup.person <= len(items):
+                continue  # unassigned: a reviewer assigns it when she confirms it
+            item = items[followup.person - 1]
+            for name in set(filter(None, followup.confirmed.split(","))) & set(item.elements):
                 item.elements[name] = PRESENT
         return items, texts
 
@@ -181,7 +227,11 @@ class FollowUps:
                 answers = [{"uid": uid, "kind": kind} for uid, kind, _record in given]
                 found.append(
                     {
+                        "uid": followup.uid,
                         "question": question,
+                        "person": followup.person,  # None: unassigned (asked before)
+                        "elements": [e for e in followup.elements.split(",") if e],
+                        "confirmed": [e for e in followup.confirmed.split(",") if e],
                         "state": followup.state,
                         "asked_at": followup.created_at.isoformat(),
                         "answers": answers,

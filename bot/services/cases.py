@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.case import SCHEMA_VERSION, Draft, files_named_in, files_of_draft
 from bot.crypto import ServerKey
 from bot.crypto.intake import IntakeSigner
+from bot.draft_write import DirectFile
 from bot.file_record import KIND as FILE_RECORD
-from bot.file_record import FileRecord, declared_mime
+from bot.file_record import FileRecord
 from bot.models import (
     Account,
     Attachment,
@@ -90,6 +91,10 @@ class CaseStore:
         intake_signer: IntakeSigner | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._engine = sessionmaker.kw["bind"]
+        # On SQLite a draft's file is written on the driver's connection (bot/draft_write.py).
+        dialect = self._engine.dialect
+        self._direct = DirectFile(dialect) if dialect.name == "sqlite" else None
         # The verified roster's reviewer keys, in memory: never the database's rows.
         self._team = team
         # Signs each case's manifest (bot/services/manifest.py); the bot's wiring gives it.
@@ -127,6 +132,11 @@ class CaseStore:
         question) of a submitted case; its SHA-256, size, MIME type and name are sealed beside
         it (bot/file_record.py), never kept in the clear. A draft's file names no one: her
         draft names it (`files`), never her account. Returns its uid."""
+        if self._direct is not None and followup_id is None:
+            holders = self._team.holders()
+            return await self._direct.seal(
+                self._engine, kind, data, holders, case_id=case_id, mime=mime, name=name
+            )
         uid = secrets.token_hex(16)
         async with self._sessionmaker() as session, session.begin():
             if followup_id is not None:
@@ -144,12 +154,13 @@ class CaseStore:
             await session.flush()
             for seq, chunk in enumerate(sealed):
                 session.add(AttachmentChunk(attachment_id=attachment.id, seq=seq, data=chunk))
-            record = FileRecord(
+            record = FileRecord.received(
+                kind,
                 sha256=sealed.sha256,
                 size=sealed.size,
-                mime=declared_mime(kind, mime),
-                name=name[:255] if name else None,
-                provenance="intake" if followup_id is None else "follow-up",
+                mime=mime,
+                name=name,
+                follow_up=followup_id is not None,
             )
             attachment.record = await seal_object(
                 session, FILE_RECORD, uid, record.to_bytes(), recipients

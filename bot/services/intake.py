@@ -117,6 +117,15 @@ def new_draft() -> Draft:
     }
 
 
+def carry_relation(draft: Draft) -> Draft:
+    """A draft begun before relation was asked per person keeps her one answer, as the
+    upgrade rule does for sealed cases (bot/case_upgrade.py): it is person 1's."""
+    if "relation" in draft["about"]:
+        relation = draft["about"].pop("relation")
+        draft["detainees"][0].setdefault("relation", relation)
+    return draft
+
+
 def parse_callback(data: str) -> tuple[str, str] | None:
     """(step, value) from callback data, or None if it is not ours or malformed."""
     if not data.startswith(CALLBACK_PREFIX) or len(data) > 64:
@@ -258,11 +267,13 @@ def _advance(draft: Draft, step: Step, value: Any) -> None:
     elif step.name == "consent_un" and value != YES:
         draft["consent"]["consent_un_name"] = NO
         next_name = "subscribe"
+    elif step.name == "relation" and (draft["person"] > 0 or editing):
+        next_name = "name"  # only person 1's relation is asked before her own name
     elif step.name == "another":
         if value == YES:
             draft["detainees"].append({})
             draft["person"] = len(draft["detainees"]) - 1
-            next_name = "name"
+            next_name = "relation"
         else:
             next_name = "narrative"
     else:

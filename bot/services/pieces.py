@@ -30,10 +30,10 @@ from bot import db
 from bot.case import Draft
 from bot.crypto import CryptoError, ServerKey
 from bot.draft_pieces import KIND, DraftPiece
-from bot.draft_write import DirectUpsert
+from bot.draft_write import DirectKeys, DirectUpsert, driver_transaction
 from bot.i18n import N_
 from bot.models import Draft as DraftRow
-from bot.models import SealedKey, utcday
+from bot.models import utcday
 from bot.sealing import Holder, drop_keys, seal_rows
 from bot.services import intake
 from bot.services.manifest import (
@@ -195,33 +195,15 @@ class DirectPiece:
 
     def __init__(self, dialect: Dialect) -> None:
         self._piece = DirectUpsert(insert(DraftPiece), dialect)
-        self._keys = DirectUpsert(insert(SealedKey), dialect)
+        self._keys = DirectKeys(dialect)
 
     async def seal(self, engine: AsyncEngine, value: Any, holders: list[Holder]) -> dict[str, str]:
         uid = secrets.token_hex(16)
         sealed, keys = seal_rows(KIND, uid, piece_plaintext(value), holders)
         row = {"uid": uid, "sealed": sealed, "created_at": utcday(), "case_id": None}
-        async with engine.begin() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            if driver is None:
-                raise RuntimeError("the database connection is closed")
+        async with driver_transaction(engine) as driver:
             await driver.execute(self._piece.sql, self._piece.parameters(row))
-            await driver.executemany(
-                self._keys.sql,
-                [
-                    self._keys.parameters(
-                        {
-                            "kind": key.kind,
-                            "object_uid": key.object_uid,
-                            "recipient_id": key.recipient_id,
-                            "delivery_key_id": key.delivery_key_id,
-                            "wrapped_key": key.wrapped_key,
-                        }
-                    )
-                    for key in keys
-                ],
-            )
+            await self._keys.write(driver, keys)
         return ref_of(uid, sealed, value)
 
 

@@ -13,7 +13,7 @@ from bot.choices import (
     GENDERS,
     PERPETRATORS,
     PREFECTURES,
-    RELATIONS,
+    RELATION_BUTTONS,
     SHARING,
     STATUSES,
     YES_NO,
@@ -87,12 +87,14 @@ STEPS: tuple[Step, ...] = (
         "info",
         "about",
     ),
+    # Asked about each person, first (for person 1 before her own name, as the intake always
+    # began): her first-person answer ("my son") is stored on that person.
     Step(
         "relation",
         N_("Who is the detained person to you?"),
         "choice",
-        "about",
-        RELATIONS,
+        "person",
+        RELATION_BUTTONS,
         free=True,
     ),
     Step("own_name", N_("Your name, if you wish to give it."), "text", "about", skip=True),
@@ -275,8 +277,8 @@ BY_NAME = {step.name: step for step in STEPS}
 ORDER = [step.name for step in STEPS] + [SUMMARY]
 # Where each part of the summary starts and ends, for its Edit button.
 PART_FIRST = {
-    "about": "relation",
-    "person": "name",
+    "about": "own_name",
+    "person": "relation",
     "narrative": "narrative",
     "evidence": "evidence",
     "consent": "consent_contact",

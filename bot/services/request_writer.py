@@ -26,11 +26,7 @@ if TYPE_CHECKING:
 
 
 class Refused(Exception):
-    """The request is not applied; `alert`: it looks forged or made against another log."""
-
-    def __init__(self, reason: str, *, alert: bool = False) -> None:
-        super().__init__(reason)
-        self.alert = alert
+    """The request is not applied, for this reason (audited)."""
 
 
 @dataclass(frozen=True)
@@ -126,9 +122,9 @@ class Writer:
         try:
             plain = json.loads(open_sealed(sealed, wrapped, key, object_id=uid, kind=DELIVERY))
         except (CryptoError, ValueError):
-            raise Refused("the message to the relative does not open", alert=True) from None
+            raise Refused("the message to the relative does not open") from None
         if not isinstance(plain, dict) or plain.get("code") != code:
-            raise Refused("the message to the relative is about another case", alert=True)
+            raise Refused("the message to the relative is about another case")
         return plain, Message(uid, sealed, {key_id: wrapped}, Holder(key.public()))
 
     def queue(self, case: Case, kind: str, subject_id: int, message: Message) -> None:

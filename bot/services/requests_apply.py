@@ -12,12 +12,15 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.models import CaseNote, CaseStatus, FollowUp, Notice
+from sqlalchemy import select
+
+from bot.case import UN_ELEMENTS
+from bot.models import Case, CaseNote, CaseStatus, FollowUp, Notice
 from bot.services import requests_keys
 from bot.services.delivery import NOTICE, QUESTION
 from bot.services.followups import token_hash as token_hash_of
 from bot.services.request_writer import Refused, Writer
-from bot.states import Grade
+from bot.states import FollowUpState, Grade
 
 # A relative who agreed to contact hears of these changes (code and status only).
 TOLD = (CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
@@ -59,7 +62,7 @@ async def decision(w: Writer) -> None:
     if status == CaseStatus.WITHDRAWN:
         raise Refused("only the relative can withdraw a case")
     grade = w.body.get("grade")
-    if grade is not None and grade not in {g.value for g in Grade}:
+    if grade is not None and (not isinstance(grade, str) or grade not in set(Grade)):
         raise Refused("unknown grade")
     uid = w.text("uid", limit=32)
     note, detail = w.body.get("note"), {}
@@ -74,12 +77,15 @@ async def decision(w: Writer) -> None:
         detail = {"note": uid, "sealed": digest} | _anchor(note["anchor"])
     notice = w.body.get("notice")
     message = None
+    told_of = status in TOLD and case.consent_contact and case.contact is not None
+    if notice is None and told_of:
+        raise Refused("she agreed to hear of this change: the notice to her is missing")
     if notice is not None:
-        if status not in TOLD or not case.consent_contact or case.contact is None:
+        if not told_of:
             raise Refused("the relative is not told of this change")
         plain, message = w.message(notice, case.code)
         if plain.get("status") != status.value:
-            raise Refused("the notice names another status", alert=True)
+            raise Refused("the notice names another status")
     case.status = status
     case.grade = Grade(grade) if grade else case.grade
     w.session.add(
@@ -109,19 +115,19 @@ async def question(w: Writer) -> None:
     sealed = w.blob("sealed", w.body)
     wrapped = w.team_keys(w.body, "the question")
     digest = w.check_anchor("question", uid, case.code, sealed, w.body.get("anchor"))
-    elements = w.body.get("elements") or []
-    if not isinstance(elements, list) or not all(isinstance(e, str) for e in elements):
-        raise Refused("the question's elements cannot be read")
+    elements = _elements(w.body.get("elements"), "the question's elements")
+    person = _person(w.body.get("person"), case)
     token_hash = w.text("token_hash", limit=64)
     plain, message = w.message(w.body.get("delivery"), case.code)
     if token_hash_of(str(plain.get("token", ""))) != token_hash:
-        raise Refused("the answer button's token is not the one kept", alert=True)
+        raise Refused("the answer button's token is not the one kept")
     w.keep("question", uid, wrapped)
     followup = FollowUp(
         case_id=case.id,
         uid=uid,
         asked_by=w.actor,
-        elements=",".join(elements)[:128],
+        person=person,
+        elements=",".join(elements),
         sealed_question=sealed,
         token_hash=token_hash,
     )
@@ -129,8 +135,61 @@ async def question(w: Writer) -> None:
     await w.session.flush()
     w.queue(case, QUESTION, followup.id, message)
     case.status = CaseStatus.NEEDS_INFO
+    about = {"person": person} if person is not None else {}
     await w.record(
-        "followup.asked", case.code, {"question": uid, "sealed": digest} | _anchor(w.body["anchor"])
+        "followup.asked",
+        case.code,
+        {"question": uid, "sealed": digest} | about | _anchor(w.body["anchor"]),
+    )
+
+
+def _elements(value: Any, what: str) -> list[str]:
+    """UN element names (bot/case.py UN_ELEMENTS), each once."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(e, str) for e in value):
+        raise Refused(f"{what} cannot be read")
+    if set(value) - set(UN_ELEMENTS) or len(set(value)) != len(value):
+        raise Refused(f"{what} are not the UN elements")
+    return [name for name in UN_ELEMENTS if name in value]
+
+
+def _person(value: Any, case: Case) -> int | None:
+    """A detained person of this case, by number (1-based); None: about the whole case."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Refused("the person cannot be read")
+    if not 1 <= value <= case.detainee_count:
+        raise Refused(f"case {case.code} has no person {value}")
+    return value
+
+
+async def confirm(w: Writer) -> None:
+    """A reviewer read her answer and confirms which UN elements it gives, for one person (a
+    question asked before questions named a person is assigned to one here). Only confirmed
+    elements count: an answer, "I don't know" included, makes nothing present by itself."""
+    case = await w.case()
+    uid = w.text("followup", limit=32)
+    followup = await w.session.scalar(
+        select(FollowUp).where(FollowUp.uid == uid, FollowUp.case_id == case.id)
+    )
+    if followup is None:
+        raise Refused(f"case {case.code} has no question {uid}")
+    if followup.state != FollowUpState.ANSWERED:
+        raise Refused("the question is not answered yet")
+    elements = _elements(w.body.get("elements"), "the confirmed elements")
+    if "source" in elements:
+        raise Refused("her consent to a submission is hers to give in the intake, not an answer")
+    person = _person(w.body.get("person"), case)
+    if followup.person is not None and person not in (None, followup.person):
+        raise Refused(f"the question asks about person {followup.person}")
+    person = followup.person if followup.person is not None else person
+    if person is None and elements:
+        raise Refused("say which person the answer is about")
+    followup.person, followup.confirmed = person, ",".join(elements)
+    await w.record(
+        "followup.confirmed", case.code, {"question": uid, "person": person, "elements": elements}
     )
 
 
@@ -150,12 +209,23 @@ async def event(w: Writer) -> None:
     detail = w.body.get("detail") or {}
     if allowed is None or not isinstance(detail, dict) or set(detail) - allowed:
         raise Refused(f"no such event {action}")
-    if len(json.dumps(detail)) > MAX_EVENT_DETAIL:
-        raise Refused("the event's detail is too large")
+    if len(json.dumps(detail)) > MAX_EVENT_DETAIL or not all(
+        _plain(value) for value in detail.values()
+    ):
+        raise Refused("the event's detail is too large or not counts and codes")
     target = w.body.get("target")
     if target is not None and (not isinstance(target, str) or len(target) > 64):
         raise Refused("the event's target cannot be read")
     await w.record(action, target, detail)
+
+
+def _plain(value: Any) -> bool:
+    """Counts, codes and short reasons — never more in the log."""
+    if isinstance(value, list):
+        return all(isinstance(item, str) and len(item) <= 32 for item in value)
+    if isinstance(value, str):
+        return len(value) <= 200
+    return value is None or isinstance(value, int | bool)
 
 
 async def head(w: Writer) -> None:
@@ -169,6 +239,7 @@ async def head(w: Writer) -> None:
 KINDS: dict[str, Callable[[Writer], Awaitable[None]]] = {
     "decision": decision,
     "question": question,
+    "confirm": confirm,
     "link": link,
     "rewrap": requests_keys.rewrap,
     "revoke": requests_keys.revoke,

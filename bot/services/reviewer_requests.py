@@ -14,10 +14,11 @@ digest the log already names is never applied again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -38,9 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # The bot's applier for each database it serves from this process (a trial page, a test):
-# reviewer tools in the same process have their request applied at once, not at the next
-# round of the bot's loop. In production the bot and reviewer tools never share a process.
-_LOCAL: dict[str, Callable[[], Awaitable[int]]] = {}
+# reviewer tools in the same process have their request applied at once, on the bot's own
+# event loop, not at the next round of the bot's loop. In production the bot and reviewer
+# tools never share a process.
+_LOCAL: dict[str, tuple[Callable[[], Coroutine[Any, Any, int]], asyncio.AbstractEventLoop]] = {}
 
 
 def _where(target: AsyncEngine | async_sessionmaker[AsyncSession]) -> str:
@@ -51,8 +53,21 @@ def _where(target: AsyncEngine | async_sessionmaker[AsyncSession]) -> str:
 def local_applier(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> Callable[[], Awaitable[int]] | None:
-    """The bot's applier for this database, if the bot runs in this process."""
-    return _LOCAL.get(_where(sessionmaker))
+    """The bot's applier for this database, if the bot runs in this process; called from
+    another thread's loop (a console server, a command in a test), it runs on the bot's."""
+    found = _LOCAL.get(_where(sessionmaker))
+    if found is None:
+        return None
+    applier, home = found
+    if home.is_closed() or not home.is_running():
+        return None
+    if home is asyncio.get_running_loop():
+        return applier
+
+    async def on_the_bots_loop() -> int:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(applier(), home))
+
+    return on_the_bots_loop
 
 
 AHEAD = timedelta(minutes=5)  # a reviewer's clock may run this much ahead
@@ -82,10 +97,11 @@ class RequestApplier:
 
     def serve_locally(self, engine: AsyncEngine) -> None:
         """Apply requests made in this process at once (see `local_applier`)."""
-        _LOCAL[_where(engine)] = self.apply_pending
+        _LOCAL[_where(engine)] = (self.apply_pending, asyncio.get_running_loop())
 
     def stop_serving(self, engine: AsyncEngine) -> None:
-        if _LOCAL.get(_where(engine)) == self.apply_pending:
+        found = _LOCAL.get(_where(engine))
+        if found is not None and found[0] == self.apply_pending:
             del _LOCAL[_where(engine)]
 
     async def apply_pending(self) -> int:

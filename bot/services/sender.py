@@ -3,7 +3,9 @@
 It sleeps until there is work: an asyncio.Event set whenever this process queues something
 (or commits a row into a watched table, whoever wrote it), a PostgreSQL NOTIFY when another
 process did, or a timer for what falls due later (a retry, a lease, a scheduled broadcast),
-capped by a slow fallback poll for what nobody announced (another process on SQLite).
+capped by a slow fallback poll for what nobody announced (another process on SQLite). On a
+SQLite file that poll first asks whether anyone committed anything since the last drain (one
+statement) and drains only then.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
@@ -25,7 +31,7 @@ from bot.services.outbox import Blocked, ChatGone, Item, Outbox, RateLimited, Tr
 log = logging.getLogger(__name__)
 
 CHANNEL = "aigaq_outbox"  # the NOTIFY channel of migration 0007's triggers
-WATCHED = frozenset({"deliveries", "notices", "followups", "broadcasts"})
+WATCHED = frozenset({"deliveries", "notices", "followups", "broadcasts", "reviewer_requests"})
 FLAG = "aigaq_outbox_queued"
 
 
@@ -211,6 +217,53 @@ class PostgresListener:
                 await connection.close(timeout=2)
 
 
+class CommitProbe:
+    """Whether anyone, in any process, committed to the SQLite file since the last look:
+    `PRAGMA data_version` on a connection of its own, one hand-off to its thread. An idle
+    fallback poll then costs that instead of a drain (about thirty statements, 3.5-14 ms of
+    CPU every 30 s). Elsewhere (PostgreSQL, an in-memory database) it always says yes."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        url = engine.url
+        database = url.database or ""
+        plain_file = database not in ("", ":memory:") and not url.query.get("uri")
+        # mode=rw: the file is opened, never created (an empty database would only mislead).
+        self._uri = (
+            Path(database).absolute().as_uri() + "?mode=rw"
+            if engine.dialect.name == "sqlite" and plain_file
+            else None
+        )
+        self._connection: aiosqlite.Connection | None = None
+        self._seen: object = None
+
+    async def open(self) -> None:
+        if self._uri is None or self._connection is not None:
+            return
+        try:
+            self._connection = await aiosqlite.connect(self._uri, uri=True, timeout=30)
+        except sqlite3.Error as exc:
+            log.warning("outbox commit probe unavailable, draining: %s", type(exc).__name__)
+
+    async def changed(self) -> bool:
+        """False only when nothing was committed since the last call (nor can it be known)."""
+        if self._connection is None:
+            return True
+        try:
+            rows = await self._connection.execute_fetchall("PRAGMA data_version")
+        except (sqlite3.Error, ValueError) as exc:
+            log.warning("outbox commit probe failed, draining: %s", type(exc).__name__)
+            return True
+        version = next(iter(rows))[0]
+        changed, self._seen = version != self._seen, version
+        return changed
+
+    async def close(self) -> None:
+        connection, self._connection, self._seen = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+
 class SenderLoop:
     """Runs the sender while the bot runs: drains, then sleeps until woken or something is due."""
 
@@ -230,11 +283,14 @@ class SenderLoop:
         self._event = asyncio.Event()
         self._watch = CommitWatch(engine, self.wake)
         self._listener = PostgresListener(engine, self.wake)
+        self._probe = CommitProbe(engine)
+        self._due: datetime | None = None  # the next retry, lease or schedule, as last read
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.rounds = 0  # drains run
         self.woken = 0  # of them started by a wake-up (queued here, or NOTIFY)
         self.timeouts = 0  # of them started by the timer (something due, or the fallback)
+        self.skipped = 0  # fallback polls that found nothing committed, so drained nothing
 
     def wake(self) -> None:
         self._event.set()
@@ -246,6 +302,7 @@ class SenderLoop:
         self._watch.install()
         self.sender.outbox.on_queued = self.wake
         await self._listener.ensure()
+        await self._probe.open()
         self._task = asyncio.create_task(self._run(), name="outbox sender")
 
     async def stop(self) -> None:
@@ -261,32 +318,60 @@ class SenderLoop:
         self._watch.remove()
         self.sender.outbox.on_queued = None
         await self._listener.close()
+        await self._probe.close()
 
     async def _run(self) -> None:
+        quiet = False  # the fallback timer woke it, nothing was due, the last drain worked
         while not self._stopping:
             self._event.clear()
-            self.rounds += 1
-            wait = self._fallback
-            try:
-                await self._listener.ensure()
-                if self._before is not None:
-                    await self._before()
-                await self.sender.drain(budget=self._budget)
-                wait = await self._wait()
-            except Exception as exc:
-                log.error("outbox drain failed: %s", type(exc).__name__)
+            if quiet and not await self._probe.changed():
+                # Nobody committed anything since the last drain: nothing new can wait.
+                self.skipped += 1
+                wait = self._until(self._due)
+            else:
+                wait, quiet = await self._round(), True
             if self._stopping or wait <= 0:
+                quiet = False
                 continue
             try:
                 await asyncio.wait_for(self._event.wait(), timeout=wait)
                 self.woken += 1
+                quiet = False
             except TimeoutError:
                 self.timeouts += 1
+                quiet = quiet and (self._due is None or self._due > utcnow())
+
+    async def _before_drain(self) -> None:
+        """What runs before each drain (reviewers' requests); its failure never keeps the
+        outbox from being sent."""
+        if self._before is None:
+            return
+        try:
+            await self._before()
+        except Exception as exc:
+            log.error("before the drain: %s", type(exc).__name__)
+
+    async def _round(self) -> float:
+        """One drain; the seconds until the next (the fallback after a failure)."""
+        self.rounds += 1
+        self._due = utcnow()  # until the drain says otherwise, the next timer drains again
+        try:
+            await self._probe.changed()  # what this drain will have seen
+            await self._listener.ensure()
+            await self._before_drain()
+            await self.sender.drain(budget=self._budget)
+            return await self._wait()
+        except Exception as exc:
+            log.error("outbox drain failed: %s", type(exc).__name__)
+            return self._fallback
 
     async def _wait(self) -> float:
         """Seconds until the next round: none while there is more to send, else until the
         next retry, lease or schedule, at most the fallback poll."""
-        due = await self.sender.outbox.next_due()
+        self._due = await self.sender.outbox.next_due()
+        return self._until(self._due)
+
+    def _until(self, due: datetime | None) -> float:
         wait = self._fallback
         if due is not None:
             wait = min(wait, (due - utcnow()).total_seconds())

@@ -35,13 +35,17 @@ def _label(step_name: str, value: Any, values: Mapping[str, Any] | None = None) 
         return _(LABELS[UNKNOWN])
     if isinstance(value, dict) and "voice" in value:
         return "🎤 " + _("voice message")
+    step = BY_NAME.get(step_name)
+    for option, label in step.options if step and isinstance(value, str) else ():
+        if option == value:
+            return _(label)  # her own answer, as the button said it ("My son")
     return describe(step_name, value, current_locale())
 
 
 def summary(draft: Draft, values: Mapping[str, Any] | None = None) -> str:
     """Everything she gave, in her language, part by part."""
     lines = [_("Please check your answers."), "", "— " + _("About you")]
-    for name in ("relation", "own_name", "residence"):
+    for name in ("own_name", "residence"):
         given = _label(name, draft["about"].get(name), values)
         lines.append(f"{_(BY_NAME[name].question)} {given}")
     for number, person in enumerate(draft["detainees"], start=1):

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.case import describe
+from bot.choices import DOC_TYPES
 from bot.crypto import CryptoError
 from bot.models import CaseStatus
 from bot.reviewing.cases import GRADES, Reviewer, ReviewError
@@ -68,6 +69,7 @@ def case_routes(console: Console) -> list[Route]:
             steps=STEPS,
             label=lambda s, v: labelled(lang, s, v),
             kinds=kinds,
+            doc_types=dict(DOC_TYPES),
             decisions=[d.value for d in DECISIONS],
             grades=GRADES,
             duplicates=[b if a == opened.code else a for a, b in pairs],
@@ -122,7 +124,22 @@ def case_routes(console: Console) -> list[Route]:
     async def ask(request: Request) -> Response:
         return await case_form(
             request,
-            lambda reviewer, code, values: reviewer.followups.ask(code, values.get("question", "")),
+            lambda reviewer, code, values: reviewer.followups.ask(
+                code, values.get("question", ""), person=_person(values)
+            ),
+        )
+
+    async def confirm(request: Request) -> Response:
+        """What a reviewer confirms her answer gives: one checkbox per element, and the
+        person for a question asked before questions named one."""
+        return await case_form(
+            request,
+            lambda reviewer, code, values: reviewer.followups.confirm(
+                code,
+                values.get("followup", ""),
+                tuple(name for name in ELEMENT_LABELS if values.get(f"element_{name}")),
+                person=_person(values),
+            ),
         )
 
     async def ask_missing(request: Request) -> Response:
@@ -146,6 +163,13 @@ def case_routes(console: Console) -> list[Route]:
         Route("/case/{code}/status", decide, methods=["POST"]),
         Route("/case/{code}/link", link, methods=["POST"]),
         Route("/case/{code}/ask", ask, methods=["POST"]),
+        Route("/case/{code}/confirm", confirm, methods=["POST"]),
         Route("/case/{code}/ask-missing", ask_missing, methods=["POST"]),
         Route("/compare/{first}/{second}", compare),
     ]
+
+
+def _person(values: dict[str, str]) -> int | None:
+    """The person a form names (1-based), or None for the whole case."""
+    given = values.get("person", "").strip()
+    return int(given) if given else None

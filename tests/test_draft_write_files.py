@@ -1,0 +1,131 @@
+"""A draft's file written on SQLite's driver connection (bot/draft_write.py `DirectFile`)
+stores what `CaseStore.seal_attachment` stores, and a failure leaves nothing half-written."""
+
+from __future__ import annotations
+
+from hashlib import sha256
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.draft_write import DirectFile
+from bot.sealing import Holder
+from tests.harness import Harness
+
+# Three 64 KiB chunks and a bit: more than one chunk row.
+VOICE = b"OggS" + bytes(range(256)) * 800
+
+
+def _direct(harness: Harness) -> DirectFile:
+    if harness.services.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL writes files through SQLAlchemy only")
+    return DirectFile(harness.services.engine.dialect)
+
+
+async def _rows(harness: Harness, uid: str) -> dict[str, Any]:
+    """What the database holds of a file, without what differs by nature (ids, ciphertext)."""
+    async with harness.services.engine.connect() as connection:
+        attachment = (
+            await connection.execute(
+                text(
+                    "SELECT id, case_id, followup_id, kind, typeof(header), typeof(record), "
+                    "typeof(created_at), created_at FROM attachments WHERE uid = :uid"
+                ),
+                {"uid": uid},
+            )
+        ).one()
+        chunks = (
+            await connection.execute(
+                text(
+                    "SELECT count(*), min(seq), max(seq), typeof(data) FROM attachment_chunks "
+                    "WHERE attachment_id = :id"
+                ),
+                {"id": attachment[0]},
+            )
+        ).one()
+        keys = (
+            await connection.execute(
+                text(
+                    "SELECT kind, recipient_id, delivery_key_id, typeof(wrapped_key) "
+                    "FROM sealed_keys WHERE object_uid = :uid ORDER BY kind"
+                ),
+                {"uid": uid},
+            )
+        ).all()
+    return {
+        "attachment": tuple(attachment[1:]),
+        "chunks": tuple(chunks),
+        "keys": [tuple(key) for key in keys],
+    }
+
+
+async def _rows_gone(harness: Harness, uid: str) -> bool:
+    async with harness.services.engine.connect() as connection:
+        keys = await connection.scalar(
+            text("SELECT count(*) FROM sealed_keys WHERE object_uid = :uid"), {"uid": uid}
+        )
+    return keys == 0
+
+
+async def _count(harness: Harness, table: str) -> int:
+    async with harness.services.engine.connect() as connection:
+        found = await connection.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+    return int(found or 0)
+
+
+async def test_a_direct_file_is_stored_as_the_orm_stores_it(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct = _direct(harness)
+    services = harness.services
+    with monkeypatch.context() as orm_only:
+        orm_only.setattr(services.cases, "_direct", None, raising=False)  # SQLAlchemy's path
+        orm = await services.cases.seal_attachment(
+            "voice", VOICE, mime="audio/ogg", name="her voice.ogg"
+        )
+    fast = await direct.seal(
+        services.engine,
+        "voice",
+        VOICE,
+        services.team.holders(),
+        mime="audio/ogg",
+        name="her voice.ogg",
+    )
+    assert await _rows(harness, fast) == await _rows(harness, orm)
+    assert (await _rows(harness, fast))["chunks"][0] == 4
+    # The reviewer opens the file and its record as she opens the ORM's.
+    assert await harness.open_attachment(fast) == VOICE
+    record = await harness.reviewer_tool().attachment(fast).record()
+    assert (record.sha256, record.size) == (sha256(VOICE).hexdigest(), len(VOICE))
+    assert (record.mime, record.name, record.provenance) == (
+        "audio/ogg",
+        "her voice.ogg",
+        "intake",
+    )
+    # And it goes with her draft like any draft file, its record's keys with it.
+    assert await services.cases.discard_draft_files([fast, orm]) == 2
+    assert [await _count(harness, t) for t in ("attachments", "attachment_chunks")] == [0, 0]
+    assert (await _rows_gone(harness, fast), await _rows_gone(harness, orm)) == (True, True)
+
+
+async def test_a_failed_direct_file_write_leaves_nothing(harness: Harness) -> None:
+    direct = _direct(harness)
+    services = harness.services
+    before = [
+        await _count(harness, table)
+        for table in ("attachments", "attachment_chunks", "sealed_keys")
+    ]
+    # A holder that is no row of `recipients`: its wrapped key, the last statement, fails.
+    real = services.team.holders()
+    stranger = [Holder(key=real[0].key, recipient_id=999_999)]
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        await direct.seal(services.engine, "voice", VOICE, real + stranger)
+    after = [
+        await _count(harness, table)
+        for table in ("attachments", "attachment_chunks", "sealed_keys")
+    ]
+    assert after == before
+    # The connection went back to the pool clean: the next file is written whole.
+    uid = await direct.seal(services.engine, "photo", b"\xff\xd8\xff" + b"x" * 100, real)
+    assert await harness.open_attachment(uid) == b"\xff\xd8\xff" + b"x" * 100
