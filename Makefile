@@ -18,10 +18,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 # Creates .venv, installs, compiles the catalogs, migrates the SQLite database, runs the bot.
+# Stopped for want of a token or a setting (exit 2), it points to the trial and the doctor.
+NOT_SET_UP := No bot token yet? `make try` runs the real bot on a chat page on this computer, \
+with nothing to set up. `$(BIN)/aigaq doctor` checks each setting.
 run: $(VENV)/.installed
 	$(BIN)/python -m bot.i18n_tools compile
 	$(BIN)/aigaq db upgrade
-	$(BIN)/aigaq run --no-migrate
+	$(BIN)/aigaq run --no-migrate || { status=$$?; \
+		if [ $$status -eq 2 ]; then echo '$(NOT_SET_UP)' >&2; fi; exit $$status; }
 
 # No token yet? The real bot on a local chat page, with nothing sent anywhere.
 try: $(VENV)/.installed

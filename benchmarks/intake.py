@@ -65,17 +65,21 @@ async def relative(user: Any) -> None:
     await user.press("i:residence:_skip")
     await user.send_text(person["name"])
     await user.press("i:name_alt:_skip")
+    await user.press("i:name_han:_skip")
     await user.press("i:gender:male")
     await user.send_text(person["year"])
     await user.press("i:hometown:ili")
     await user.send_text(person["detail"])
     await user.send_text(person["detained"])
     await user.press("i:status:camp")
+    await user.press("i:told_where:no")
     for step in ("held_at", "last_contact", "occupation", "reason", "detained_place"):
         await user.send_text(person[step])
     await user.press("i:perpetrators:police")
-    for step in ("id_number", "steps_taken"):
-        await user.send_text(person[step])
+    await user.send_text(person["id_number"])  # the scenario's number checks: not re-asked
+    for step in ("citizenship", "kz_status", "documents_taken", "travel_ban"):
+        await user.press(f"i:{step}:_skip")
+    await user.send_text(person["steps_taken"])
     await user.press("i:another:no")
     await user.send_text("Менің ұлым 2018 жылы ұсталды. " * 20)
     await user.press("i:narrative:_done")

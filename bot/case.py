@@ -18,11 +18,10 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from bot.case_upgrade import consent_before_versions, relation_per_person
-from bot.choices import GENDERS, PERPETRATORS, PREFECTURES, RELATIONS, SHARING, STATUSES, YES_NO
+from bot import choices, gazetteer
+from bot.case_upgrade import SCHEMA_VERSION, upgrade
 from bot.i18n import translate
 
-SCHEMA_VERSION = 1
 UNKNOWN = "_unknown"
 
 Kind = Literal["choice", "text", "name", "year", "date", "yesno"]
@@ -44,39 +43,52 @@ def _fields(part: Part, *specs: tuple[str, Kind] | tuple[str, Kind, Any]) -> lis
     return [FieldSpec(spec[0], part, spec[1], *spec[2:]) for spec in specs]
 
 
-# In the order she is asked. A new question is added here, in its model below, and in the
-# intake's STEPS; the tests then name every place that does not know it yet.
+# In the order she is asked. A new question goes here, in its model below and in STEPS.
 FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in [
         *_fields("testifier", ("own_name", "text"), ("residence", "text")),
         *_fields(
             "detainee",
-            ("relation", "choice", RELATIONS),  # asked first (person 1: before her own name)
+            (
+                "relation",
+                "choice",
+                choices.RELATIONS,
+            ),  # asked first (person 1: before her own name)
             ("name", "name"),
             ("name_alt", "name"),
-            ("gender", "choice", GENDERS),
+            ("name_han", "name"),  # as on Chinese documents; Pinyin derived for reviewers
+            ("gender", "choice", choices.GENDERS),
             ("birth_year", "year"),
-            ("hometown", "choice", PREFECTURES),
+            ("hometown", "choice", choices.PREFECTURES),
             ("hometown_detail", "text"),
             ("detained", "date"),
-            ("status", "choice", STATUSES),
+            ("status", "choice", choices.STATUSES),
+            (
+                "told_where",
+                "yesno",
+                choices.YES_NO,
+            ),  # officially told where he is held (acknowledged)
             ("held_at", "text"),
             ("last_contact", "text"),
             ("occupation", "text"),
             ("reason", "text"),
             ("detained_place", "text"),
-            ("perpetrators", "choice", PERPETRATORS),
-            ("id_number", "text"),
+            ("perpetrators", "choice", choices.PERPETRATORS),
+            ("id_number", "text"),  # checked (bot/identity.py), kept as she wrote it
+            ("citizenship", "choice", choices.CITIZENSHIPS),
+            ("kz_status", "choice", choices.KZ_STATUSES),
+            ("documents_taken", "yesno", choices.YES_NO),
+            ("travel_ban", "yesno", choices.YES_NO),
             ("steps_taken", "text"),
         ),
         *_fields(
             "consent",
-            ("consent_contact", "yesno", YES_NO),
-            ("consent_sharing", "choice", SHARING),
-            ("consent_un", "yesno", YES_NO),
-            ("consent_un_name", "yesno", YES_NO),
-            ("subscribe", "yesno", YES_NO),
+            ("consent_contact", "yesno", choices.YES_NO),
+            ("consent_sharing", "choice", choices.SHARING),
+            ("consent_un", "yesno", choices.YES_NO),
+            ("consent_un_name", "yesno", choices.YES_NO),
+            ("subscribe", "yesno", choices.YES_NO),
         ),
     ]
 }
@@ -92,9 +104,7 @@ class _Value(BaseModel):
 
 
 class Voice(_Value):
-    """She answered with a voice message, sealed as a file when it arrived."""
-
-    voice: str
+    voice: str  # she answered with a voice message, sealed as a file when it arrived
 
 
 class Words(_Value):
@@ -135,12 +145,14 @@ class Detainee(_Record):
     relation: Answer = None
     name: Answer = None
     name_alt: Answer = None
+    name_han: Answer = None
     gender: Answer = None
     birth_year: Answer = None
     hometown: Answer = None
     hometown_detail: Answer = None
     detained: Answer = None
     status: Answer = None
+    told_where: Answer = None
     held_at: Answer = None
     last_contact: Answer = None
     occupation: Answer = None
@@ -148,6 +160,10 @@ class Detainee(_Record):
     detained_place: Answer = None
     perpetrators: Answer = None
     id_number: Answer = None
+    citizenship: Answer = None
+    kz_status: Answer = None
+    documents_taken: Answer = None
+    travel_ban: Answer = None
     steps_taken: Answer = None
     another: str | None = None  # the dialogue's "another person?", where the draft kept it
 
@@ -181,16 +197,21 @@ class Evidence(_Record):
 
 
 class FileRef(_Record):
-    """A sealed file of the case: her evidence, a voice answer, a piece of her story."""
+    """A sealed file of the case: her evidence, a voice answer, a piece of her story; with its
+    provenance (caption, forward origin, message date…) from its record (bot/file_record.py)."""
 
     uid: str
     kind: str
-    # Sealed with the file list by cases submitted before revision 0012; since, they are in
-    # each file's sealed record (bot/file_record.py), and reviewer tools fill them in here.
+    # Before revision 0012 sealed with the file list; since, reviewer tools fill them in.
     size: int | None = None
     sha256: str | None = None
     mime: str | None = None
     name: str | None = None
+    caption: str | None = None
+    forwarded_from: str | None = None
+    forwarded_at: str | None = None
+    sent_at: str | None = None
+    declared_mime: str | None = None
 
     @classmethod
     def of(cls, attachment: Any) -> FileRef:
@@ -214,6 +235,8 @@ class Draft(TypedDict):
     narrative: list[dict[str, str]]  # {"text": …} or {"voice": uid}
     evidence: list[dict[str, Any]]  # {"uid", "kind"}, and "person", "doc_type" if she said
     files: NotRequired[list[str]]  # every file she sent, replaced ones too (deleted unless named)
+    told_photo: NotRequired[bool]  # told once that a file keeps a photo's original
+    id_rechecked: NotRequired[list[int]]  # persons whose ID number was re-asked once
     consent: dict[str, str]  # the consent questions' button values
 
 
@@ -336,23 +359,6 @@ def _json(value: Any) -> Any:
     )
 
 
-# Rules that bring a payload of an earlier schema version to today's (1); one per new version.
-UPGRADES: dict[int, Any] = {}
-
-
-def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
-    """Apply the upgrade rules: those within version 1 (bot/case_upgrade.py: a consent sealed
-    before its wording had a version; relation asked once per case), then one per version."""
-    raw = relation_per_person(consent_before_versions(raw))
-    version = int(raw.get("schema_version", 1))
-    while version < SCHEMA_VERSION:
-        raw = UPGRADES[version](raw)
-        version = int(raw["schema_version"])
-    if version > SCHEMA_VERSION:
-        raise ValueError(f"schema version {version} is newer than this program ({SCHEMA_VERSION})")
-    return raw
-
-
 _ANSWER: TypeAdapter[Any] = TypeAdapter(Answer)
 
 
@@ -362,8 +368,8 @@ def parse_answer(value: Any) -> Answer:
 
 
 def describe(field: str, value: Any, locale: str) -> str:
-    """A stored answer in words, in a language: '' when she skipped it, 'Unknown' when she
-    did not know, the choice's label, her own words, a date as precisely as she gave it."""
+    """A stored answer in words, in a language: '' if skipped, 'Unknown', a choice's label, her
+    words, a date as precisely as she gave it, a gazetteer place by its name."""
     value = parse_answer(value)
     if value is None:
         return ""
@@ -375,6 +381,8 @@ def describe(field: str, value: Any, locale: str) -> str:
         return value.text
     if isinstance(value, When):
         return _when(value, locale)
+    if field == "hometown_detail" and (place := gazetteer.place(value)) is not None:
+        return place.name_in(locale)  # she pressed a county of the gazetteer
     spec = FIELDS.get(field)
     for option, label in spec.options if spec else ():
         if option == value:

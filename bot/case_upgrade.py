@@ -1,12 +1,30 @@
 """The written rules for case payloads sealed in an earlier shape of schema version 1.
 
-`bot.case.upgrade()` applies them, in this order, to every payload it opens (and to a
-draft's at Submit), so that an old case reads as what she literally said, never more.
+`upgrade()` applies them, in this order, to every payload it opens (and to a draft's at
+Submit), so that an old case reads as what she literally said, never more.
+
+Questions added since a case was sealed (2026-11: the name on Chinese documents, "were you
+officially told where he is held", citizenship, status in Kazakhstan, documents taken, travel
+ban) are absent from its record: absent means "not asked", never "no" or "unknown", and
+drafts, the console and exports say so (`NOT_ASKED`). A question she skipped is present, empty.
+An ID number sealed before it was checked is checked by reviewer tools like any other
+(bot/identity.py `id_check`): the check is worked out, never sealed.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+SCHEMA_VERSION = 1
+# Asked since 2026-11: absent from a case sealed before, which reads "not asked".
+ASKED_SINCE_2026_11 = (
+    "name_han",
+    "told_where",
+    "citizenship",
+    "kz_status",
+    "documents_taken",
+    "travel_ban",
+)
 
 
 def consent_before_versions(raw: dict[str, Any]) -> dict[str, Any]:
@@ -31,3 +49,20 @@ def relation_per_person(raw: dict[str, Any]) -> dict[str, Any]:
         people[0] = {"relation": testifier["relation"], **people[0]}
     rest = {name: value for name, value in testifier.items() if name != "relation"}
     return raw | {"testifier": rest, "detainees": people}
+
+
+# Rules that bring a payload of an earlier schema version to today's (1); one per new version.
+UPGRADES: dict[int, Any] = {}
+
+
+def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
+    """Apply the upgrade rules: those within version 1 (a consent sealed before its wording
+    had a version; relation asked once per case), then one per version."""
+    raw = relation_per_person(consent_before_versions(raw))
+    version = int(raw.get("schema_version", 1))
+    while version < SCHEMA_VERSION:
+        raw = UPGRADES[version](raw)
+        version = int(raw["schema_version"])
+    if version > SCHEMA_VERSION:
+        raise ValueError(f"schema version {version} is newer than this program ({SCHEMA_VERSION})")
+    return raw

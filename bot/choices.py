@@ -39,15 +39,36 @@ PREFECTURES = (
     ("urumqi", N_("Urumqi")),
     ("bortala", N_("Bortala")),
     ("changji", N_("Changji")),
+    ("karamay", N_("Karamay")),
+    ("hami", N_("Hami or Barkol")),
+    ("shihezi", N_("Shihezi")),
+    ("xpcc", N_("A Bingtuan (XPCC) farm or town")),
     ("elsewhere", N_("Somewhere else")),
 )
+# Each prefecture button but "elsewhere" is a place of the gazetteer (bot/gazetteer.py), which
+# gives UN drafts and exports its names in every script and its GB/T 2260 code.
 STATUSES = (
     ("camp", N_("In a «re-education» camp")),
     ("prison", N_("Prison sentence")),
     ("forced_labour", N_("Forced labour")),
     ("released", N_("Released")),
     ("died", N_("Died")),
+    ("pretrial", N_("Pre-trial detention")),
+    ("house_arrest", N_("House arrest or «residential surveillance»")),
+    ("travel_ban", N_("Free, but not allowed to leave China")),
     ("unknown", N_("Unknown")),
+)
+CITIZENSHIPS = (
+    ("china", N_("China")),
+    ("kazakhstan", N_("Kazakhstan")),
+    ("both", N_("China and Kazakhstan")),
+    ("other", N_("Another country")),
+)
+KZ_STATUSES = (
+    ("citizen", N_("Citizen of Kazakhstan")),
+    ("residence_permit", N_("Residence permit in Kazakhstan")),
+    ("kandas_applicant", N_("Applied for kandas status")),
+    ("none", N_("None of these")),
 )
 PERPETRATORS = (
     ("police", N_("Police")),

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
 from bot.file_record import KIND as FILE_RECORD
-from bot.file_record import FileRecord
+from bot.file_record import FileRecord, Origin
 from bot.models import Attachment, AttachmentChunk, SealedKey, utcday
 from bot.sealing import Holder, seal_rows, seal_stream_rows
 
@@ -132,13 +132,14 @@ class DirectFile:
         case_id: int | None = None,
         mime: str | None = None,
         name: str | None = None,
+        origin: Origin | None = None,
     ) -> str:
         """Seal the file chunk by chunk and its record beside it, then write both; its uid."""
         uid = secrets.token_hex(16)
         stream, keys = seal_stream_rows("attachment", uid, io.BytesIO(data), holders)
         chunks = list(stream)  # the ORM holds every chunk's row until its commit too
         record = FileRecord.received(
-            kind, sha256=stream.sha256, size=stream.size, mime=mime, name=name
+            kind, sha256=stream.sha256, size=stream.size, mime=mime, name=name, origin=origin
         )
         sealed_record, record_keys = seal_rows(FILE_RECORD, uid, record.to_bytes(), holders)
         row = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models import Base
@@ -35,9 +35,7 @@ class ReviewerRequest(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     document: Mapped[str | None] = mapped_column(Text)
-    submitted_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("CURRENT_TIMESTAMP")
-    )
     state: Mapped[str] = mapped_column(String(10), server_default=PENDING)
     reason: Mapped[str | None] = mapped_column(String(200))
+    # The day the bot took it (no time: a request can follow her answer within seconds).
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

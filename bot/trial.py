@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import re
 import secrets
 import shutil
 import tempfile
@@ -24,11 +23,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import db
 from bot.app import build_application
@@ -37,11 +34,14 @@ from bot.crypto import ServerKey, load_recipients
 from bot.crypto.roster import write_roster
 from bot.i18n import LOCALE_NAMES, LOCALES, translate
 from bot.localapi import FakeUser, LocalBotApi
+from bot.localapi.records import TEXT_LIMIT
 from bot.models import Role
 from bot.reviewing.console.app import create_app as create_console
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.pins import Pins
 from bot.settings import Settings
+from bot.trial_chat import MAX_PARTS, photo_of, split_typed, view
+from bot.trial_guard import TAB_HEADER, TrialGuard
 
 ADMIN_ID = 1001
 REVIEWER_ID = 1002
@@ -108,13 +108,17 @@ class Trial:
         self.lock = asyncio.Lock()
 
     def user(self, user_id: int, language: str) -> FakeUser:
+        """The tab's person, speaking the tab's Telegram language (`kk-Arab` for kk_Arab)."""
+        code = (language if language in LOCALES else LOCALES[0]).replace("_", "-")
         user = self.users.get(user_id)
         if user is None:
-            user = self.api.user(
-                user_id=user_id, language_code=language.split("_")[0], first_name="Trial"
-            )
+            user = self.api.user(user_id=user_id, language_code=code, first_name="Trial")
             user.application = self.application
             self.users[user_id] = user
+        elif user.language_code != code:
+            # Her app's language changed: Telegram sends the new code with her next update.
+            user.language_code = code
+            self.api.people[user_id] = user.as_user()
         return user
 
     def new_relative(self) -> int:
@@ -138,86 +142,14 @@ class Trial:
         return self.tabs[tab]
 
     def messages(self, user_id: int) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": m.message_id,
-                "from_bot": m.from_bot,
-                "text": m.text or m.caption or "",
-                "buttons": [[{"text": t, "data": d}] for t, d in m.buttons()],
-                "protected": m.protect_content,
-                "deleted": m.deleted,
-                "edits": m.edits,
-                "media": m.media,
-            }
-            for m in self.api.chats.get(user_id, [])
-        ]
+        return [view(self.api, m) for m in self.api.chats.get(user_id, [])]
+
+    def chat(self, user_id: int, toast: dict[str, Any] | None = None) -> JSONResponse:
+        """What the page shows: her chat, and a button's answer as a toast if there is one."""
+        return JSONResponse({"messages": self.messages(user_id), "toast": toast})
 
 
-TOKEN_HEADER = "X-Aigaq-Trial"  # noqa: S105 - the name of the header, not a secret
-TAB_HEADER = "X-Aigaq-Tab"
-_TAB = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MAX_UPLOAD = 20 * 1024 * 1024  # what a bot may download from Telegram
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'; form-action 'none'; base-uri 'none'",
-    "Referrer-Policy": "no-referrer",
-}
-
-
-def is_own_host(host: str, port: int) -> bool:
-    """127.0.0.1 or localhost with the trial's own port (a DNS-rebinding page sends its own)."""
-    names = {f"127.0.0.1:{port}", f"localhost:{port}"}
-    if port == 80:
-        names |= {"127.0.0.1", "localhost"}
-    return host.lower() in names
-
-
-class TrialGuard:
-    """Only this machine's own page drives the trial: Host checked everywhere; the API takes
-    JSON only (a form or text/plain post from another site gets 415), with this run's token
-    (which only the page's own HTML carries) and the tab's id."""
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
-        self.token = token
-
-    def refusal(self, scope: Scope) -> Response | None:
-        headers = Headers(scope=scope)
-        server = scope.get("server")
-        port = int(server[1]) if server and server[1] is not None else 80
-        if not is_own_host(headers.get("host", ""), port):
-            return PlainTextResponse("Invalid host header", status_code=400)
-        if not str(scope["path"]).startswith("/api/"):
-            return None
-        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if scope["method"] != "GET" and media_type != "application/json":
-            return PlainTextResponse("Only application/json", status_code=415)
-        if not secrets.compare_digest(headers.get(TOKEN_HEADER, ""), self.token):
-            return PlainTextResponse("Missing or wrong trial token", status_code=403)
-        if not _TAB.fullmatch(headers.get(TAB_HEADER, "")):
-            return PlainTextResponse("Missing tab id", status_code=400)
-        return None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        page = not str(scope["path"]).startswith("/review")
-
-        async def send_with_headers(message: Message) -> None:
-            if page and message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in PAGE_HEADERS.items():
-                    headers[name] = value
-            await send(message)
-
-        refused = self.refusal(scope)
-        if refused is not None:
-            await refused(scope, receive, send_with_headers)
-            return
-        await self.app(scope, receive, send_with_headers)
 
 
 def create_page(trial: Trial, review_key: Path, *, token: str | None = None) -> TrialGuard:
@@ -238,6 +170,7 @@ def create_page(trial: Trial, review_key: Path, *, token: str | None = None) -> 
             passphrase=DEMO_PASSPHRASE,
             token=token,
             rtl=lang == "kk_Arab",
+            max_text=MAX_PARTS * TEXT_LIMIT,
         )
         return HTMLResponse(html)
 
@@ -249,7 +182,19 @@ def create_page(trial: Trial, review_key: Path, *, token: str | None = None) -> 
         return trial.user_of(request.headers[TAB_HEADER]), data
 
     async def messages(request: Request) -> Response:
-        return JSONResponse(trial.messages(trial.user_of(request.headers[TAB_HEADER])))
+        return trial.chat(trial.user_of(request.headers[TAB_HEADER]))
+
+    async def photo(request: Request) -> Response:
+        """A photo in the tab's own chat, for the page to show (fetched with the token)."""
+        try:
+            message_id = int(request.query_params["message"])
+        except (KeyError, ValueError):
+            return JSONResponse({"error": "bad request"}, status_code=400)
+        found = photo_of(trial.api, trial.user_of(request.headers[TAB_HEADER]), message_id)
+        if found is None:
+            return JSONResponse({"error": "no such photo"}, status_code=404)
+        data, media_type = found
+        return Response(data, media_type=media_type)
 
     async def become(request: Request) -> Response:
         try:
@@ -257,22 +202,26 @@ def create_page(trial: Trial, review_key: Path, *, token: str | None = None) -> 
         except ValueError:
             return JSONResponse({"error": "bad request"}, status_code=400)
         user_id = trial.become(request.headers[TAB_HEADER], str(data.get("as", "relative")))
-        return JSONResponse(trial.messages(user_id))
+        return trial.chat(user_id)
 
     async def send(request: Request) -> Response:
         try:
             user_id, data = await body(request)
             user = trial.user(user_id, str(data.get("lang", "kk")))
-            text = str(data.get("text", ""))[:4096]
+            # A long text goes as several messages, as a Telegram app sends it.
+            parts = split_typed(str(data.get("text", "")))
         except (KeyError, ValueError, TypeError):
             return JSONResponse({"error": "bad request"}, status_code=400)
+        if len(parts) > MAX_PARTS:
+            return JSONResponse({"error": "too long"}, status_code=413)
         async with trial.lock:
-            if text.startswith("/") and len(text) > 1:
-                command, _sep, args = text[1:].partition(" ")
-                await user.send_command(command.split("@")[0], args)
-            elif text.strip():
-                await user.send_text(text)
-        return JSONResponse(trial.messages(user_id))
+            for text in parts:
+                if text.startswith("/") and len(text) > 1:
+                    command, _sep, args = text[1:].partition(" ")
+                    await user.send_command(command.split("@")[0], args)
+                else:
+                    await user.send_text(text)
+        return trial.chat(user_id)
 
     async def press(request: Request) -> Response:
         try:
@@ -282,8 +231,11 @@ def create_page(trial: Trial, review_key: Path, *, token: str | None = None) -> 
         except (KeyError, ValueError, TypeError):
             return JSONResponse({"error": "bad request"}, status_code=400)
         async with trial.lock:
-            await user.press(callback, message_id=message_id)
-        return JSONResponse(trial.messages(user_id))
+            answer = await user.press(callback, message_id=message_id)
+        # answerCallbackQuery's text is what a Telegram app shows over the chat for a moment.
+        text = str((answer or {}).get("text") or "")
+        alert = bool(answer and answer.get("show_alert"))
+        return trial.chat(user_id, {"text": text, "alert": alert} if text else None)
 
     async def upload(request: Request) -> Response:
         try:
@@ -304,12 +256,13 @@ def create_page(trial: Trial, review_key: Path, *, token: str | None = None) -> 
                 await user.send_voice(content)
             else:
                 await user.send_document(content, file_name=name, mime_type=mime)
-        return JSONResponse(trial.messages(user_id))
+        return trial.chat(user_id)
 
     site = Starlette(
         routes=[
             Route("/", page),
             Route("/api/messages", messages),
+            Route("/api/photo", photo),
             Route("/api/become", become, methods=["POST"]),
             Route("/api/send", send, methods=["POST"]),
             Route("/api/press", press, methods=["POST"]),

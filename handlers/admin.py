@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -14,6 +13,7 @@ from bot.i18n import gettext as _
 from bot.services.alerts import DiskWatch
 from handlers.admin_roles import CONFIRM, ROLE_LABELS, actor, confirmed, grant, revoke
 from handlers.kit import ADMINS, requires
+from handlers.stats import stats
 
 CANCEL_BROADCAST = "bcancel:"
 # A disk fills at most about 15 MB a second from Telegram's 20 MB files: looked at each minute.
@@ -40,35 +40,6 @@ async def team(update: Update, context: AigaqContext) -> None:
         f"{_(ROLE_LABELS[member.role])}: {masked(member.telegram_id)}" for member in members
     ]
     await message.reply_text("\n".join(lines), protect_content=True)
-
-
-async def stats(update: Update, context: AigaqContext) -> None:
-    """/stats: numbers only."""
-    message = update.effective_message
-    if message is None:
-        return
-    from bot.services.stats import collect
-
-    figures = await collect(context.services.sessionmaker)
-
-    def block(title: str, values: Iterable[tuple[str, int]]) -> str:
-        rows = [f"  {name}: {count}" for name, count in values]
-        return "\n".join([title, *(rows or ["  —"])])
-
-    await message.reply_text(
-        "\n\n".join(
-            [
-                block(_("Cases by status:"), sorted(figures.cases_by_status.items())),
-                block(_("Cases by language:"), sorted(figures.cases_by_language.items())),
-                block(_("Cases by week:"), figures.cases_by_week),
-                block(
-                    _("Subscribers by language:"), sorted(figures.subscribers_by_language.items())
-                ),
-                block(_("Deliveries:"), sorted(figures.deliveries_by_state.items())),
-            ]
-        ),
-        protect_content=True,
-    )
 
 
 async def broadcasts(update: Update, context: AigaqContext) -> None:

@@ -11,12 +11,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Message, Update
+from telegram import (
+    Message,
+    MessageOrigin,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
+    Update,
+)
 from telegram.constants import FileSizeLimit
 from telegram.error import BadRequest
 
 from bot.case import Draft
 from bot.context import AigaqContext
+from bot.file_record import Origin
 from bot.i18n import gettext as _
 from bot.services import file_tags, intake
 from bot.services.cases import FollowUpClosed
@@ -50,6 +59,41 @@ def evidence_of(message: Message) -> tuple[Any, str | None]:
         return document, "document"
     # Too big is the clearer answer when it is both too big and of another type.
     return (document, None) if (document.file_size or 0) > MAX_FILE else (None, None)
+
+
+def origin_of(message: Message | None, media: Any = None) -> Origin:
+    """Where a file came from, as its message says: caption, forward origin, date, the MIME
+    type her app declared. Sealed with the file (bot/file_record.py), never kept in the clear."""
+    if message is None:
+        return Origin()
+    forward = message.forward_origin
+    return Origin(
+        caption=message.caption or None,
+        forwarded_from=forwarded_by(forward) if forward else None,
+        forwarded_at=forward.date if forward else None,
+        sent_at=message.date,
+        declared_mime=getattr(media, "mime_type", None),
+    )
+
+
+def forwarded_by(origin: MessageOrigin) -> str:
+    """Who a forwarded message came from, in the words Telegram gives (for reviewers)."""
+    if isinstance(origin, MessageOriginUser):
+        user = origin.sender_user
+        handle = f" (@{user.username})" if user.username else ""
+        return f"user {user.full_name}{handle}, id {user.id}"
+    if isinstance(origin, MessageOriginHiddenUser):
+        return f"user {origin.sender_user_name} (hidden account)"
+    if isinstance(origin, MessageOriginChat):
+        chat = origin.sender_chat
+        return f"chat {chat.title or chat.id}" + (
+            f", signed {origin.author_signature}" if origin.author_signature else ""
+        )
+    if isinstance(origin, MessageOriginChannel):
+        chat = origin.chat
+        handle = f" (@{chat.username})" if chat.username else ""
+        return f"channel {chat.title or chat.id}{handle}"
+    return "unknown origin"
 
 
 def too_big_text() -> str:
@@ -89,8 +133,10 @@ async def receive_file(
     *,
     case_id: int | None = None,
     followup_id: int | None = None,
+    origin: Origin | None = None,
 ) -> str | None:
-    """Download and seal a file at once; its uid, or None if refused (and said why).
+    """Download and seal a file at once, with where it came from (`origin`); its uid, or None
+    if refused (and said why).
     Raises Closed when it answers a follow-up question that was closed meanwhile."""
     if media.file_size is not None and media.file_size > MAX_FILE:
         await say(too_big_text())
@@ -120,6 +166,7 @@ async def receive_file(
         # Sealed in the file's record, never kept in the clear (bot/file_record.py).
         mime=mime,
         name=getattr(media, "file_name", None),
+        origin=origin,
     )
 
 
@@ -133,11 +180,18 @@ async def seal_received(
     followup_id: int | None = None,
     mime: str | None = None,
     name: str | None = None,
+    origin: Origin | None = None,
 ) -> str | None:
     """Seal what she sent (a file, or a written follow-up answer); None if not ready."""
     try:
         return await context.services.cases.seal_attachment(
-            kind, data, case_id=case_id, followup_id=followup_id, mime=mime, name=name
+            kind,
+            data,
+            case_id=case_id,
+            followup_id=followup_id,
+            mime=mime,
+            name=name,
+            origin=origin,
         )
     except FollowUpClosed:
         raise Closed from None
@@ -162,6 +216,13 @@ async def acknowledge_file(
     }
     asked = file_tags.question(draft, len(draft["evidence"]) - 1)
     received = texts[kind].format(number=count) + " " + _("Send more, or press Done.")
+    if kind == "photo" and not draft.get("told_photo"):
+        # Telegram re-encodes a photo: said once, so that a document reaches us as it was.
+        draft["told_photo"] = True
+        received += "\n\n" + _(
+            "Telegram makes photos smaller. If you have the picture of a document, please "
+            "also send it as a file (paper clip, then File): that keeps the original."
+        )
     await say(update, context, received + "\n\n" + asked.text, asked.buttons)
     return INTAKE
 

@@ -19,7 +19,14 @@ from bot.i18n import gettext as _
 from bot.i18n import ngettext
 from bot.services.outbox import QUESTION
 from handlers.dialogue import say
-from handlers.files import Closed, evidence_of, receive_file, seal_received, unsupported_text
+from handlers.files import (
+    Closed,
+    evidence_of,
+    origin_of,
+    receive_file,
+    seal_received,
+    unsupported_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +105,13 @@ async def _kept(
         case_id, followup_id = question.case_id, question.followup_id
         if media is not None:
             uid = await receive_file(
-                context, media, kind, tell, case_id=case_id, followup_id=followup_id
+                context,
+                media,
+                kind,
+                tell,
+                case_id=case_id,
+                followup_id=followup_id,
+                origin=origin_of(update.effective_message, media),
             )
         else:
             uid = await seal_received(

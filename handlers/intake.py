@@ -47,6 +47,7 @@ from handlers.files import (
     evidence_of,
     file_described,
     not_ready_text,
+    origin_of,
     receive_file,
     too_big_text,
     unsupported_text,
@@ -201,6 +202,7 @@ async def _take(
         if draft["step"] == "evidence" and given.voice is not None:
             count = intake.add_evidence(draft, given.voice, "voice")
             return await acknowledge_file(update, context, draft, "voice", count)
+        intake.check_id_number(draft, given, context.services.pieces.values(draft))
         await context.services.pieces.answer(draft, given)
     except intake.IntakeError as exc:
         return await _reask(update, context, exc)
@@ -256,7 +258,8 @@ async def _receive(update: Update, context: AigaqContext, media: Any, kind: str)
     async def tell(text: str) -> None:
         await say(update, context, text)
 
-    uid = await receive_file(context, media, kind, tell)
+    origin = origin_of(update.effective_message, media)
+    uid = await receive_file(context, media, kind, tell, origin=origin)
     draft = draft_of(context)
     if uid is not None and draft is not None:
         # Every file she sent is named by her draft, replaced ones too, never by her account:

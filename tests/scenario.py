@@ -73,31 +73,39 @@ PERSONS = [
         "relation": "son",
         "name": "Ерлан Нұрғалиұлы",
         "alt": "叶尔兰·努尔哈力",
+        "han": "叶尔兰·努尔哈力",
         "gender": "male",
         "year": "шамамен 1985",
         "prefecture": "ili",
         "detail": "Құлжа ауданы",
         "detained": "05.2018",
         "status": "camp",
+        "told_where": "no",
         "held_at": "Құлжа, №3 лагерь",
         "last_contact": "2018 жылы WeChat арқылы",
         "occupation": "мұғалім",
         "reason": "Қазақстанға барғаны үшін",
         "detained_place": "Құлжа қаласы, өз үйінен",
         "perpetrators": "police",
-        "id_number": "654321198501011234",
+        "id_number": "654023198501010019",
+        "citizenship": "china",
+        "kz_status": "residence_permit",
+        "documents_taken": "yes",
+        "travel_ban": "_unknown",
         "steps_taken": "Консулдыққа хат жаздым, жауап келмеді.",
     },
     {
         "relation": "husband",
         "name": "Erlan's father Nurgali",
         "alt": None,
+        "han": None,
         "gender": "male",
         "year": "1960s",
         "prefecture": "altay",
         "detail": None,
         "detained": "2019",
         "status": "prison",
+        "told_where": None,
         "held_at": None,
         "last_contact": None,
         "occupation": None,
@@ -105,9 +113,15 @@ PERSONS = [
         "detained_place": None,
         "perpetrators": "_unknown",
         "id_number": None,
+        "citizenship": None,
+        "kz_status": None,
+        "documents_taken": None,
+        "travel_ban": None,
         "steps_taken": None,
     },
 ]
+# Asked since 2026-11 (bot/case_upgrade.py), buttons each: the value pressed, None to skip.
+BUTTONS_AFTER_ID = ("citizenship", "kz_status", "documents_taken", "travel_ban")
 
 
 async def answer_or_skip(user: Any, step: str, value: str | None) -> None:
@@ -115,6 +129,22 @@ async def answer_or_skip(user: Any, step: str, value: str | None) -> None:
         await user.press(f"i:{step}:_skip")
     else:
         await user.send_text(value)
+
+
+async def press_or_skip(user: Any, step: str, value: str | None) -> None:
+    await user.press(f"i:{step}:{value or '_skip'}")
+
+
+async def skip_new_questions(press: Any, where: str) -> None:
+    """Skip what is asked since 2026-11 at one place of a person's questions (`after_alt`,
+    `after_status`, `after_id`), for tests that walk the dialogue by hand."""
+    steps = {
+        "after_alt": ("name_han",),
+        "after_status": ("told_where",),
+        "after_id": BUTTONS_AFTER_ID,
+    }[where]
+    for step in steps:
+        await press(f"i:{step}:_skip")
 
 
 async def walk_intake(
@@ -146,17 +176,21 @@ async def walk_intake(
         else:
             await user.send_text(person["name"])
         await answer_or_skip(user, "name_alt", person["alt"])
+        await answer_or_skip(user, "name_han", person.get("han"))
         await user.press(f"i:gender:{person['gender']}")
         await user.send_text(person["year"])
         await user.press(f"i:hometown:{person['prefecture']}")
         await answer_or_skip(user, "hometown_detail", person["detail"])
         await user.send_text(person["detained"])
         await user.press(f"i:status:{person['status']}")
+        await press_or_skip(user, "told_where", person.get("told_where"))
         for step in ("held_at", "last_contact", "occupation", "reason", "detained_place"):
             await answer_or_skip(user, step, person[step])
         await user.press(f"i:perpetrators:{person['perpetrators']}")
-        for step in ("id_number", "steps_taken"):
-            await answer_or_skip(user, step, person[step])
+        await answer_or_skip(user, "id_number", person["id_number"])
+        for step in BUTTONS_AFTER_ID:
+            await press_or_skip(user, step, person.get(step))
+        await answer_or_skip(user, "steps_taken", person["steps_taken"])
         await user.press("i:another:" + ("yes" if index < len(persons) - 1 else "no"))
     await user.send_text(LONG_STORY)
     if by_voice:

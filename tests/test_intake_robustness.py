@@ -12,6 +12,7 @@ from bot.draft_pieces import DraftPiece
 from bot.logs import hold_back_payload_loggers
 from bot.models import Attachment, Base, SealedKey
 from tests.harness import Harness
+from tests.scenario import BUTTONS_AFTER_ID
 from tests.test_intake_dialogue import PDF, PERSONS, PHOTO_1, PHOTO_2, walk_intake
 
 
@@ -29,6 +30,7 @@ async def to_step(user, step: str) -> None:
         return
     await user.send_text("Серік Жұмабай")
     await user.press("i:name_alt:_skip")
+    await user.press("i:name_han:_skip")
     await user.press("i:gender:male")
     if step == "birth_year":
         return
@@ -38,10 +40,10 @@ async def to_step(user, step: str) -> None:
         return
     await user.send_text("2017")
     await user.press("i:status:unknown")
-    for name in ("held_at", "last_contact", "occupation", "reason", "detained_place"):
+    for name in ("told_where", "held_at", "last_contact", "occupation", "reason", "detained_place"):
         await user.press(f"i:{name}:_skip")
     await user.press("i:perpetrators:_unknown")
-    for name in ("id_number", "steps_taken"):
+    for name in ("id_number", *BUTTONS_AFTER_ID, "steps_taken"):
         await user.press(f"i:{name}:_skip")
     await user.press("i:another:no")
     if step == "narrative":
@@ -150,8 +152,8 @@ async def test_back_keeps_answers_and_language_switch_mid_dialogue(harness: Harn
     await to_step(user, "birth_year")
     await user.send_command("back")
     assert await current_step(harness, user.user_id) == "gender"
-    await user.send_command("back")
-    await user.send_command("back")
+    for _step in ("name_han", "name_alt", "name"):
+        await user.send_command("back")
     assert await current_step(harness, user.user_id) == "name"
     draft = harness.app.user_data[user.user_id]["draft"]  # type: ignore[union-attr]
     assert await harness.open_piece(draft["detainees"][0]["name"]) == "Серік Жұмабай"

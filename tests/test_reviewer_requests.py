@@ -360,7 +360,11 @@ async def test_a_reviewer_on_a_copy_writes_a_file_the_operator_applies(
     assert "delete it now" in result.output  # it held her chat id and the question
     assert await _status(harness, code) == CaseStatus.NEEDS_INFO
     opened = await harness.reviewer_tool().show(code)
-    assert [note["note"] for note in opened.notes] == [NOTE]
+    # The verification with her note, then the question's recorded status change (no note).
+    assert [(n["kind"], n["note"]) for n in opened.notes] == [
+        ("decision", NOTE),
+        ("question", ""),
+    ]
     # Applied once: the same file again changes nothing and says so.
     again = await apply()
     assert again.output.splitlines()[:2] == [
@@ -369,7 +373,7 @@ async def test_a_reviewer_on_a_copy_writes_a_file_the_operator_applies(
     ]
     assert again.exit_code == 0
     async with harness.services.sessionmaker() as session:
-        assert await session.scalar(select(func.count(CaseNote.id))) == 1
+        assert await session.scalar(select(func.count(CaseNote.id))) == 2  # as before
     # A line someone changed is refused by name, and the command says so by its exit code.
     lines = requests_file.read_text().splitlines()
     tampered = json.loads(lines[0])

@@ -186,6 +186,7 @@ async def _scenario(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> list[R
     await fourth.send_voice(drafting.files[0])  # where she lives, said aloud
     await fourth.send_text(DRAFT_ANSWERS[1])  # his name
     await fourth.press("i:name_alt:_skip")
+    await fourth.press("i:name_han:_skip")
     await fourth.press("i:gender:male")
     await fourth.send_text(DRAFT_ANSWERS[2])  # his birth year; she stops here
 

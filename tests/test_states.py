@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot import case
+from bot import case, choices
 from bot.reviewing import cases as reviewing_cases
 from bot.reviewing import decisions
 from bot.states import Grade, Sharing
@@ -33,7 +33,7 @@ STATE_COLUMNS = [
 
 def test_the_consent_a_relative_chooses_is_a_value_the_database_takes() -> None:
     assert typing.get_args(case.Sharing) == tuple(Sharing)
-    assert tuple(value for value, _ in case.SHARING) == tuple(Sharing)
+    assert tuple(value for value, _ in choices.SHARING) == tuple(Sharing)
 
 
 def test_the_grades_a_reviewer_may_give_are_the_databases() -> None:

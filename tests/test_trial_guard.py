@@ -57,7 +57,7 @@ async def test_a_text_plain_or_form_post_from_another_site_is_refused(
     token = await token_of(page)
     form = await page.post("/api/send", data={"text": "/start"}, headers=headers(token, TAB_A))
     assert form.status_code == 415
-    assert (await page.get("/api/messages", headers=headers(token, TAB_A))).json() == []
+    assert (await page.get("/api/messages", headers=headers(token, TAB_A))).json()["messages"] == []
 
 
 async def test_a_json_post_without_this_runs_token_is_refused(page: httpx.AsyncClient) -> None:
@@ -68,7 +68,7 @@ async def test_a_json_post_without_this_runs_token_is_refused(page: httpx.AsyncC
     assert [missing.status_code, wrong.status_code, reading.status_code] == [403, 403, 403]
     token = await token_of(page)
     sent = await page.post("/api/send", json=body, headers=headers(token, TAB_A))
-    assert sent.status_code == 200 and sent.json(), "the page's own post works"
+    assert sent.status_code == 200 and sent.json()["messages"], "the page's own post works"
 
 
 async def test_a_foreign_host_is_refused(page: httpx.AsyncClient) -> None:
@@ -85,12 +85,12 @@ async def test_two_tabs_do_not_see_each_others_messages(page: httpx.AsyncClient)
     token = await token_of(page)
 
     async def chat(tab: str) -> list[str]:
-        messages = (await page.get("/api/messages", headers=headers(token, tab))).json()
+        messages = (await page.get("/api/messages", headers=headers(token, tab))).json()["messages"]
         return [m["text"] for m in messages]
 
     start = {"text": "/start", "lang": "en"}
     first = await page.post("/api/send", json=start, headers=headers(token, TAB_A))
-    assert first.status_code == 200 and len(first.json()) >= 2
+    assert first.status_code == 200 and len(first.json()["messages"]) >= 2
     assert await chat(TAB_B) == [], "a new tab is a new person with an empty chat"
     await page.post(
         "/api/send", json={"text": "/start", "lang": "ru"}, headers=headers(token, TAB_B)
@@ -103,10 +103,38 @@ async def test_two_tabs_do_not_see_each_others_messages(page: httpx.AsyncClient)
         headers=headers(token, TAB_B),
     )
     assert "Tab B's secret" in await chat(TAB_B)
-    assert await chat(TAB_A) == before == [m["text"] for m in first.json()]
+    assert await chat(TAB_A) == before == [m["text"] for m in first.json()["messages"]]
     # "A relative (new)" gives the tab a fresh, empty chat of its own.
     fresh = await page.post("/api/become", json={"as": "relative"}, headers=headers(token, TAB_B))
-    assert fresh.json() == [] and await chat(TAB_A) == before
+    assert fresh.json()["messages"] == [] and await chat(TAB_A) == before
+
+
+async def test_a_photo_is_shown_only_to_its_own_tab(
+    page: httpx.AsyncClient, harness: Harness
+) -> None:
+    from tests.test_console import tiny_png
+
+    token = await token_of(page)
+    started = await page.post(
+        "/api/send", json={"text": "/start", "lang": "en"}, headers=headers(token, TAB_A)
+    )
+    assert started.status_code == 200
+    await page.get("/api/messages", headers=headers(token, TAB_B))
+    assert harness.app is not None
+    (person,) = [chat for chat, messages in harness.api.chats.items() if messages]
+    photo = harness.api.register_file(tiny_png(), kind="photo")
+    sent = await harness.app.bot.send_photo(person, photo.file_id, caption="News")
+    mine = (await page.get("/api/messages", headers=headers(token, TAB_A))).json()["messages"]
+    assert mine[-1]["photo"] and mine[-1]["text"] == "News"
+    url = f"/api/photo?message={sent.message_id}"
+    shown = await page.get(url, headers=headers(token, TAB_A))
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
+    assert shown.content == tiny_png()
+    assert (await page.get(url, headers=headers(token, TAB_B))).status_code == 404
+    assert (await page.get(url, headers={"X-Aigaq-Tab": TAB_A})).status_code == 403
+    # A message that is no photo, or a file the browser would not show as one, is refused.
+    other = f"/api/photo?message={mine[0]['id']}"
+    assert (await page.get(other, headers=headers(token, TAB_A))).status_code == 404
 
 
 async def test_the_banner_says_not_to_enter_real_testimony(page: httpx.AsyncClient) -> None:

@@ -67,10 +67,19 @@ def export_cases(
         ),
         errors=(ExportError,),
     )
+    # "N cases exported; M excluded: K not verified, J consent: team only" (issue 19).
     typer.echo(
-        f"{report.exported} cases exported to {out}"
+        report.summary()
+        + f" (to {out}"
         + (f", {report.files} files" if fmt == "bundle" else "")
+        + ")"
     )
+    if report.excluded_by_status:
+        typer.echo(
+            "not exported for their status: "
+            + ", ".join(f"{count} {status}" for status, count in report.excluded_by_status.items())
+            + " (choose others with --status)"
+        )
     if report.excluded_by_consent:
         typer.echo(
             f"{report.excluded_by_consent} left out: consented only for the team "

@@ -22,7 +22,8 @@ def review_list(
     wgeid: Annotated[bool, typer.Option("--wgeid", help="Only cases ready for the UN.")] = False,
     passphrase_file: PassOption = None,
 ) -> None:
-    """The queue: code, date, language, people, files, status, grade, duplicate flag."""
+    """The queue: code, date, language, people, files, status, grade, flags, names (opened
+    on this machine from her own index)."""
     wanted = case_status(status) if status else None
     items = run(lambda backend: _queue(open_reviewer(backend, key, passphrase_file), wanted, wgeid))
     for item in items:
@@ -30,7 +31,7 @@ def review_list(
         typer.echo(
             f"{item.code}  {item.created_at:%Y-%m-%d}  {item.locale}  "
             f"people={item.detainees} files={item.attachments}  "
-            f"{item.status.value:<10} {item.grade}{flag}"
+            f"{item.status.value:<10} {item.grade}{flag}  {' / '.join(item.names)}"
         )
 
 
@@ -57,6 +58,10 @@ def review_show(code: str, key: KeyOption, passphrase_file: PassOption = None) -
                 "duplicate_of": case.duplicate_of,
                 "case": case.payload,
                 "notes": case.notes,
+                # Decisions, questions and her answers (new information), by date; and
+                # whether a verification was taken back by a question with no decision since.
+                "history": case.events,
+                "verified_before": case.verified_before,
                 # Each question (its uid, for `review confirm`), her answers' files, and
                 # which elements a reviewer confirmed they give.
                 "followups": questions,

@@ -26,7 +26,8 @@ from bot.crypto.keys import normalise_fingerprint
 from bot.crypto.roster import RosterError
 from bot.file_record import KIND as FILE_RECORD
 from bot.file_record import FileRecord
-from bot.models import Attachment, Case, CaseNote, CaseStatus
+from bot.models import Attachment, Case, CaseStatus
+from bot.reviewing.history import events_of, notes_of, verified_before
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.manifest import assemble_case
 from bot.reviewing.memory import CaseChanged, Trust, Vouch
@@ -58,6 +59,7 @@ class QueueItem:
     grade: str
     duplicate: bool
     urgent: bool = False
+    names: tuple[str, ...] = ()  # as written, from her own index (opened on her machine)
 
 
 @dataclass
@@ -68,6 +70,10 @@ class OpenedCase:
     payload: dict[str, Any]
     notes: list[dict[str, Any]] = field(default_factory=list)
     duplicate_of: str | None = None
+    # Decisions, questions and her answers (new information) by date (history.py).
+    events: list[dict[str, Any]] = field(default_factory=list)
+    # Verified once, then taken out of "verified" by a question with no decision since.
+    verified_before: bool = False
 
 
 def read_case(code: str, plain: bytes) -> dict[str, Any]:
@@ -215,6 +221,7 @@ class Reviewer:
                 query = query.where(Case.status == status)
             rows = list(await session.scalars(query))
         flagged = await self.duplicates.flagged()
+        names = await self.duplicates.names()
         return [
             QueueItem(
                 row.code,
@@ -226,6 +233,7 @@ class Reviewer:
                 row.grade,
                 row.duplicate_of is not None or row.code in flagged,
                 row.urgent,
+                tuple(names.get(row.code, ())),
             )
             for row in rows
         ]
@@ -285,6 +293,7 @@ class Reviewer:
             )
             opened = FileRecord.from_bytes(plain)
             item.update(sha256=opened.sha256, size=opened.size, mime=opened.mime)
+            item.update(opened.origin())
             if opened.name:
                 item["name"] = opened.name
 
@@ -303,41 +312,23 @@ class Reviewer:
         async with self._sessionmaker() as session:
             case = await self._case(session, code)
             payload = await self._open(session, case)
-            notes = []
-            for note in await session.scalars(
-                select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id)
-            ):
-                text = ""  # a decision without a note
-                if note.sealed_note is not None:
-                    await self.vouch.sealed(
-                        session, case, "note", note.uid, note.sealed_note, note.created_at
-                    )
-                    text = (
-                        await open_object(
-                            session,
-                            self.key,
-                            "note",
-                            note.uid,
-                            note.sealed_note,
-                            name=f"the note of {note.created_at:%Y-%m-%d} on case {case.code} "
-                            f"(by {note.reviewer}, note {note.uid})",
-                        )
-                    ).decode()
-                notes.append(
-                    {
-                        "at": note.created_at.isoformat(),
-                        "reviewer": note.reviewer,
-                        "status": note.status,
-                        "grade": note.grade,
-                        "note": text,
-                    }
-                )
+            notes = await notes_of(self, session, case)
+            events = await events_of(session, case, notes)
             original = None
             if case.duplicate_of is not None:
                 original = await session.scalar(
                     select(Case.code).where(Case.id == case.duplicate_of)
                 )
-            return OpenedCase(case.code, case.status, case.grade, payload, notes, original)
+            return OpenedCase(
+                case.code,
+                case.status,
+                case.grade,
+                payload,
+                notes,
+                original,
+                events,
+                verified_before(case.status, notes),
+            )
 
     def attachment(self, uid: str) -> AttachmentReader:
         """Stream a file's plaintext chunk by chunk (nothing written to disk)."""

@@ -1,7 +1,8 @@
 """A reviewer's duplicate index: a file on her own machine, encrypted under her key.
 
-Per case (by its row id, with its code): each detainee's folded names (`fold_name`), birth
-year, hometown and ID number; and the highest case id it has seen. The server keeps nothing
+Per case (by its row id, with its code): each detainee's names as written (the queue shows
+them) and folded (`fold_name`), birth year, hometown and ID number; and the highest case id
+it has seen. The server keeps nothing
 derived from names or ID numbers: this file is the only index, and only her key opens it.
 
 Matching never compares every pair of 10,000 cases. People are grouped by folded name ("same
@@ -30,8 +31,12 @@ from bot.reviewing.local_file import open_local, seal_local
 from bot.services.answers import fold_name
 
 MAGIC = b"aigaq-duplicates-v1\n"
+VERSION = 2  # 2: names as written kept too (an older file is rebuilt from the cases)
 PURPOSE = "duplicate index"
 SIMILAR = 90  # rapidfuzz token-sort ratio over folded names
+# One word searched for against one word of a name (a near spelling: Yerlan, Erlan).
+SIMILAR_WORD = 85
+PREFIX = 3  # a word of at least this many letters also finds the words it begins
 SUFFIX = ".duplicates"
 SAME_ID, SAME_NAME, SIMILAR_NAME = "same ID number", "same name", "similar name"
 # A pair that matches several ways is given the first reason that holds, in this order.
@@ -51,17 +56,20 @@ class Person:
     year: int | None
     town: str | None
     id_number: str | None
+    shown: tuple[str, ...] = ()  # as written, for the queue on her machine
 
     @classmethod
     def of(cls, person: dict[str, Any]) -> Person:
-        names = []
+        names, shown = [], []
         for field_name in ("name", "name_alt"):
             value = person.get(field_name)
             if isinstance(value, str) and (folded := fold_name(value)):
                 names.append(folded)
+                shown.append(value.strip())
         birth = person.get("birth_year")
         year = birth.get("year") if isinstance(birth, dict) else None
-        return cls(tuple(names), year, _town(person.get("hometown")), _id_number(person))
+        town, id_number = _town(person.get("hometown")), _id_number(person)
+        return cls(tuple(names), year, town, id_number, tuple(shown))
 
 
 def _town(value: Any) -> str | None:
@@ -159,29 +167,42 @@ class DuplicateIndex:
         return [(a, b, why) for (a, b), why in sorted(found.items())]
 
     def search(self, name: str) -> list[str]:
-        """Codes of cases naming someone like this (folded, any script), oldest first."""
+        """Codes of cases naming someone like this, oldest first: any part of a name in any
+        script (`Ерлан`, `Erlan` or `Нұрғ` find "Ерлан Нұрғалиұлы"), each word spelt nearly
+        so, or the whole name in another order."""
         wanted = fold_name(name)
         if not wanted:
             return []
-        people = [(code, n) for _id, code, person in self._people() for n in person.names]
-        names = [n for _code, n in people]
-        hits = process.extract(
-            wanted, names, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILAR, limit=None
-        )
-        matched = {people[j][0] for _match, _score, j in hits}
+        words = wanted.split()
+        matched = {
+            code
+            for _id, code, person in self._people()
+            for folded in person.names
+            if _names_match(words, wanted, folded)
+        }
         return [entry.code for _id, entry in sorted(self.entries.items()) if entry.code in matched]
+
+    def names(self) -> dict[str, list[str]]:
+        """Each case's names as written (case code -> names), for the queue."""
+        return {
+            entry.code: [name for person in entry.people for name in person.shown[:1]]
+            for entry in self.entries.values()
+        }
 
     # -- the file -----------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": 1,
+            "version": VERSION,
             "highest": self.highest,
             "unreadable": sorted(self.unreadable),
             "cases": {
                 str(case_id): {
                     "code": entry.code,
-                    "people": [[list(p.names), p.year, p.town, p.id_number] for p in entry.people],
+                    "people": [
+                        [list(p.names), p.year, p.town, p.id_number, list(p.shown)]
+                        for p in entry.people
+                    ],
                 }
                 for case_id, entry in self.entries.items()
             },
@@ -189,9 +210,11 @@ class DuplicateIndex:
 
     @classmethod
     def from_json(cls, key_id: str, body: dict[str, Any]) -> DuplicateIndex:
+        if body.get("version") != VERSION:
+            return cls(key_id)  # an older file: rebuilt from the cases
         index = cls(key_id, highest=int(body["highest"]), unreadable=set(body["unreadable"]))
         for case_id, entry in body["cases"].items():
-            people = [Person(tuple(n), y, t, i) for n, y, t, i in entry["people"]]
+            people = [Person(tuple(n), y, t, i, tuple(s)) for n, y, t, i, s in entry["people"]]
             index.entries[int(case_id)] = Entry(entry["code"], people)
         return index
 
@@ -208,3 +231,18 @@ class DuplicateIndex:
         if content is None:
             return cls(key.key_id)
         return cls.from_json(key.key_id, json.loads(content))
+
+
+def _names_match(words: list[str], wanted: str, folded: str) -> bool:
+    """Every word searched for is a word of the name (or nearly, or its beginning), or the
+    whole name matches in any order."""
+    if fuzz.token_sort_ratio(wanted, folded) >= SIMILAR:
+        return True
+    parts = folded.split()
+    return all(any(_word_match(word, part) for part in parts) for word in words)
+
+
+def _word_match(word: str, part: str) -> bool:
+    if word == part or (len(word) >= PREFIX and part.startswith(word)):
+        return True
+    return len(word) >= PREFIX + 1 and fuzz.ratio(word, part) >= SIMILAR_WORD

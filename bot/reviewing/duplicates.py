@@ -120,6 +120,11 @@ class Duplicates:
         """Codes of cases naming someone like this, in any script."""
         return (await self._current()).search(name)
 
+    async def names(self) -> dict[str, list[str]]:
+        """Each case's names as written (code -> names), from her index: the queue shows
+        them on her machine; nothing of them is sent anywhere."""
+        return (await self._current()).names()
+
     async def find(self) -> list[tuple[str, str, str]]:
         """Pairs (code, code, why): the same ID number, the same folded name, or close names
         with the same birth year and hometown, across Cyrillic, Latin, Chinese and Arabic

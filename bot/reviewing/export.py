@@ -29,6 +29,7 @@ from bot.reviewing.bundle import ROSTER_ENTRY, ExportError
 from bot.reviewing.cases import Reviewer
 from bot.reviewing.clean import CleaningError, working_copy
 from bot.reviewing.export_csv import CSV_FIELDS, csv_rows, table_rows
+from bot.reviewing.export_facts import PROVENANCE, complete, not_chosen, with_uwazi_dates
 from bot.reviewing.export_policy import allowed, disclosed
 from bot.reviewing.export_xlsx import write_xlsx
 from bot.reviewing.roster_pin import NoRosterYet
@@ -44,6 +45,10 @@ class Report:
     unreadable: int = 0
     files: int = 0
     excluded_codes: list[str] = field(default_factory=list)
+    # Cases left out because their status was not asked for (status -> count); "not verified"
+    # for a partner export of verified cases.
+    excluded_by_status: dict[str, int] = field(default_factory=dict)
+    statuses: tuple[str, ...] = ("verified",)
     # Files a partner bundle left out because they could not be cleaned (case/uid).
     withheld_files: list[str] = field(default_factory=list)
     # What went out, for the log: the cases' codes and the SHA-256 of the file written (of a
@@ -51,11 +56,27 @@ class Report:
     codes: list[str] = field(default_factory=list)
     sha256: str = ""
 
+    def summary(self) -> str:
+        """'N cases exported; M excluded: K not verified, J consent: team only' (issue 19)."""
+        other = sum(self.excluded_by_status.values())
+        reasons = []
+        if other:
+            status = "not verified" if self.statuses == ("verified",) else "of another status"
+            reasons.append(f"{other} {status}")
+        if self.excluded_by_consent:
+            reasons.append(f"{self.excluded_by_consent} consent: team only")
+        if self.unreadable:
+            reasons.append(f"{self.unreadable} not readable with this key")
+        excluded = other + self.excluded_by_consent + self.unreadable
+        head = f"{self.exported} case{'' if self.exported == 1 else 's'} exported"
+        return head + (f"; {excluded} excluded: " + ", ".join(reasons) if excluded else "")
+
 
 def record(case: Case, payload: dict[str, Any], *, internal: bool = False) -> dict[str, Any]:
     """The exported form of a case (see schemas/case-v1.json)."""
     payload = disclosed(payload, internal)
     voices = {item.get("uid"): item for item in payload.get("attachments", [])}
+    kept = ("uid", "kind", "size", "sha256", "mime", "name", *PROVENANCE)
     return {
         "$schema": SCHEMA,
         "schema_version": 1,
@@ -65,18 +86,14 @@ def record(case: Case, payload: dict[str, Any], *, internal: bool = False) -> di
         "submitted_at": payload.get("submitted_at"),
         "language": payload.get("locale"),
         "testifier": payload.get("testifier", {}),
-        "detainees": payload.get("detainees", []),
+        "detainees": [with_uwazi_dates(person) for person in payload.get("detainees", [])],
         "narrative": payload.get("narrative", []),
         "evidence": payload.get("evidence", []),
         "attachments": [
-            {
-                "uid": uid,
-                "kind": item.get("kind"),
-                "size": item.get("size"),
-                "sha256": item.get("sha256"),
-            }
+            {"uid": uid, **{name: item[name] for name in kept[1:] if name in item}}
             for uid, item in voices.items()
         ],
+        "followups": payload.get("followups", []),
         "consent": payload.get("consent", {}),
     }
 
@@ -97,7 +114,8 @@ async def export(
     for whom (`partner`), which cases and the SHA-256 of what was written."""
     if fmt not in FORMATS:
         raise ExportError("the format is csv, xlsx, jsonl or bundle")
-    report = Report()
+    report = Report(statuses=tuple(status.value for status in statuses))
+    report.excluded_by_status = await not_chosen(reviewer, statuses, grades, since)
     roster = await _roster_document(reviewer) if fmt == "bundle" else None
     # The audit log's head her tools verified: a bundle says how far the log went when it
     # was made, so a later rewrite of the log before that row shows.
@@ -117,6 +135,7 @@ async def export(
                 report.excluded_by_consent += 1
                 report.excluded_codes.append(case.code)
                 continue
+            payload = await complete(reviewer, case.code, payload)
             report.files += await writer.add(case, payload)
             report.exported += 1
             report.codes.append(case.code)
@@ -133,6 +152,7 @@ async def export(
         exported=report.exported,
         files=report.files,
         excluded_by_consent=report.excluded_by_consent,
+        excluded_by_status=report.excluded_by_status,
         unreadable=report.unreadable,
         withheld_files=len(report.withheld_files),
         partner=partner,
@@ -270,8 +290,10 @@ class _Writer:
                 shown = digest
             self._seen.add(digest)
             # Both hashes: what is in the bundle, and the sealed original it was made from.
+            provenance = {key: item[key] for key in PROVENANCE if key in item}
             self._manifest.append(
                 {"path": name, "sha256": shown, "size": size, "original_sha256": digest}
+                | ({"provenance": provenance} if provenance else {})
             )
             added += 1
         return added

@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.case import DETAINEE_FIELDS, FIELDS, TESTIFIER_FIELDS, describe
+from bot.case_upgrade import ASKED_SINCE_2026_11
 from bot.i18n import N_, WRITTEN_LOCALES, translate
 from bot.models import Case
+from bot.reviewing.export_facts import PROVENANCE, uwazi_date
 from bot.reviewing.export_policy import disclosed, neutralise_formula
 from bot.services.answers import show_hidden
 
@@ -55,8 +57,18 @@ CSV_FIELDS = [
         if f not in CHOICES and f != "name"
         for column in DATE_COLUMNS.get(f, [column_of(f)])
     ),
+    # Worked out by the team (bot/reviewing/export_facts.py), never her words.
+    "name_pinyin",
+    "id_number_check",
+    # Dates as Uwazi imports them: YYYY-MM-DD, or a from:to range for a month, year or decade.
+    "birth_date_uwazi",
+    "detained_date_uwazi",
     "narrative",
     "attachments",
+    "attachments_provenance",
+    # This person's follow-ups: "day: question = answers [confirmed: elements]", `|`-joined.
+    "followups",
+    "followups_confirmed",
     *CONSENT_COLUMNS.values(),
     "person_number",
     *(f"{f}__{code}" for f in CHOICES for code in WRITTEN_LOCALES),
@@ -105,12 +117,23 @@ def table_rows(
             "grade": case.grade,
             "narrative": narrative,
             "attachments": "|".join(str(a.get("sha256")) for a in payload.get("attachments", [])),
+            "attachments_provenance": _provenance(payload.get("attachments", [])),
             "person_number": str(number),
+            "name_pinyin": str(person.get("name_pinyin", "")),
+            "id_number_check": str(person.get("id_check", "")),
+            "birth_date_uwazi": uwazi_date(person.get("birth_year")),
+            "detained_date_uwazi": uwazi_date(person.get("detained")),
+            **_followups(payload.get("followups", []), number),
         }
         row["title"] = row["title"] or f"{case.code}/{number}"
         for name in TESTIFIER_FIELDS + DETAINEE_FIELDS:
             value = (testifier if name in TESTIFIER_FIELDS else person).get(name)
-            if name == "relation" and value is None:
+            if name in ASKED_SINCE_2026_11 and name not in person and name in CHOICES:
+                for code in WRITTEN_LOCALES:
+                    row[f"{name}__{code}"] = translate(code, NOT_ASKED)
+            elif name in ASKED_SINCE_2026_11 and name not in person:
+                row[column_of(name)] = translate("en", NOT_ASKED)
+            elif name == "relation" and value is None:
                 # Sealed before relation was asked per person (bot/case_upgrade.py).
                 for code in WRITTEN_LOCALES:
                     row[f"relation__{code}"] = translate(code, NOT_ASKED)
@@ -132,3 +155,30 @@ def table_rows(
         # left to reorder or hide a cell in the spreadsheet a partner opens.
         table.append({column: show_hidden(row.get(column, "")) for column in CSV_FIELDS})
     return table
+
+
+def _provenance(files: list[dict[str, Any]]) -> str:
+    """Each file's provenance a partner may see (the policy applied): "sha256 key=value…"."""
+    cells = []
+    for item in files:
+        given = [f"{key}={item[key]}" for key in PROVENANCE if item.get(key)]
+        if given:
+            cells.append(" ".join([str(item.get("sha256")), *given]))
+    return "|".join(cells)
+
+
+def _followups(followups: list[dict[str, Any]], number: int) -> dict[str, str]:
+    """This person's follow-ups (never another's, nor one asked before persons were named)."""
+    asked: list[str] = []
+    confirmed: list[str] = []
+    for item in followups:
+        if item.get("person") != number:
+            continue
+        answers = [
+            str(a["text"]) if "text" in a else f"{a.get('kind')}:{a.get('sha256')}"
+            for a in item.get("answers", [])
+        ]
+        question = str(item.get("question", ""))
+        asked.append(f"{item.get('asked_on', '')}: {question} = " + " / ".join(answers))
+        confirmed.extend(str(e) for e in item.get("confirmed", []))
+    return {"followups": "|".join(asked), "followups_confirmed": "|".join(sorted(set(confirmed)))}

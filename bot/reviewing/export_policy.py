@@ -36,12 +36,15 @@ POLICY: dict[str, frozenset[str]] = {
     "detainees.relation": ALWAYS,  # who the person is to her (not who she is)
     "detainees.name": WITH_NAMES,
     "detainees.name_alt": WITH_NAMES,
+    "detainees.name_han": WITH_NAMES,
+    "detainees.name_pinyin": WITH_NAMES,  # worked out by the team (bot/identity.py)
     "detainees.gender": ALWAYS,
     "detainees.birth_year": ALWAYS,
     "detainees.hometown": ALWAYS,
     "detainees.hometown_detail": ALWAYS,
     "detainees.detained": ALWAYS,
     "detainees.status": ALWAYS,
+    "detainees.told_where": ALWAYS,  # whether the state acknowledged where he is held
     "detainees.held_at": ALWAYS,
     "detainees.last_contact": ALWAYS,
     "detainees.occupation": ALWAYS,
@@ -49,6 +52,11 @@ POLICY: dict[str, frozenset[str]] = {
     "detainees.detained_place": ALWAYS,
     "detainees.perpetrators": ALWAYS,
     "detainees.id_number": WITH_NAMES,
+    "detainees.id_check": WITH_NAMES,  # worked out by the team: does the number check
+    "detainees.citizenship": ALWAYS,
+    "detainees.kz_status": ALWAYS,
+    "detainees.documents_taken": ALWAYS,
+    "detainees.travel_ban": ALWAYS,
     "detainees.steps_taken": ALWAYS,
     "detainees.another": NEVER,  # the dialogue's "another person?", not a fact
     "narrative": ALWAYS,
@@ -61,8 +69,26 @@ POLICY: dict[str, frozenset[str]] = {
     "attachments.kind": ALWAYS,
     "attachments.size": ALWAYS,
     "attachments.sha256": ALWAYS,
-    "attachments.mime": NEVER,  # as her app declared it
+    "attachments.mime": NEVER,  # as read from its bytes: the team checks it, partners re-read
     "attachments.name": NEVER,  # the file's name on her phone
+    # Provenance (bot/file_record.py). Her caption may name people; the forward origin names
+    # who sent her the document, often someone still in Xinjiang: never to partners, whatever
+    # she consented to. The message's date and her app's MIME type say nothing partners need.
+    "attachments.caption": NEVER,
+    "attachments.forwarded_from": NEVER,
+    "attachments.forwarded_at": NEVER,
+    "attachments.sent_at": NEVER,
+    "attachments.declared_mime": NEVER,
+    # Follow-up questions and her answers (bot/reviewing/export_facts.py). The question is the
+    # team's own wording and may name the person; her answers are her words, as the story is.
+    "followups.uid": ALWAYS,
+    "followups.question": WITH_NAMES,
+    "followups.asked_on": ALWAYS,
+    "followups.person": ALWAYS,
+    "followups.elements": ALWAYS,
+    "followups.confirmed": ALWAYS,
+    "followups.state": ALWAYS,
+    "followups.answers": ALWAYS,
     "consent.contact": NEVER,
     "consent.sharing": ALWAYS,
     "consent.subscribe": NEVER,
@@ -71,6 +97,14 @@ POLICY: dict[str, frozenset[str]] = {
     "consent.text_version": NEVER,
     "consent.agreed_on": NEVER,
 }
+
+
+# Rows for what an export adds to the sealed record (bot/reviewing/export_facts.py): what the
+# team works out, and the follow-ups. Every other row is a field of `CasePayload`.
+ADDED_BY_EXPORT = frozenset(
+    {"detainees.name_pinyin", "detainees.id_check"}
+    | {path for path in POLICY if path.startswith("followups.")}
+)
 
 
 def carried(level: str, part: str = "") -> frozenset[str]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bot.choices import IDENTITY_TYPES
 from bot.crypto.roster import Organisation, RosterError
 from bot.i18n import N_, translate
+from bot.identity import well_formed
 from bot.reviewing.un_draft import FSI, PDI, consent_line, isolated, latin, write_draft
 from bot.services.intake import UN_TRANSMISSION
 from bot.services.urgency import urgent_case, urgent_others
@@ -108,7 +109,8 @@ def _given(value: Any) -> bool:
 def _identity(person: dict[str, Any], photos: bool) -> str:
     if not _given(person.get("name")):
         return MISSING
-    return PRESENT if _given(person.get("id_number")) or photos else PARTIAL
+    # An ID number counts only when it checks (bot/identity.py): a "12345" does not.
+    return PRESENT if well_formed(person.get("id_number")) or photos else PARTIAL
 
 
 def _date(person: dict[str, Any]) -> str:

@@ -14,9 +14,12 @@ from anyascii import anyascii
 from odf.opendocument import OpenDocumentText
 from odf.text import H, P
 
+from bot import gazetteer
 from bot.case import CONSENT_TEXT, EARLIER_CONSENT, UNKNOWN, describe
+from bot.case_upgrade import ASKED_SINCE_2026_11
 from bot.choices import DOC_TYPES
 from bot.crypto.roster import Organisation
+from bot.identity import id_check, pinyin
 from bot.services.answers import english_date, show_hidden
 from bot.services.urgency import day_of, describe_urgency
 from bot.tote import to_cyrillic
@@ -97,18 +100,54 @@ class _Draft:
         self.document.text.addElement(P(text=show_hidden(text)))
 
 
+def _asked(person: dict[str, Any], field: str) -> str:
+    """An answer, or "not asked" for a question added after the case was sealed."""
+    if field in ASKED_SINCE_2026_11 and field not in person:
+        return "not asked (the case was sealed before this question existed)"
+    return _label(field, person.get(field))
+
+
+def hometown_line(person: dict[str, Any]) -> str:
+    """The prefecture, named by the gazetteer (English, Chinese, GB/T 2260 code)."""
+    value = person.get("hometown")
+    found = gazetteer.place(value) if isinstance(value, str) else None
+    return found.english() if found else _label("hometown", value)
+
+
+def detail_line(person: dict[str, Any]) -> str:
+    """Her words for the county or village, and the gazetteer's place they name, if any."""
+    value = person.get("hometown_detail")
+    if isinstance(value, str) and (button := gazetteer.place(value)) is not None:
+        return button.english()  # she pressed the gazetteer's button
+    words = _label("hometown_detail", value)
+    found = gazetteer.find(value) if isinstance(value, str) else None
+    return f"{words} (gazetteer: {found.english()})" if found else words
+
+
 def _identity_section(draft: _Draft, person: dict[str, Any]) -> None:
     draft.heading("1. Identity of the disappeared person")
     names = [n for n in (person.get("name"), person.get("name_alt")) if isinstance(n, str)]
     for name in names:
         draft.line("Name as written", name, name=True)
         draft.line("Latin transliteration", latin(name), name=True)
+    han = person.get("name_han")
+    if isinstance(han, str):
+        draft.line("Name on Chinese documents", han, name=True)
+        draft.line("Hanyu Pinyin (derived by the team, not her words)", pinyin(han), name=True)
     draft.line("Gender", _label("gender", person.get("gender")))
     draft.line("Year of birth", _label("birth_year", person.get("birth_year")))
-    draft.line("Identity document number", _label("id_number", person.get("id_number")))
+    number = person.get("id_number")
+    draft.line("Identity document number", _label("id_number", number))
+    if isinstance(number, str):
+        checked = id_check(number, person.get("birth_year"), person.get("gender"))
+        draft.line("Identity number check (GB 11643)", checked)
+    draft.line("Citizenship", _asked(person, "citizenship"))
+    draft.line("Status in Kazakhstan", _asked(person, "kz_status"))
+    draft.line("Passport or documents taken by the authorities", _asked(person, "documents_taken"))
+    draft.line("Forbidden to leave China", _asked(person, "travel_ban"))
     draft.line("Occupation", _label("occupation", person.get("occupation")))
-    draft.line("Place of origin (prefecture)", _label("hometown", person.get("hometown")))
-    draft.line("County, town or village", _label("hometown_detail", person.get("hometown_detail")))
+    draft.line("Place of origin (prefecture)", hometown_line(person))
+    draft.line("County, town or village", detail_line(person))
 
 
 def _date_section(draft: _Draft, person: dict[str, Any], made: date, linked: list[str]) -> None:
@@ -125,6 +164,8 @@ def _date_section(draft: _Draft, person: dict[str, Any], made: date, linked: lis
 def _events_sections(draft: _Draft, person: dict[str, Any]) -> None:
     draft.heading("3. Place of the arrest or abduction, or where last seen")
     draft.line("Place", _label("detained_place", person.get("detained_place")))
+    draft.line("Situation now", _label("status", person.get("status")))
+    draft.line("Officially told where the person is held", _asked(person, "told_where"))
     draft.line("Where held, if known", _label("held_at", person.get("held_at")))
     draft.line("Last contact", _label("last_contact", person.get("last_contact")))
     draft.heading("4. Forces believed responsible")

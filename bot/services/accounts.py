@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import ServerKey
+from bot.i18n import current_locale
 from bot.models import Account, Role
 from bot.services import audit
 
@@ -95,11 +96,15 @@ class Accounts:
             return None if account is None else _view(account)
 
     async def remember_staff_chat(self, user_id: int, chat_id: int) -> None:
-        """Reviewers and admins are told when a case arrives, so their chat is kept."""
+        """Reviewers and admins are told when a case arrives, so their chat is kept, and
+        their language: the one this update speaks (her Telegram's) until she picks one, so
+        that staff alerts never fall back to the bot's default language."""
         async with self._sessionmaker() as session, session.begin():
             account = await self.get_or_create(session, user_id)
             if account.role in (Role.REVIEWER, Role.ADMIN):
                 account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
+                if account.locale is None:
+                    account.locale = current_locale()
 
     async def set_subscribed(self, user_id: int, chat_id: int, subscribed: bool) -> None:
         """Opt in or out of protest updates; the chat is kept only while it is needed."""

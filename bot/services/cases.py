@@ -17,7 +17,7 @@ from bot.crypto import ServerKey
 from bot.crypto.intake import IntakeSigner
 from bot.draft_write import DirectFile
 from bot.file_record import KIND as FILE_RECORD
-from bot.file_record import FileRecord
+from bot.file_record import FileRecord, Origin
 from bot.models import (
     Account,
     Attachment,
@@ -127,15 +127,24 @@ class CaseStore:
         followup_id: int | None = None,
         mime: str | None = None,
         name: str | None = None,
+        origin: Origin | None = None,
     ) -> str:
         """Seal one file at once, chunk by chunk: of her draft, or (an answer to a follow-up
-        question) of a submitted case; its SHA-256, size, MIME type and name are sealed beside
-        it (bot/file_record.py), never kept in the clear. A draft's file names no one: her
-        draft names it (`files`), never her account. Returns its uid."""
+        question) of a submitted case; its SHA-256, size, MIME type, name and provenance
+        (`origin`) are sealed beside it (bot/file_record.py), never kept in the clear. A
+        draft's file names no one: her draft names it (`files`), never her account. Returns
+        its uid."""
         if self._direct is not None and followup_id is None:
             holders = self._team.holders()
             return await self._direct.seal(
-                self._engine, kind, data, holders, case_id=case_id, mime=mime, name=name
+                self._engine,
+                kind,
+                data,
+                holders,
+                case_id=case_id,
+                mime=mime,
+                name=name,
+                origin=origin,
             )
         uid = secrets.token_hex(16)
         async with self._sessionmaker() as session, session.begin():
@@ -161,6 +170,7 @@ class CaseStore:
                 mime=mime,
                 name=name,
                 follow_up=followup_id is not None,
+                origin=origin,
             )
             attachment.record = await seal_object(
                 session, FILE_RECORD, uid, record.to_bytes(), recipients

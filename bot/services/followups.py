@@ -26,6 +26,8 @@ from bot.states import FollowUpState
 QUEUED, SENT = FollowUpState.QUEUED, FollowUpState.SENT
 ANSWERED, FAILED = FollowUpState.ANSWERED, FollowUpState.FAILED
 TOKEN_BYTES = 16  # 128 bits
+# Her answer moved the case back to the reviewers: an event, not a reviewer's decision.
+NEW_INFORMATION = "case.new_information"
 
 
 def new_token() -> str:
@@ -114,7 +116,11 @@ class FollowUps:
             followup.state = ANSWERED
             followup.answered_at = utcday()
             followup.token_hash = None
-            if case.status == CaseStatus.NEEDS_INFO:
+            before = case.status
+            if before == CaseStatus.NEEDS_INFO:
+                # New information goes back to the reviewers, whatever was decided before (the
+                # console shows "verified before"); no decision is undone in silence, and
+                # she is not told: only reviewers' decisions are.
                 case.status = CaseStatus.IN_REVIEW
             given = await session.execute(
                 select(Attachment.uid, Attachment.record)
@@ -129,4 +135,16 @@ class FollowUps:
                 # Her answers' sealed records anchored: one swapped in the database shows.
                 detail=self._anchor(followup.uid, case.code, list(given)),
             )
+            if case.status != before:
+                await audit.record(
+                    session,
+                    actor=audit.RELATIVE,
+                    action=NEW_INFORMATION,
+                    target=case.code,
+                    detail={
+                        "question": followup.uid,
+                        "from": before.value,
+                        "to": case.status.value,
+                    },
+                )
             return case.code

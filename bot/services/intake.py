@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from bot import gazetteer
 from bot.case import Draft
-from bot.i18n import N_
+from bot.i18n import N_, current_locale
 from bot.i18n import gettext as _
+from bot.services import who_where
 from bot.services.answers import (
     AnswerError,
     check_name,
@@ -214,6 +216,13 @@ def read(draft: Draft, given: Answer, *, today: date | None = None) -> Any:
         value = _voice_or_text(given, lambda text: {"text": check_text(text)})
     elif step.kind in ("info", "yesno", "choice"):
         raise IntakeError(N_("Please choose one of the buttons."))
+    elif step.name == "name_han":
+        value = _voice_or_text(given, who_where.han_name)
+    elif step.name == "hometown_detail" and given.button is not None:
+        place = gazetteer.place(given.button)
+        if place is None or place.level != "county":
+            raise IntakeError(N_("This button is out of date. Please use the buttons below."))
+        value = place.id  # a county of the gazetteer (bot/gazetteer.py)
     elif step.kind == "name":
         value = _voice_or_text(given, check_name)
     elif step.kind == "year":
@@ -228,6 +237,20 @@ def read(draft: Draft, given: Answer, *, today: date | None = None) -> Any:
     else:
         raise IntakeError(N_("Please answer with a message or use the buttons."))
     return value
+
+
+def check_id_number(draft: Draft, given: Answer, values: Mapping[str, Any]) -> None:
+    """At the ID number step: re-ask once (per person) when the number does not check or does
+    not fit the birth year and sex she gave (their plaintext, if still held); the second time
+    it is kept as she wrote it, and reviewers see whether it checks (bot/identity.py)."""
+    if draft["step"] != "id_number" or not given.text or given.button is not None:
+        return
+    asked = draft.setdefault("id_rechecked", [])
+    if draft["person"] in asked:
+        return
+    if who_where.id_problem(draft["detainees"][draft["person"]], given.text, values):
+        asked.append(draft["person"])
+        raise IntakeError(who_where.ID_RECHECK)
 
 
 def narrative_piece(given: Answer) -> dict[str, str]:
@@ -329,6 +352,10 @@ def prompt(draft: Draft, values: Mapping[str, Any] | None = None) -> Prompt:
             ]
         )
     options = [(_(label), callback(name, value)) for value, label in step.options]
+    if name == "hometown_detail":
+        person = draft["detainees"][draft["person"]]
+        counties = who_where.counties(person, values or {}, current_locale())
+        options = [(label, callback(name, value)) for label, value in counties]
     rows.extend(options[i : i + 2] for i in range(0, len(options), 2))
     extra = []
     if step.unknown:

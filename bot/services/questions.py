@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.choices import (
+    CITIZENSHIPS,
     GENDERS,
+    KZ_STATUSES,
     PERPETRATORS,
     PREFECTURES,
     RELATION_BUTTONS,
@@ -121,6 +123,16 @@ STEPS: tuple[Step, ...] = (
         "person",
         skip=True,
     ),
+    Step(
+        "name_han",
+        N_(
+            "If you have the name as written on Chinese documents (in Chinese characters), "
+            "write it here."
+        ),
+        "name",
+        "person",
+        skip=True,
+    ),
     Step("gender", N_("Is this person a man or a woman?"), "choice", "person", GENDERS, skip=True),
     Step(
         "birth_year",
@@ -157,6 +169,15 @@ STEPS: tuple[Step, ...] = (
         unknown=True,
     ),
     Step("status", N_("What is known now?"), "choice", "person", STATUSES, free=True),
+    Step(
+        "told_where",
+        N_("Were you ever officially told where this person is held?"),
+        "yesno",
+        "person",
+        YES_NO,
+        skip=True,
+        unknown=True,
+    ),
     Step("held_at", N_("Where is this person held, if you know?"), "text", "person", skip=True),
     Step(
         "last_contact",
@@ -195,6 +216,42 @@ STEPS: tuple[Step, ...] = (
         "text",
         "person",
         skip=True,
+    ),
+    Step(
+        "citizenship",
+        N_("Which citizenship does this person have?"),
+        "choice",
+        "person",
+        CITIZENSHIPS,
+        skip=True,
+        unknown=True,
+    ),
+    Step(
+        "kz_status",
+        N_("Does this person have a status in Kazakhstan?"),
+        "choice",
+        "person",
+        KZ_STATUSES,
+        skip=True,
+        unknown=True,
+    ),
+    Step(
+        "documents_taken",
+        N_("Did the authorities take this person's passport or other documents?"),
+        "yesno",
+        "person",
+        YES_NO,
+        skip=True,
+        unknown=True,
+    ),
+    Step(
+        "travel_ban",
+        N_("Was this person forbidden to leave China?"),
+        "yesno",
+        "person",
+        YES_NO,
+        skip=True,
+        unknown=True,
     ),
     Step(
         "steps_taken",

@@ -35,6 +35,7 @@ EVENTS: dict[str, frozenset[str]] = {
             "exported",
             "files",
             "excluded_by_consent",
+            "excluded_by_status",
             "unreadable",
             "withheld_files",
             "partner",
@@ -134,12 +135,28 @@ async def question(w: Writer) -> None:
     w.session.add(followup)
     await w.session.flush()
     w.queue(case, QUESTION, followup.id, message)
-    case.status = CaseStatus.NEEDS_INFO
+    before = case.status
+    if before != CaseStatus.NEEDS_INFO:
+        # Not a silent change: the team sees who asked and what the case was before (the
+        # question reaches her; no notice of the status besides).
+        case.status = CaseStatus.NEEDS_INFO
+        w.session.add(
+            CaseNote(
+                case_id=case.id,
+                uid=uid,
+                reviewer=w.actor,
+                status=CaseStatus.NEEDS_INFO,
+                grade=case.grade,
+                sealed_note=None,
+            )
+        )
     about = {"person": person} if person is not None else {}
     await w.record(
         "followup.asked",
         case.code,
-        {"question": uid, "sealed": digest} | about | _anchor(w.body["anchor"]),
+        {"question": uid, "sealed": digest, "from": before.value}
+        | about
+        | _anchor(w.body["anchor"]),
     )
 
 
@@ -223,6 +240,11 @@ def _plain(value: Any) -> bool:
     """Counts, codes and short reasons — never more in the log."""
     if isinstance(value, list):
         return all(isinstance(item, str) and len(item) <= 32 for item in value)
+    if isinstance(value, dict):  # counts by a short name
+        return all(
+            isinstance(name, str) and len(name) <= 32 and isinstance(count, int)
+            for name, count in value.items()
+        )
     if isinstance(value, str):
         return len(value) <= 200
     return value is None or isinstance(value, int | bool)

@@ -27,7 +27,7 @@ from bot.crypto.delivery import signer_fingerprint
 from bot.crypto.requests import Request, RequestError, verify_request
 from bot.crypto.roster import Reviewer
 from bot.db import wipe_traces
-from bot.models import AuditEntry, utcnow
+from bot.models import AuditEntry, utcday, utcnow
 from bot.request_rows import APPLIED, PENDING, REFUSED, ReviewerRequest
 from bot.services import audit
 from bot.services.requests_apply import KINDS, Refused, Writer
@@ -145,7 +145,7 @@ class RequestApplier:
                 claimed = await session.execute(
                     update(ReviewerRequest)
                     .where(ReviewerRequest.id == row_id, ReviewerRequest.state == PENDING)
-                    .values(state=APPLIED, applied_at=utcnow())
+                    .values(state=APPLIED, applied_at=utcday())
                     .execution_options(synchronize_session=False)
                 )
                 if not getattr(claimed, "rowcount", 0):

@@ -48,7 +48,7 @@ async def collect(sessionmaker: async_sessionmaker[AsyncSession], weeks: int = 8
             key = f"{year}-W{week:02d}"
             weekly[key] = weekly.get(key, 0) + 1
         subscribers = {
-            str(locale or "?"): int(count)
+            str(locale or ""): int(count)  # "": no language chosen
             for locale, count in await session.execute(
                 select(Account.locale, func.count(Account.id))
                 .where(Account.subscribed.is_(True))

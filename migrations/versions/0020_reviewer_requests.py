@@ -32,12 +32,6 @@ def upgrade() -> None:
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("document", sa.Text(), nullable=True),
-        sa.Column(
-            "submitted_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("CURRENT_TIMESTAMP"),
-            nullable=False,
-        ),
         sa.Column("state", sa.String(length=10), server_default="pending", nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
         sa.Column("applied_at", sa.DateTime(timezone=True), nullable=True),

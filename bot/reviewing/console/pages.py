@@ -13,10 +13,12 @@ from starlette.responses import HTMLResponse, Response
 
 from bot.i18n import LOCALE_NAMES, LOCALES, translate
 from bot.reviewing.cases import Reviewer
+from bot.reviewing.console.labels import labeller
 from bot.reviewing.console.session import ConsoleState
 from bot.reviewing.pins import Pins
 
 COOKIE = "aigaq_console"
+RIGHT_TO_LEFT = frozenset({"kk_Arab"})  # Arabic-script Kazakh reads right to left
 
 
 class StaleForm(PermissionError):
@@ -73,6 +75,9 @@ class Console:
             lang=lang,
             languages=LOCALE_NAMES,
             t=lambda text: translate(lang, text),
+            # Every stored value shown as a word of the console's language (labels.py).
+            word=labeller(lang),
+            rtl=lang in RIGHT_TO_LEFT,
             csrf=session.csrf,
             unlocked=self.state.reviewer is not None and session.unlocked,
         )

@@ -12,13 +12,24 @@ from starlette.routing import Route
 from bot.case import describe
 from bot.choices import DOC_TYPES
 from bot.crypto import CryptoError
+from bot.i18n import N_, translate
 from bot.models import CaseStatus
 from bot.reviewing.cases import GRADES, Reviewer, ReviewError
 from bot.reviewing.console.pages import Console, to
-from bot.reviewing.requests import PENDING, WAITING, WRITTEN
+from bot.reviewing.requests import PENDING, WRITTEN
 from bot.reviewing.un import ELEMENT_LABELS
 from bot.services.intake import STEPS
 
+# What she reads when the bot has yet to apply her request (bot/reviewing/requests.py).
+WAITING = {
+    PENDING: N_(
+        "Handed to the bot: it applies your request when it next runs, and the case shows it then."
+    ),
+    WRITTEN: N_(
+        "Written to your requests file: the operator applies it on the server with `aigaq "
+        "apply FILE`."
+    ),
+}
 DECISIONS = (CaseStatus.IN_REVIEW, CaseStatus.VERIFIED, CaseStatus.NEEDS_INFO, CaseStatus.REJECTED)
 
 
@@ -107,7 +118,7 @@ def case_routes(console: Console) -> list[Route]:
         except (ReviewError, ValueError, PermissionError) as exc:
             return console.message(request, str(exc))
         if state in (PENDING, WRITTEN):
-            return console.message(request, WAITING[str(state)])
+            return console.message(request, translate(console.lang(request), WAITING[str(state)]))
         return RedirectResponse(to(request, f"/case/{code}"), status_code=303)
 
     async def decide(request: Request) -> Response:

@@ -22,7 +22,7 @@ from bot.reviewing.cases import ReviewError
 from bot.reviewing.clean import CleaningError, passes, type_of, working_copy
 from bot.reviewing.console.media import disposition, extension, media_type
 from bot.reviewing.console.pages import Console
-from bot.reviewing.export import export
+from bot.reviewing.export import Report, export
 from bot.reviewing.un import draft_case
 
 EXPORT_NAMES = {
@@ -130,14 +130,23 @@ def file_routes(console: Console) -> list[Route]:
         if name is None:
             return Response(status_code=400)
 
+        report: list[Report] = []
+
         async def write(folder: Path) -> Path:
-            await export(reviewer, folder / name, fmt, internal=values.get("internal") == "1")
+            internal = values.get("internal") == "1"
+            report.append(await export(reviewer, folder / name, fmt, internal=internal))
             return folder / name
 
         try:
-            return await in_scratch_folder("aigaq-export-", write)
+            sent = await in_scratch_folder("aigaq-export-", write)
         except ExportError as exc:
             return console.message(request, str(exc))
+        # "N cases exported; M excluded: K not verified, J consent: team only" (issue 19): an
+        # export with nothing in it is that line, never an empty file with no word of why.
+        if report and not report[0].exported:
+            shutil.rmtree(sent.folder, ignore_errors=True)
+            return console.message(request, report[0].summary())
+        return sent
 
     async def draft(request: Request) -> Response:
         """The UN Working Group draft (.odt) for one person, made here, nothing sent."""
