@@ -95,3 +95,9 @@ DOC_TYPES = (
     ("other", N_("Something else")),
 )
 IDENTITY_TYPES = ("id_card", "hukou", "photo_of_person")
+
+
+def attribution(person: int, doc_type: str) -> str:
+    """What a reviewer's signature on her attribution of a file covers, besides the file's
+    uid and the case's code (bot/reviewing/assignments.py)."""
+    return f"person={person};doc_type={doc_type}"

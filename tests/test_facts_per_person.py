@@ -17,9 +17,11 @@ from bot.case import UN_ELEMENTS
 from bot.choices import DOC_TYPES, RELATIONS
 from bot.i18n import LOCALES, translate
 from bot.models import CaseStatus
+from bot.reviewing.assignments import assign
 from bot.reviewing.cases import ReviewError
 from bot.reviewing.export import export
 from bot.reviewing.un import ELEMENTS, MISSING, PARTIAL, PRESENT, draft_case
+from bot.services import audit
 from bot.services.file_tags import WHAT, WHOSE
 from bot.services.questions import BY_NAME
 from handlers.followup import deliver_questions
@@ -230,3 +232,40 @@ async def test_the_console_asks_about_one_person_and_confirms_what_her_answer_gi
     items, _texts = await harness.reviewer_tool().followups.readiness(code)
     assert items[1].elements["forces"] == PRESENT
     assert items[0].elements["identity"] == PRESENT  # his ID card, said to be his
+
+
+async def test_a_reviewer_attributes_a_file_she_did_not_and_the_draft_says_whose_word_it_is(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """A file she left unattributed is attributed by a reviewer's signed request: listed
+    under the person as the team's attribution, never as hers; a file she attributed herself
+    stays hers; an attribution written into the log without her signature is ignored."""
+    user = harness.user(user_id=9960, language_code="en")
+    about = ((1, "id_card"), None, None)
+    code = await walk_intake(user, locale="en", persons=[SON, HUSBAND], files_about=about)
+    reviewer = harness.reviewer_tool()
+    evidence = (await reviewer.opened(code)).payload["evidence"]
+    card, letter, photo = (item["uid"] for item in evidence)
+    with pytest.raises(ReviewError, match="stays hers"):
+        await assign(reviewer, code, card, 2, "other")
+    with pytest.raises(ReviewError, match="2 detained person"):
+        await assign(reviewer, code, letter, 3, "verdict")
+    assert await assign(reviewer, code, letter, 2, "detention_notice") == "applied"
+    # Someone who writes to the database appends an attribution of his own.
+    async with harness.services.sessionmaker() as session, session.begin():
+        await audit.record(
+            session,
+            actor=harness.reviewer.key_id,
+            action="file.assigned",
+            target=code,
+            detail={"file": photo, "person": 1, "doc_type": "photo_of_person"},
+        )
+    opened = (await reviewer.opened(code)).payload["evidence"]
+    marks = {item["uid"]: (item.get("person"), item.get("assigned_by")) for item in opened}
+    assert marks[card] == (1, None)  # hers
+    assert marks[letter] == (2, harness.reviewer.key_id)  # the team's, signed
+    assert marks[photo] == (None, None)  # the unsigned row is ignored
+    text = text_of(await draft_case(reviewer, code, 2, lambda c: tmp_path / f"{c}-2.odt"))[1]
+    kind = next(item["kind"] for item in opened if item["uid"] == letter)
+    assert f"{kind} (Detention notice, attributed by the team, not by the relative)" in text
+    assert text.count("not attributed") == 1  # the unsigned one stays nobody's

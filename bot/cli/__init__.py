@@ -64,6 +64,7 @@ review_app.command("serve")(review.review_serve)
 review_app.command("ask")(review.review_ask)
 review_app.command("ask-missing")(review.review_ask_missing)
 review_app.command("confirm")(review.review_confirm)
+review_app.command("assign")(review.review_assign)
 review_app.command("duplicates")(review.review_duplicates)
 review_app.command("link")(review.review_link)
 

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from bot import db
+from bot.choices import DOC_TYPES
 from bot.cli.shell import Backend, case_status, fail, run, settings_or_exit
 from bot.cli.unlock import KeyOption, PassOption, open_reviewer
 from bot.models import CaseStatus
+from bot.reviewing.assignments import assign
 from bot.reviewing.cases import GRADES, OpenedCase, QueueItem, Reviewer, ReviewError
 from bot.reviewing.requests import WAITING
 from bot.reviewing.un import Readiness
@@ -190,6 +192,25 @@ def review_confirm(
     )
     given = ", ".join(element or ()) or "no element"
     typer.echo(WAITING.get(state, f"{code.upper()}: her answer gives {given}"))
+
+
+def review_assign(
+    code: str,
+    file: Annotated[str, typer.Argument(help="The file's uid (`review show`, evidence).")],
+    key: KeyOption,
+    person: Annotated[int, typer.Option(help="Which detained person it is about (1, 2, ...).")],
+    kind: Annotated[str, typer.Option("--type", help=", ".join(dict(DOC_TYPES)))],
+    passphrase_file: PassOption = None,
+) -> None:
+    """Attribute a file she did not attribute to a person, with its document type: the
+    team's attribution, marked as such in drafts (a file she attributed stays hers)."""
+    state = run(
+        lambda backend: assign(
+            open_reviewer(backend, key, passphrase_file), code, file, person, kind
+        ),
+        errors=(ReviewError,),
+    )
+    typer.echo(WAITING.get(state, f"{code.upper()}: file {file} is about person {person}"))
 
 
 def review_duplicates(key: KeyOption, passphrase_file: PassOption = None) -> None:

@@ -32,7 +32,17 @@ from bot.crypto.errors import CryptoError
 FORMAT = "aigaq-request-v1"
 TAG = b"aigaq-request-sig-v1\x00"
 MAX_REQUEST_BYTES = 1 << 20
-KINDS = ("decision", "question", "confirm", "link", "rewrap", "revoke", "event", "head")
+KINDS = (
+    "decision",
+    "question",
+    "confirm",
+    "assign",
+    "link",
+    "rewrap",
+    "revoke",
+    "event",
+    "head",
+)
 
 
 class RequestError(CryptoError):

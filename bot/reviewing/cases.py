@@ -27,6 +27,7 @@ from bot.crypto.roster import RosterError
 from bot.file_record import KIND as FILE_RECORD
 from bot.file_record import FileRecord
 from bot.models import Attachment, Case, CaseStatus
+from bot.reviewing.assignments import apply_assignments
 from bot.reviewing.history import events_of, notes_of, verified_before
 from bot.reviewing.keys import ReviewerKey
 from bot.reviewing.manifest import assemble_case
@@ -174,19 +175,19 @@ class Reviewer:
         if not intake:
             return None
         bot = frozenset(normalise_fingerprint(one) for one in intake.split(",") if one.strip())
-        reviewers: frozenset[str] = frozenset()
-        if self.team.roster_pin is not None:
-            try:
-                roster = await self.team.roster_pin.verified(self._sessionmaker)
-            except NoRosterYet:
-                roster = None
-            except RosterError as exc:
-                raise ReviewError(f"the team roster cannot be trusted: {exc}") from None
-            if roster is not None:
-                reviewers = frozenset(
-                    signer_fingerprint(r.signing) for r in roster.reviewers if r.signing
-                )
-        return Trust(bot, reviewers)
+        return Trust(bot, await self._roster_signers())
+
+    async def _roster_signers(self) -> frozenset[str]:
+        """The export-signing keys (fingerprints) of the pinned roster's reviewers."""
+        if self.team.roster_pin is None:
+            return frozenset()
+        try:
+            roster = await self.team.roster_pin.verified(self._sessionmaker)
+        except NoRosterYet:
+            return frozenset()
+        except RosterError as exc:
+            raise ReviewError(f"the team roster cannot be trusted: {exc}") from None
+        return frozenset(signer_fingerprint(r.signing) for r in roster.reviewers if r.signing)
 
     @cached_property
     def decisions(self) -> Decisions:
@@ -258,6 +259,8 @@ class Reviewer:
         payload = await self.record(session, case.id, case.code, case.uid, plain)
         if files and payload.get("attachments"):
             await self._file_records(session, case, payload["attachments"])
+        # Files she did not attribute, attributed by a reviewer (signed; marked as such).
+        await apply_assignments(session, case.code, payload, await self._roster_signers())
         return payload
 
     async def record(

@@ -298,7 +298,9 @@ def _evidence_section(draft: _Draft, case: dict[str, Any], number: int) -> None:
     draft.heading("Evidence about this person (copies; listed by SHA-256)")
     for item in mine:
         what = DOC_LABELS.get(item.get("doc_type"), "type not given")
-        line(item.get("uid"), f"{item.get('kind')} ({what})")
+        # A reviewer's attribution is the team's, never her words.
+        whose = ", attributed by the team, not by the relative" if item.get("assigned_by") else ""
+        line(item.get("uid"), f"{item.get('kind')} ({what}{whose})")
     for uid in voices:
         line(uid, "voice answer about this person")
     for uid in story:

@@ -96,14 +96,18 @@ class Writer:
         return {key_id: self.blob(key_id, keys) for key_id in sorted(keys)}
 
     def check_anchor(self, kind: str, uid: str, code: str, sealed: bytes, anchor: Any) -> str:
+        """A sealed object's anchor, signed by the request's signer; its digest."""
         digest = audit.anchor(sealed)
+        self.check_signed(kind, uid, code, digest, anchor)
+        return digest
+
+    def check_signed(self, kind: str, uid: str, code: str, digest: str, anchor: Any) -> None:
         signing = self.signer.signing
         assert signing is not None  # noqa: S101 - a request's signer has a signing key
         if not isinstance(anchor, dict) or not anchor_signed(
             anchor, kind, uid, code, digest, {signer_fingerprint(signing)}
         ):
             raise Refused(f"the {kind}'s anchor is not signed by the request's signer")
-        return digest
 
     def keep(self, kind: str, uid: str, wrapped: dict[str, bytes]) -> None:
         keep_wrapped(self.session, kind, uid, wrapped, self.team.holders())

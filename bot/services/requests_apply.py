@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.case import UN_ELEMENTS
-from bot.models import Case, CaseNote, CaseStatus, FollowUp, Notice
+from bot.choices import DOC_TYPES, attribution
+from bot.models import Attachment, Case, CaseNote, CaseStatus, FollowUp, Notice
 from bot.services import requests_keys
 from bot.services.delivery import NOTICE, QUESTION
 from bot.services.followups import token_hash as token_hash_of
@@ -210,6 +211,31 @@ async def confirm(w: Writer) -> None:
     )
 
 
+async def assign(w: Writer) -> None:
+    """A file of the case she did not attribute, attributed by a reviewer (her signed guess,
+    kept apart from the relative's words: bot/reviewing/assignments.py)."""
+    case = await w.case()
+    uid = w.text("file", limit=32)
+    held = await w.session.scalar(
+        select(Attachment.id).where(Attachment.uid == uid, Attachment.case_id == case.id)
+    )
+    if held is None:
+        raise Refused(f"case {case.code} has no file {uid}")
+    person = _person(w.body.get("person"), case)
+    doc_type = w.text("doc_type", limit=32)
+    if person is None or doc_type not in dict(DOC_TYPES):
+        raise Refused("say which person and which kind of document")
+    anchor = w.body.get("anchor")
+    if not isinstance(anchor, dict):
+        raise Refused("the attribution is not signed")
+    w.check_signed("assignment", uid, case.code, attribution(person, doc_type), anchor)
+    await w.record(
+        "file.assigned",
+        case.code,
+        {"file": uid, "person": person, "doc_type": doc_type} | _anchor(anchor),
+    )
+
+
 async def link(w: Writer) -> None:
     """One case marked as a duplicate of another; both testimonies are kept."""
     case, first = await w.case(), await w.case("of")
@@ -263,6 +289,7 @@ KINDS: dict[str, Callable[[Writer], Awaitable[None]]] = {
     "question": question,
     "confirm": confirm,
     "link": link,
+    "assign": assign,
     "rewrap": requests_keys.rewrap,
     "revoke": requests_keys.revoke,
     "event": event,
