@@ -233,7 +233,8 @@ async def test_the_sender_wakes_when_a_notice_is_queued_and_does_not_poll(
             await asyncio.sleep(0.01)
         elapsed = time.monotonic() - started
         assert user.last_text == f"Дело {CODE}: подтверждено."
-        assert elapsed < 0.5, f"delivered after {elapsed:.2f}s"
+        # Woken, not polled: the fallback poll is 30 s away (a loaded CI machine is slow).
+        assert elapsed < 5, f"delivered after {elapsed:.2f}s"
         assert loop.woken >= 1 and loop.timeouts == timeouts
     finally:
         await loop.stop()
