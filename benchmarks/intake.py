@@ -30,6 +30,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot import db
+from bot.app import TELEGRAM_RATE
 from bot.localapi import LocalBotApi, make_application_builder
 from tests.harness import Harness, make_settings
 from tests.test_intake_dialogue import PERSONS
@@ -131,7 +132,11 @@ async def aigaq(count: int, url: str, folder: Path, *, rate_limit: bool) -> floa
         folder, url, max_messages_per_minute=1000, max_submissions_per_day=10
     )
     harness = Harness(
-        settings=settings, api=LocalBotApi(), reviewer=reviewer, rate_limit=rate_limit
+        settings=settings,
+        api=LocalBotApi(),
+        reviewer=reviewer,
+        rate_limit=rate_limit,
+        overall_rate=TELEGRAM_RATE,  # Telegram's pace, as the real bot keeps it
     )
     app = await harness.start()
     timed = Timed()

@@ -47,12 +47,16 @@ from handlers import register_all
 log = logging.getLogger(__name__)
 
 
+TELEGRAM_RATE = 30.0  # messages a second, all chats together
+
+
 def build_application(
     settings: Settings,
     *,
     request: BaseRequest | None = None,
     check_schema: bool = True,
     rate_limit: bool = True,
+    overall_rate: float = TELEGRAM_RATE,
 ) -> AigaqApplication:
     """Build the bot: services, persistence, rate limiter and every handler. Starts nothing."""
     # Our conversations are per chat and user on purpose (their buttons carry the step).
@@ -177,8 +181,9 @@ def build_application(
     )
     if rate_limit:
         # Telegram's limits: 30 messages a second overall, a 429 is retried (max_retries
-        # defaults to 0, which would raise it instead).
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # defaults to 0, which would raise it instead). Tests on the fake Bot API keep the
+        # limiter but not Telegram's pace (`overall_rate`).
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=overall_rate, max_retries=3))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()

@@ -77,8 +77,8 @@ PERPETRATORS = (
     ("plain_clothes", N_("People in plain clothes")),
 )
 SHARING = (
-    ("team", N_("Only the reviewing team")),
-    ("organisations", N_("Shared with human-rights organisations")),
+    ("team", N_("Only our team")),
+    ("organisations", N_("May be shared with human-rights organisations")),
     ("publish_anonymous", N_("May be published, names withheld")),
     ("publish_named", N_("May be published with names")),
 )

@@ -27,7 +27,7 @@ LOCALE_NAMES = {
     "kk": "Қазақша",
     "ru": "Русский",
     "en": "English",
-    "kk_Arab": "قازاقشا (تٴوتە جازۋ)",
+    "kk_Arab": "قازاقشا (توتە جازۋ)",
 }
 DOMAIN = "messages"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     rejected_retention_days: int | None = Field(default=None, ge=0)
     max_submissions_per_day: int = Field(default=5, ge=1)
     max_messages_per_minute: int = Field(default=40, ge=1)
+    # One draft holds at most this many story pieces and files, and this many MB of files; one
+    # account adds at most twice as many of each a day (counted in memory: bot/services/flood.py).
+    max_draft_pieces: int = Field(default=200, ge=1)
+    max_draft_files: int = Field(default=60, ge=1)
+    max_draft_mb: int = Field(default=300, ge=1)
     # Telegram allows about 30 messages a second (1000 with paid broadcasts); a little
     # under is steadier. Several sender processes share it equally.
     broadcast_rate: float = Field(default=29.0, gt=0, le=1000)

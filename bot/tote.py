@@ -17,6 +17,7 @@ from pathlib import Path
 
 LRI, PDI = "\u2066", "\u2069"  # left-to-right isolate, pop directional isolate
 HAMZA = "\u0674"  # ٴ  high hamza: the word is read with front vowels
+ARABIC_HAMZA = "\u0621"  # ء  the hamza as many keyboards type it
 
 LETTERS = {
     "а": "ا", "ә": "ا", "б": "ب", "в": "ۆ", "г": "گ", "ғ": "ع", "д": "د", "е": "ە",
@@ -33,16 +34,20 @@ PUNCTUATION = {",": "،", "?": "؟", ";": "؛"}
 
 CYRILLIC_WORD = re.compile(r"[а-яёәғқңөұүһі]+", re.IGNORECASE)
 KEEP_LATIN = re.compile(
-    r"\{[a-z_]*\}"  # placeholders
+    r"`[^`\n]+`"  # a command line quoted for staff, kept whole
+    r"|[#.]?\{[a-z_]*\}"  # placeholders («#» of a number kept with it)
     r"|/[a-z_]+"  # commands
-    r"|#?[A-Za-z0-9](?:[A-Za-z0-9@._:+%-]*[A-Za-z0-9%])?"  # codes, numbers, times, names
+    r"|[#.]?[A-Za-z0-9](?:[A-Za-z0-9@._:+%-]*[A-Za-z0-9%])?"  # codes, numbers, times, names
 )
+ONE_YA = re.compile(r"(?<=\w)и(?=[яю])")
 TOKEN = re.compile(f"({KEEP_LATIN.pattern})|({CYRILLIC_WORD.pattern})", re.IGNORECASE)
 
 
 def word_to_arabic(word: str) -> str:
     """One Cyrillic Kazakh word in Arabic script, with the hamza where the rule wants it."""
     lower = word.lower()
+    # Xinjiang writes «ия», «ию» inside a word with one ي: құпия → قۇپيا, not قۇپييا.
+    lower = ONE_YA.sub("", lower)
     body = "".join(LETTERS.get(ch, ch) for ch in lower)
     if FRONT & set(lower) and not FRONT_SIGNS & set(lower):
         return HAMZA + body
@@ -55,14 +60,29 @@ def isolate(text: str) -> str:
 
 
 def to_arabic(text: str) -> str:
-    """A Kazakh Cyrillic message in Arabic script; Latin runs isolated, punctuation Arabic."""
-    out = []
+    """A Kazakh Cyrillic message in Arabic script; punctuation Arabic, and each run of Latin
+    words separated only by spaces in one isolate, so `/status K7QF-M2XD` keeps its order
+    (two isolates side by side would be laid out right to left: `K7QF-M2XD /status`)."""
+    out: list[str] = []
     position = 0
+    run: list[str] = []  # the Latin words of the current run, with the spaces between them
     for match in TOKEN.finditer(text):
-        out.append(_punctuate(text[position : match.start()]))
+        gap = text[position : match.start()]
         latin, cyrillic = match.groups()
-        out.append(isolate(latin) if latin else word_to_arabic(cyrillic))
+        if latin and run and gap and not gap.strip(" "):
+            run.append(gap + latin)
+        else:
+            if run:
+                out.append(isolate("".join(run)))
+                run = []
+            out.append(_punctuate(gap))
+            if latin:
+                run = [latin]
+            else:
+                out.append(word_to_arabic(cyrillic))
         position = match.end()
+    if run:
+        out.append(isolate("".join(run)))
     out.append(_punctuate(text[position:]))
     return "".join(out)
 
@@ -70,6 +90,10 @@ def to_arabic(text: str) -> str:
 # Abbreviations a reader of Arabic-script Kazakh would not recognise letter by letter: the
 # catalog spells them out (glossary: "spell out Біріккен Ұлттар Ұйымы").
 SPELLED_OUT = re.compile(r"\bБҰҰ(-ның|-ға|-на)?(?![А-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі])")
+# Abbreviations kept in Latin inside the isolate instead (a reader knows «MB» from her
+# phone; «مب» is no word).
+LATIN_ABBREVIATIONS = {"МБ": "MB"}
+LATIN_ABBREVIATION = re.compile(r"\b(МБ)(?![А-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі])")
 SPELLED_OUT_FORMS = {
     None: "Біріккен Ұлттар Ұйымы",
     "-ның": "Біріккен Ұлттар Ұйымының",
@@ -79,8 +103,9 @@ SPELLED_OUT_FORMS = {
 
 
 def spell_out(text: str) -> str:
-    """«БҰҰ» (the UN) written in full, with its case ending."""
-    return SPELLED_OUT.sub(lambda match: SPELLED_OUT_FORMS[match.group(1)], text)
+    """«БҰҰ» (the UN) written in full, with its case ending; «МБ» as «MB»."""
+    text = SPELLED_OUT.sub(lambda match: SPELLED_OUT_FORMS[match.group(1)], text)
+    return LATIN_ABBREVIATION.sub(lambda match: LATIN_ABBREVIATIONS[match.group(1)], text)
 
 
 def _punctuate(gap: str) -> str:
@@ -101,7 +126,9 @@ ARABIC_WORD = re.compile(r"[\u0600-\u06ff\u0674]+")
 
 def word_to_cyrillic(word: str) -> str:
     """An Arabic-script Kazakh word in Cyrillic (for matching, not for display)."""
-    front = word.startswith(HAMZA) or "\u0654" in word
+    # The hamza is often typed as U+0621 «ء» on phones in Xinjiang: at the start of a word
+    # it is the same front-vowel mark as U+0674.
+    front = word.startswith((HAMZA, ARABIC_HAMZA)) or "\u0654" in word
     letters = "".join(REVERSE.get(ch, "") for ch in word if ch not in (HAMZA, "\u0654"))
     if front:
         letters = "".join(FRONT_PAIRS.get(ch, ch) for ch in letters)

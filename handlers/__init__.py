@@ -15,6 +15,7 @@ def register_all(application: AigaqApplication) -> None:
         broadcast,
         cases,
         common,
+        copied_command,
         fading,
         followup,
         forget,
@@ -23,6 +24,8 @@ def register_all(application: AigaqApplication) -> None:
         retention,
     )
 
+    # A command copied from an Arabic-script message, isolate characters and all.
+    copied_command.register(application)
     # /forget is heard in the middle of any dialogue, which it ends.
     forget.register(application)
     # An admin in the middle of writing a broadcast is heard by that dialogue first.

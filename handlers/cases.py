@@ -23,7 +23,7 @@ from bot.models import CaseStatus
 from bot.services import receipts
 from bot.services.alerts import queue_receipt_alert
 from bot.services.outbox import NOTICE
-from bot.services.withdrawal import withdraw_case
+from bot.services.withdrawal import TOMBSTONES, withdraw_case
 from handlers.common import REMEMBER_GROUP, withdrawal_remains
 from handlers.dialogue import say
 from handlers.fading import fade
@@ -92,10 +92,14 @@ async def _look_up(
         await say(update, context, usage)
         return None
     context.user_data.pop(AWAITING, None)
-    return await _find(update, context, "".join(context.args))
+    return await _find(update, context, "".join(context.args), command)
 
 
-async def _find(update: Update, context: AigaqContext, typed: str) -> receipts.Found | None:
+async def _find(
+    update: Update, context: AigaqContext, typed: str, command: str | None = None
+) -> receipts.Found | None:
+    """The case of a typed receipt. A second /withdraw of a case this process withdrew is
+    told so; otherwise a withdrawn case's receipt is unknown (its hash went with the case)."""
     user = update.effective_user
     if user is None:
         return None
@@ -116,6 +120,12 @@ async def _find(update: Update, context: AigaqContext, typed: str) -> receipts.F
             context.services.sessionmaker, receipt, context.services.cases.signer
         )
     )
+    digest = None if receipt is None else receipts.receipt_hash(receipt)
+    if found is None and command == "withdraw" and digest and TOMBSTONES.was_withdrawn(digest):
+        await say(update, context, _("The case of this receipt was withdrawn already."))
+        return None
+    if found is not None and digest is not None:
+        TOMBSTONES.offered(found.case_id, digest)
     if found is None:
         if attempts.failed(user.id):
             await queue_receipt_alert(
@@ -137,6 +147,12 @@ async def _show_status(update: Update, context: AigaqContext, found: receipts.Fo
     text = _("Case {code}: {status}.").format(
         code=found.code, status=_(STATUS_LABELS[found.status])
     )
+    if found.status == CaseStatus.NEEDS_INFO:
+        text += " " + _(
+            "Our team has a question about it. If you allowed the team to contact you, the "
+            "question comes in the chat you sent the case from: please answer it there with "
+            "the button under the question."
+        )
     fade(context, await say(update, context, text + " " + _fading_note()))
 
 
@@ -208,7 +224,7 @@ async def receipt_typed(update: Update, context: AigaqContext) -> None:
     text = message.text
     if not (looks_like_receipt(text) or (command and looks_like_attempt(text))):
         return  # not a receipt: the dialogue answers it, and nothing waits any more
-    found = await _find(update, context, text)
+    found = await _find(update, context, text, command)
     if found is not None:
         if command == "withdraw":
             await _offer_withdrawal(update, context, found)
@@ -230,6 +246,8 @@ async def withdraw_answered(update: Update, context: AigaqContext) -> None:
         fade(context, [query.message])  # ten minutes to read the outcome, counted anew
     case_id = context.services.withdrawals.take(user.id, nonce)
     done = None if case_id is None else await withdraw_case(context.services.sessionmaker, case_id)
+    if done is not None:
+        TOMBSTONES.withdrawn(case_id or 0)
     if done is None:
         await query.edit_message_text(
             _("This confirmation has expired. Please send /withdraw with your receipt code again.")

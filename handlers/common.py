@@ -29,7 +29,9 @@ from telegram.ext import (
 from bot.context import AigaqApplication, AigaqContext
 from bot.i18n import LOCALE_NAMES, LOCALES, current_locale, ngettext, use_locale
 from bot.i18n import gettext as _
+from bot.models import Role
 from handlers.dialogue import remember, say
+from handlers.menus import command_list
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +163,10 @@ def withdrawal_remains() -> str:
 
 async def help_command(update: Update, context: AigaqContext) -> None:
     """/help: what the bot does, in plain words."""
-    if update.effective_message is None:
+    user = update.effective_user
+    if update.effective_message is None or user is None:
         return
+    account = await context.services.accounts.find(user.id)
     await say(
         update,
         context,
@@ -173,15 +177,7 @@ async def help_command(update: Update, context: AigaqContext) -> None:
         + " "
         + who_runs_it(context)
         + "\n\n"
-        + _(
-            "/start: begin or continue\n"
-            "/status RECEIPT: the status of a case you sent\n"
-            "/withdraw RECEIPT: withdraw a case you sent\n"
-            "/language: change language\n"
-            "/privacy: who can read what you send, and how to delete it\n"
-            "/forget: delete your account from the bot\n"
-            "/help: this message"
-        )
+        + command_list(account.role if account is not None else Role.RELATIVE)
         + "\n\n"
         + _("You can answer any question with a voice message."),
     )

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 
 from bot.case import Draft
 from bot.context import AigaqContext
+from bot.i18n import N_
+from bot.services import intake
 from bot.services.answers import split_message
 from bot.services.intake import carry_relation
 
 LANGUAGE, INTAKE, CONFIRM_CANCEL, SUBMITTED = "language", "intake", "confirm_cancel", "submitted"
 CANCEL_PREFIX = "cancel:"
+# user_data keys: the message whose buttons answer the current question (taken away once it
+# is answered), and "step:person" after she pressed "Other (type it)" there.
+ASKED = "asked"
+TYPING = "typing"
 WIPE_PREFIX = "wipe:"
 
 
@@ -80,3 +88,51 @@ async def say(
         remember(context, sent)
         messages.append(sent)
     return messages
+
+
+async def retire_keyboard(update: Update, context: AigaqContext) -> None:
+    """Take the buttons off the last question, so that an answered one cannot be pressed."""
+    chat, data = update.effective_chat, context.user_data
+    message_id = data.pop(ASKED, None) if data is not None else None
+    if chat is None or message_id is None:
+        return
+    # Too old, deleted, or already without buttons: nothing to take away.
+    with contextlib.suppress(TelegramError):
+        await context.bot.edit_message_reply_markup(chat.id, message_id, reply_markup=None)
+
+
+async def ask(
+    update: Update,
+    context: AigaqContext,
+    text: str,
+    buttons: list[list[tuple[str, str]]] | None = None,
+) -> None:
+    """A question: the previous one loses its buttons, this one keeps them until answered."""
+    await retire_keyboard(update, context)
+    sent = await say(update, context, text, buttons)
+    if buttons and sent and context.user_data is not None:
+        context.user_data[ASKED] = sent[-1].message_id
+
+
+def typing_here(context: AigaqContext, draft: Draft) -> bool:
+    """She pressed "Other (type it)" at this very question."""
+    data = context.user_data or {}
+    return bool(data.get(TYPING) == f"{draft['step']}:{draft['person']}")
+
+
+def start_typing(context: AigaqContext, draft: Draft) -> None:
+    """ "Other (type it)": her next message is her own answer to this button question."""
+    step = intake.BY_NAME.get(draft["step"])
+    if step is None or not step.free:
+        raise intake.IntakeError(N_("This button is out of date. Please use the buttons below."))
+    if context.user_data is not None:
+        context.user_data[TYPING] = f"{draft['step']}:{draft['person']}"
+
+
+def typed_at_buttons(context: AigaqContext, draft: Draft) -> bool:
+    """Typed text or a voice message at a button question that does not take it now: one
+    without "Other (type it)", or one where she has not pressed it. Re-asked with the buttons."""
+    step = intake.BY_NAME.get(draft["step"])
+    if step is None or step.kind not in ("info", "yesno", "choice"):
+        return False
+    return not (step.free and typing_here(context, draft))

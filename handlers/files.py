@@ -30,8 +30,9 @@ from bot.i18n import gettext as _
 from bot.services import file_tags, intake
 from bot.services.cases import FollowUpClosed
 from bot.services.filetypes import type_of
+from bot.services.flood import DraftCaps
 from bot.services.team import NoRecipients
-from handlers.dialogue import INTAKE, say
+from handlers.dialogue import INTAKE, draft_of, say
 
 log = logging.getLogger(__name__)
 
@@ -240,3 +241,45 @@ async def file_described(update: Update, context: AigaqContext, draft: Draft, va
     done = [[(_(intake.LABELS[intake.DONE]), intake.callback("evidence", intake.DONE))]]
     await say(update, context, _("Noted. Send more, or press Done."), done)
     return INTAKE
+
+
+def caps_of(context: AigaqContext) -> DraftCaps:
+    """The caps on what one draft, and one account in a day, may hold (bot/settings.py)."""
+    settings = context.services.settings
+    return context.services.flood_gate.caps(
+        settings.max_draft_pieces, settings.max_draft_files, settings.max_draft_mb
+    )
+
+
+def over_cap(context: AigaqContext, user_id: int, draft: Draft) -> None:
+    """One more story piece: raise IntakeError (said to her, nothing lost) over a cap."""
+    over = caps_of(context).piece(user_id, len(draft["narrative"]))
+    if over is not None:
+        raise intake.IntakeError(over[0], count=over[1])
+
+
+async def receive_into_draft(
+    update: Update, context: AigaqContext, media: Any, kind: str
+) -> str | None:
+    """A draft's file, sealed at once; None if refused (a cap on the draft or the day, or
+    one of receive_file's checks), said to her in her language."""
+
+    async def tell(text: str) -> None:
+        await say(update, context, text)
+
+    draft = draft_of(context)
+    user = update.effective_user
+    if draft is not None and user is not None:
+        held = len(draft.get("files", []))
+        size = int(getattr(media, "file_size", 0) or 0)
+        over = caps_of(context).file(user.id, draft.get("id", ""), held, size)
+        if over is not None:
+            await tell(_(over[0]).format(count=over[1], mb=over[1]))
+            return None
+    origin = origin_of(update.effective_message, media)
+    uid = await receive_file(context, media, kind, tell, origin=origin)
+    if uid is not None and draft is not None:
+        # Every file she sent is named by her draft, replaced ones too, never by her account:
+        # /cancel and Submit delete those no answer names any more.
+        draft.setdefault("files", []).append(uid)
+    return uid

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -17,7 +16,7 @@ from telegram.ext import (
 
 from bot.case import Draft, files_of_draft
 from bot.context import AigaqApplication, AigaqContext
-from bot.i18n import LOCALES, current_locale, use_locale
+from bot.i18n import LOCALES, N_, current_locale, use_locale
 from bot.i18n import gettext as _
 from bot.services import file_tags, intake
 from bot.services.cases import DailyLimit
@@ -37,9 +36,13 @@ from handlers.dialogue import (
     LANGUAGE,
     SUBMITTED,
     WIPE_PREFIX,
+    ask,
     draft_of,
     ids,
+    retire_keyboard,
     say,
+    start_typing,
+    typed_at_buttons,
 )
 from handlers.files import (
     MAX_FILE,
@@ -47,8 +50,8 @@ from handlers.files import (
     evidence_of,
     file_described,
     not_ready_text,
-    origin_of,
-    receive_file,
+    over_cap,
+    receive_into_draft,
     too_big_text,
     unsupported_text,
 )
@@ -70,7 +73,7 @@ async def _ask(update: Update, context: AigaqContext, prefix: str | None = None)
         return await _welcome(update, context)
     shown = intake.prompt(draft, context.services.pieces.values(draft))
     text = f"{prefix}\n\n{shown.text}" if prefix else shown.text
-    await say(update, context, text, shown.buttons)
+    await ask(update, context, text, shown.buttons)
     return INTAKE
 
 
@@ -150,13 +153,19 @@ async def on_button(update: Update, context: AigaqContext) -> str | None:
         return await _summary_button(update, context, draft, value)
     if value == intake.CANCEL:
         return await ask_cancel(update, context)
-    if value == intake.DONE and draft["step"] in ("narrative", "evidence"):
-        intake.finish_part(draft)
-        return await _ask(update, context)
     if draft["step"] == "evidence" and file_tags.is_tag(value):
         return await file_described(update, context, draft, value)
     try:
-        await context.services.pieces.answer(draft, intake.Answer(button=value))
+        if value == intake.TYPE:
+            start_typing(context, draft)
+            await say(update, context, _(intake.TYPE_IT))
+            return INTAKE
+        if value == intake.DONE and draft["step"] in ("narrative", "evidence"):
+            intake.finish_part(draft)
+        elif value not in (intake.KEEP, intake.SKIP) or not intake.keep_earlier(
+            draft, context.services.pieces.values(draft)
+        ):
+            await context.services.pieces.answer(draft, intake.Answer(button=value))
     except intake.IntakeError as exc:
         return await _reask(update, context, exc)
     return await _ask(update, context)
@@ -190,9 +199,13 @@ async def _take(
     update: Update, context: AigaqContext, draft: Draft, given: intake.Answer
 ) -> str | None:
     try:
+        if typed_at_buttons(context, draft):
+            raise intake.IntakeError(N_("Please choose one of the buttons."))
         if draft["step"] == "narrative":
+            intake.narrative_piece(given)  # an empty one is re-asked, not counted
+            over_cap(context, ids(update)[0], draft)
             await context.services.pieces.add_narrative(draft, given)
-            await say(
+            await ask(
                 update,
                 context,
                 _("Received. You can add more, or press Done."),
@@ -219,9 +232,10 @@ async def on_voice(update: Update, context: AigaqContext) -> str | None:
     if media is None:
         return None
     step = intake.BY_NAME.get(draft["step"])
-    if step is None or step.kind in ("info", "yesno") or (step.kind == "choice" and not step.free):
+    # A button question takes her voice only after "Other (type it)", where it has one.
+    if step is None or typed_at_buttons(context, draft):
         return await _ask(update, context, _("Please choose one of the buttons."))
-    uid = await _receive(update, context, media, "voice")
+    uid = await receive_into_draft(update, context, media, "voice")
     if uid is None:
         return INTAKE
     return await _take(update, context, draft, intake.Answer(voice=uid))
@@ -245,27 +259,11 @@ async def on_file(update: Update, context: AigaqContext) -> str | None:
         return INTAKE
     if media is None or kind is None:
         return await _ask(update, context, unsupported_text())
-    uid = await _receive(update, context, media, kind)
+    uid = await receive_into_draft(update, context, media, kind)
     if uid is None:
         return INTAKE
     count = intake.add_evidence(draft, uid, kind)
     return await acknowledge_file(update, context, draft, kind, count)
-
-
-async def _receive(update: Update, context: AigaqContext, media: Any, kind: str) -> str | None:
-    """A draft's file, sealed at once (handlers/files.py); None if refused."""
-
-    async def tell(text: str) -> None:
-        await say(update, context, text)
-
-    origin = origin_of(update.effective_message, media)
-    uid = await receive_file(context, media, kind, tell, origin=origin)
-    draft = draft_of(context)
-    if uid is not None and draft is not None:
-        # Every file she sent is named by her draft, replaced ones too, never by her account:
-        # /cancel and Submit delete those no answer names any more.
-        draft.setdefault("files", []).append(uid)
-    return uid
 
 
 async def on_unsupported(update: Update, context: AigaqContext) -> str | None:
@@ -287,7 +285,7 @@ async def back(update: Update, context: AigaqContext) -> str | None:
 
 async def ask_cancel(update: Update, context: AigaqContext) -> str:
     """/cancel: ask before wiping anything."""
-    await say(
+    await ask(
         update,
         context,
         _("Delete all your answers and files of this testimony? This cannot be undone."),
@@ -304,6 +302,7 @@ async def cancel_answered(update: Update, context: AigaqContext) -> str | int:
     if query.data != CANCEL_PREFIX + "yes":
         return await _ask(update, context)
     draft = draft_of(context)
+    await retire_keyboard(update, context)
     if draft is not None:
         await context.services.cases.discard_draft_files(files_of_draft(draft))
     await context.services.outbox.drop_reminders(ids(update)[1])  # "expires tomorrow": no more
@@ -336,6 +335,7 @@ async def _submit(update: Update, context: AigaqContext, draft: Draft) -> str | 
         await say(update, context, not_ready_text())
         return INTAKE
     context.user_data.pop("draft", None)
+    await retire_keyboard(update, context)
     context.services.pieces.submitted(draft)
     if draft["consent"].get("subscribe") == "yes":  # news: on her account, not with the case
         await context.services.accounts.set_subscribed(user.id, chat.id, True)

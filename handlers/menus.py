@@ -8,6 +8,7 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from bot.i18n import N_, WRITTEN_LOCALES, translate
+from bot.i18n import gettext as _
 from bot.models import Role
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,22 @@ ADMIN = {
     "language": N_("Change language"),
     "help": N_("Help"),
 }
+
+
+def command_list(role: Role) -> str:
+    """/help's list of the commands she has, in the current language: the relative's, then a
+    reviewer's or an admin's own under their heading."""
+
+    def lines(table: dict[str, str], skip: dict[str, str]) -> list[str]:
+        return [f"/{name}: {_(text)}" for name, text in table.items() if name not in skip]
+
+    listed = lines(RELATIVE, {})
+    if role != Role.RELATIVE:
+        staff = ADMIN if role == Role.ADMIN else REVIEWER
+        extra = lines(staff, RELATIVE)
+        if extra:
+            listed += ["", _("For the team:"), *extra]
+    return "\n".join(listed)
 
 
 def _commands(table: dict[str, str], locale: str) -> list[BotCommand]:

@@ -44,7 +44,7 @@ def render(item: Item, default_locale: str) -> Rendered:
         text = translate(locale, "Case {code}: {status}.")
         return text.format(code=message["code"], status=translate(locale, label)), None, True
     if item.kind == QUESTION:
-        header = translate(locale, "The reviewing team has a question about your case {code}:")
+        header = translate(locale, "Our team has a question about your case {code}:")
         # Her answer button carries the question's random token, never a row id.
         button = InlineKeyboardButton(
             translate(locale, "Answer"), callback_data=f"{START}{message['token']}"

@@ -43,10 +43,18 @@ class Harness:
     reviewer: ReviewerKey
     app: AigaqApplication | None = None
     rate_limit: bool = True
+    # The fake Bot API has no pace to keep: the limiter runs, without Telegram's 30 a second
+    # (a walk through the dialogue is some sixty calls).
+    overall_rate: float = 1000.0
     users: list[FakeUser] = field(default_factory=list)
 
     async def start(self) -> AigaqApplication:
-        self.app = build_application(self.settings, request=self.api, rate_limit=self.rate_limit)
+        self.app = build_application(
+            self.settings,
+            request=self.api,
+            rate_limit=self.rate_limit,
+            overall_rate=self.overall_rate,
+        )
         await self.app.initialize()
         if self.app.post_init is not None:
             await self.app.post_init(self.app)

@@ -203,6 +203,12 @@ async def walk_intake(
     await describe_file(user, 1, files_about, len(persons))
     await user.send_document(PDF, file_name="letter.pdf", mime_type="application/pdf")
     await describe_file(user, 2, files_about, len(persons))
+    return await finish_intake(user, consent=consent, submit=submit)
+
+
+async def finish_intake(user: Any, *, consent: Consent = Consent(), submit: bool = True) -> str:
+    """From the evidence step to the end: Done, her consent, Submit; the case code (or, with
+    `submit=False`, "" at the summary)."""
     await user.press("i:evidence:_done")
     await user.press(f"i:consent_contact:{consent.contact}")
     await user.press(f"i:consent_sharing:{consent.sharing}")

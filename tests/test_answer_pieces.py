@@ -108,13 +108,16 @@ async def test_after_a_restart_the_summary_says_given_sealed_and_she_can_still_e
     # She changes her own part: her new answers show, the others stay sealed.
     await user.press("i:summary:edit:about")  # her name and residence (relation: per person)
     await user.send_text("Gulbahram Edited")
-    await user.press("i:residence:_skip")
+    await user.press("i:residence:_skip")  # while editing, Skip keeps her answer (sealed)
     assert "Gulbahram Edited" in screen(user) and "given (sealed)" in screen(user)
     await user.press("i:summary:submit")
     code = next(m.text for m in user.messages if m.text and "Case code" in m.text)
     code = code.split("Case code: ", 1)[1].split("\n", 1)[0]
     payload = await harness.open_case(code)
-    assert payload["testifier"] == {"own_name": "Gulbahram Edited", "residence": None}
+    assert payload["testifier"] == {
+        "own_name": "Gulbahram Edited",
+        "residence": "Алматы, Қазақстан",
+    }
     person = payload["detainees"][0]
     assert person["relation"] == "son"
     assert person["name"] == "Ерлан Нұрғалиұлы" and person["id_number"] == "654023198501010019"

@@ -19,7 +19,7 @@ from bot.reviewing.bundle import verify_bundle
 from bot.reviewing.clean import CleaningError, working_copy
 from bot.reviewing.export import export
 from tests.harness import Harness
-from tests.scenario import PERSONS, Consent, walk_intake
+from tests.scenario import Consent, finish_intake
 from tests.test_intake_robustness import to_step
 
 GPS = {1: "N", 2: (43.0, 15.0, 0.0), 3: "E", 4: (76.0, 57.0, 0.0)}  # Almaty
@@ -119,9 +119,7 @@ async def test_partners_get_clean_copies_the_original_stays_sealed(
     photo, pdf = photo_with_gps(), pdf_with_author()
     await user.send_document(photo, file_name="IMG_0001.jpg", mime_type="image/jpeg")
     await user.send_document(pdf, file_name="letter.pdf", mime_type="application/pdf")
-    code = await walk_intake(
-        user, locale="en", persons=PERSONS[:1], consent=Consent(sharing="organisations")
-    )
+    code = await finish_intake(user, consent=Consent(sharing="organisations"))
     reviewer = harness.reviewer_tool()
     await reviewer.decisions.set_status(code, CaseStatus.VERIFIED)
     partner = tmp_path / "partner.zip"
@@ -164,9 +162,7 @@ async def test_a_file_that_cannot_be_cleaned_stays_with_the_team(
     await to_step(user, "evidence")
     damaged = b"\xff\xd8\xff\xe0" + b"\x00" * 64  # a JPEG's start, then nothing readable
     await user.send_document(damaged, file_name="scan.jpg", mime_type="image/jpeg")
-    code = await walk_intake(
-        user, locale="en", persons=PERSONS[:1], consent=Consent(sharing="organisations")
-    )
+    code = await finish_intake(user, consent=Consent(sharing="organisations"))
     reviewer = harness.reviewer_tool()
     await reviewer.decisions.set_status(code, CaseStatus.VERIFIED)
     report = await export(reviewer, tmp_path / "partner.zip", "bundle")

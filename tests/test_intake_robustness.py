@@ -188,7 +188,7 @@ async def test_daily_submission_limit(harness: Harness) -> None:
     second = await walk_intake(user, locale="en", persons=PERSONS[:1])
     # The second one is refused politely and kept: no new code is shown.
     assert second == first
-    assert "most for one day" in user.last_text
+    assert "daily limit" in user.last_text
     assert "draft" in harness.app.user_data[user.user_id]  # type: ignore[union-attr]
 
 

@@ -473,7 +473,7 @@ async def test_the_readme_threat_model_says_what_privacy_says(harness: Harness) 
         ("whether a given Telegram account has written", "whether a Telegram account wrote"),
         ("holds a document they already have", "a document they already have"),
         ("the order in which records were written", "the transaction ids of a case"),
-        ("sealed with your case for the reviewing team", "sealed beside her case"),
+        ("sealed with your case for our team", "sealed beside her case"),
         ("stay on Telegram's servers until you delete them", "on its servers until she deletes"),
         ("Copies in backups made earlier are not deleted", "copies in earlier backups"),
     ):

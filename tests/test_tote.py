@@ -7,9 +7,9 @@ import re
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES_DIR
+from bot.i18n import LOCALE_NAMES, LOCALES_DIR
 from bot.services.answers import fold_name
-from bot.tote import HAMZA, LRI, PDI, to_arabic, word_to_arabic
+from bot.tote import HAMZA, LRI, PDI, spell_out, to_arabic, to_cyrillic, word_to_arabic
 from tests.harness import Harness
 from tests.scenario import receipt_of
 from tests.test_intake_dialogue import LONG_STORY, PDF, PERSONS, PHOTO_1, PHOTO_2, walk_intake
@@ -45,11 +45,35 @@ def test_letter_table(cyrillic: str, arabic: str) -> None:
 
 def test_codes_numbers_commands_and_placeholders_keep_their_order() -> None:
     text = to_arabic("Іс коды: {code}. Күйін /status {code} арқылы, 2018 жылы?")
-    assert f"{LRI}{{code}}{PDI}" in text and f"{LRI}/status{PDI}" in text
+    # A command and its argument sit in ONE isolate: two isolates side by side would be
+    # laid out right to left, and she would copy `K7QF-M2XD /status`.
+    assert f"{LRI}{{code}}{PDI}" in text and f"{LRI}/status {{code}}{PDI}" in text
     assert f"{LRI}2018{PDI}" in text and text.endswith("؟")
     assert not CYRILLIC.search(text)
     code = to_arabic("{code}").format(code="K7QF-M2XD")
     assert code == f"{LRI}K7QF-M2XD{PDI}"
+
+
+def test_a_run_of_latin_words_is_one_isolate() -> None:
+    text = to_arabic("Жазыңыз: /status 7K2M-Q9XD, мысалы: 2026-11-25 18:00 (Алматы) #{number}")
+    assert f"{LRI}/status 7K2M-Q9XD{PDI}،" in text
+    assert f"{LRI}2026-11-25 18:00{PDI}" in text and f"{LRI}#{{number}}{PDI}" in text
+
+
+def test_xinjiang_spelling_one_ya_and_latin_mb() -> None:
+    # «ия» inside a word is one ي in Xinjiang writing (құпия → قۇپيا, not قۇپييا).
+    assert word_to_arabic("құпия") == "قۇپيا" and word_to_arabic("сияқты") == "سياقتى"
+    assert word_to_arabic("полиция") == "پوليتسيا"
+    assert to_arabic(spell_out("20 МБ-қа дейін")) == f"{LRI}20 MB{PDI}-قا دەيىن"
+    assert "بۇۇ" not in to_arabic(spell_out("БҰҰ-ның жұмыс тобы"))
+
+
+def test_a_hamza_typed_as_u0621_marks_front_vowels_too() -> None:
+    assert to_cyrillic("\u0621ۇرىمجى") == to_cyrillic(f"{HAMZA}ۇرىمجى") == "үрімжі"
+
+
+def test_the_language_name_has_no_hamza_inside_a_word() -> None:
+    assert LOCALE_NAMES["kk_Arab"] == "قازاقشا (توتە جازۋ)"
 
 
 def test_the_catalog_is_complete_and_has_no_cyrillic() -> None:
@@ -112,3 +136,13 @@ async def test_the_whole_dialogue_status_and_withdrawal_without_a_cyrillic_word(
     assert not CYRILLIC.search(user.last_text)
     await user.press(user.buttons()[0][1])
     assert code in user.last_text and not CYRILLIC.search(user.last_text)
+
+
+async def test_a_command_copied_with_its_isolate_is_heard_as_the_command(
+    harness: Harness,
+) -> None:
+    user = harness.user(user_id=9300, language_code="en")
+    await user.send_command("help")
+    expected = user.last_text
+    await user.send_text(f"{LRI}/help{PDI}")  # as copied from an Arabic-script message
+    assert user.last_text == expected

@@ -160,6 +160,7 @@ async def test_a_wrong_id_number_is_re_asked_once_then_kept_as_she_wrote_it(
     ):
         await user.press(f"i:{step}:{value}")
     await user.press("i:another:no")
+    await user.send_text("They took her from work.")  # an empty story is not taken
     await user.press("i:narrative:_done")
     await user.press("i:evidence:_done")
     for step, value in (("consent_contact", "no"), ("consent_sharing", "organisations")):

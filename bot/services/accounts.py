@@ -112,6 +112,10 @@ class Accounts:
             account = await self.get_or_create(session, user_id)
             account.subscribed = subscribed
             if subscribed:
+                # Broadcasts go out in her account's language: the one she was answered in
+                # (her Telegram's) until she picks one, never the bot's default.
+                if account.locale is None:
+                    account.locale = current_locale()
                 account.chat_ref = self._key.encrypt(str(chat_id).encode(), context="chat")
                 return
             # Questions and notices reach her through the contact sealed beside her case,

@@ -32,7 +32,7 @@ NAME_LONG = N_(
 NAME_LETTERS = N_("Please write the name with letters, in any alphabet.")
 TEXT_EMPTY = N_("Please write your answer, send a voice message, or press Skip.")
 TEXT_LONG = N_(
-    "That answer is too long for this question (up to {limit} characters). "
+    "That answer is too long for this question: it can have at most {limit} characters. "
     "You can tell everything in detail at the step «What happened»."
 )
 

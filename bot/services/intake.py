@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from bot import gazetteer
 from bot.case import Draft
-from bot.i18n import N_, current_locale
-from bot.i18n import gettext as _
+from bot.i18n import N_
 from bot.services import who_where
 from bot.services.answers import (
     AnswerError,
@@ -32,12 +31,14 @@ from bot.services.answers import (
     parse_birth_year,
     parse_event_date,
 )
+from bot.services.prompt import Prompt, earlier, prompt, stored
 from bot.services.questions import (
     BY_NAME,
     CALLBACK_PREFIX,
     CANCEL,
     CONTINUE,
     DONE,
+    KEEP,
     LABELS,
     NO,
     ORDER,
@@ -46,6 +47,7 @@ from bot.services.questions import (
     SKIP,
     STEPS,
     SUMMARY,
+    TYPE,
     UN_TRANSMISSION,
     UNKNOWN,
     YES,
@@ -60,6 +62,7 @@ __all__ = [
     "CANCEL",
     "CONTINUE",
     "DONE",
+    "KEEP",
     "LABELS",
     "NO",
     "ORDER",
@@ -68,15 +71,34 @@ __all__ = [
     "SKIP",
     "STEPS",
     "SUMMARY",
+    "TYPE",
     "UNKNOWN",
     "UN_TRANSMISSION",
     "YES",
+    "Prompt",
     "Step",
     "callback",
+    "earlier",
     "evidence_counts",
+    "prompt",
+    "stored",
     "summary",
     "summary_buttons",
 ]
+
+
+AT_SUMMARY = N_(
+    "Please use the buttons under your answers: Submit sends them, and each Edit button "
+    "changes one part."
+)
+AT_EVIDENCE = N_(
+    "Here, please send photos, PDF documents, videos or voice messages. When you have sent "
+    "them all, or if you have none, press Done."
+)
+NO_STORY = N_(
+    "Please tell what happened first: write it, or send a voice message. Then press Done."
+)
+TYPE_IT = N_("Please type your answer, or send a voice message.")
 
 
 class IntakeError(Exception):
@@ -95,12 +117,6 @@ class Answer:
     button: str | None = None
     text: str | None = None
     voice: str | None = None
-
-
-@dataclass
-class Prompt:
-    text: str
-    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
 
 
 def new_draft() -> Draft:
@@ -171,14 +187,6 @@ def slot(draft: Draft) -> str | None:
     return f"testifier.{step.name}"
 
 
-def stored(draft: Draft) -> Any:
-    """What the draft holds now for the current step (a piece's reference, say), or None."""
-    step = BY_NAME[draft["step"]]
-    if step.part == "person":
-        return draft["detainees"][draft["person"]].get(step.name)
-    return (draft["consent"] if step.part == "consent" else draft["about"]).get(step.name)
-
-
 def answer(draft: Draft, given: Answer, *, today: date | None = None) -> None:
     """Take her answer for the current step, unsealed, and move on; raise IntakeError to
     re-ask. The dialogue seals it first (bot/services/pieces.py, `DraftPieces.answer`)."""
@@ -203,6 +211,8 @@ def accept(draft: Draft, value: Any, kept: Any, *, today: date | None = None) ->
 
 def read(draft: Draft, given: Answer, *, today: date | None = None) -> Any:
     """Her answer for the current step in its stored form; raise IntakeError to re-ask."""
+    if draft["step"] == SUMMARY:
+        raise IntakeError(AT_SUMMARY)
     step = BY_NAME[draft["step"]]
     value: Any
     if given.button in (SKIP, UNKNOWN) and (step.skip or step.unknown):
@@ -234,6 +244,8 @@ def read(draft: Draft, given: Answer, *, today: date | None = None) -> Any:
         value = _voice_or_text(given, lambda t: check_text(" ".join(clean_name(t).split())))
     elif step.kind == "text":
         value = _voice_or_text(given, check_text)
+    elif step.kind == "evidence":
+        raise IntakeError(AT_EVIDENCE)
     else:
         raise IntakeError(N_("Please answer with a message or use the buttons."))
     return value
@@ -274,7 +286,9 @@ def add_evidence(draft: Draft, uid: str, kind: str) -> int:
 
 
 def finish_part(draft: Draft) -> None:
-    """The Done button of the narrative or evidence step."""
+    """The Done button of the narrative or evidence step; the story may not be empty."""
+    if draft["step"] == "narrative" and not draft["narrative"]:
+        raise IntakeError(NO_STORY)
     _advance(draft, BY_NAME[draft["step"]], None)
 
 
@@ -304,6 +318,16 @@ def _advance(draft: Draft, step: Step, value: Any) -> None:
     draft["step"] = next_name
 
 
+def keep_earlier(draft: Draft, values: Mapping[str, Any]) -> bool:
+    """Keep, Skip while editing: the answer given before stays and she moves on."""
+    kept = earlier(draft)
+    if kept is None:
+        return False
+    piece = kept.get("piece") if isinstance(kept, dict) else None
+    _advance(draft, BY_NAME[draft["step"]], values.get(piece, kept) if piece else kept)
+    return True
+
+
 def back(draft: Draft) -> bool:
     """Go one step back, keeping every answer; False at the first step."""
     if not draft["history"]:
@@ -329,44 +353,6 @@ def edit(draft: Draft, part: str) -> None:
     draft["history"].append([SUMMARY, draft["person"]])
     draft["editing"] = part
     draft["step"] = PART_FIRST[kind]
-
-
-def prompt(draft: Draft, values: Mapping[str, Any] | None = None) -> Prompt:
-    """The current question in the current locale, with its buttons; `values` is the
-    plaintext of her sealed answers still held in memory (piece uid -> answer)."""
-    name = draft["step"]
-    if name == SUMMARY:
-        return Prompt(summary(draft, values), summary_buttons(draft))
-    step = BY_NAME[name]
-    text = _(step.question)
-    if step.note:
-        text += "\n\n" + _(step.note)
-    if step.part == "person" and len(draft["detainees"]) > 1 and name != "another":
-        text = _("Person {number}.").format(number=draft["person"] + 1) + " " + text
-    rows: list[list[tuple[str, str]]] = []
-    if step.kind == "info":
-        rows.append(
-            [
-                (_(LABELS[CONTINUE]), callback(name, CONTINUE)),
-                (_(LABELS[CANCEL]), callback(name, CANCEL)),
-            ]
-        )
-    options = [(_(label), callback(name, value)) for value, label in step.options]
-    if name == "hometown_detail":
-        person = draft["detainees"][draft["person"]]
-        counties = who_where.counties(person, values or {}, current_locale())
-        options = [(label, callback(name, value)) for label, value in counties]
-    rows.extend(options[i : i + 2] for i in range(0, len(options), 2))
-    extra = []
-    if step.unknown:
-        extra.append((_(LABELS[UNKNOWN]), callback(name, UNKNOWN)))
-    if step.skip:
-        extra.append((_(LABELS[SKIP]), callback(name, SKIP)))
-    if step.kind in ("narrative", "evidence"):
-        extra.append((_(LABELS[DONE]), callback(name, DONE)))
-    if extra:
-        rows.append(extra)
-    return Prompt(text, rows)
 
 
 def ready(draft: Draft) -> bool:

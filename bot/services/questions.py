@@ -29,6 +29,8 @@ UNKNOWN = "_unknown"
 DONE = "_done"
 CONTINUE = "_continue"
 CANCEL = "_cancel"
+TYPE = "_type"  # "Other (type it)": the next typed message is her answer to a button question
+KEEP = "_keep"  # while editing from the summary: keep the answer given before
 YES = "yes"
 NO = "no"
 SUMMARY = "summary"
@@ -43,6 +45,8 @@ LABELS = {
     CANCEL: N_("Cancel"),
     YES: N_("Yes"),
     NO: N_("No"),
+    TYPE: N_("Other (type it)"),
+    KEEP: N_("Keep this answer"),
 }
 
 
@@ -55,7 +59,8 @@ class Step:
     options: tuple[tuple[str, str], ...] = ()
     skip: bool = False
     unknown: bool = False
-    # Typed text (or voice) is taken as the answer to a button question.
+    # Her own words (typed or spoken) may answer this button question, after she presses
+    # "Other (type it)"; typed text without it is re-asked with the buttons.
     free: bool = False
     # What she must know before she answers; shown under the question, not in the summary.
     note: str = ""

@@ -20,7 +20,7 @@ def callback(step: str, value: str) -> str:
     return f"{CALLBACK_PREFIX}{step}:{value}"
 
 
-def _label(step_name: str, value: Any, values: Mapping[str, Any] | None = None) -> str:
+def shown(step_name: str, value: Any, values: Mapping[str, Any] | None = None) -> str:
     """Her answer as the summary shows it back to her, in her language; a sealed answer
     whose plaintext this process no longer holds is "given (sealed)"."""
     if isinstance(value, dict) and isinstance(value.get("piece"), str):
@@ -46,17 +46,17 @@ def summary(draft: Draft, values: Mapping[str, Any] | None = None) -> str:
     """Everything she gave, in her language, part by part."""
     lines = [_("Please check your answers."), "", "— " + _("About you")]
     for name in ("own_name", "residence"):
-        given = _label(name, draft["about"].get(name), values)
+        given = shown(name, draft["about"].get(name), values)
         lines.append(f"{_(BY_NAME[name].question)} {given}")
     for number, person in enumerate(draft["detainees"], start=1):
         lines += ["", "— " + _("Person {number}").format(number=number)]
         for step in STEPS:
             if step.part == "person" and step.name != "another":
-                given = _label(step.name, person.get(step.name), values)
+                given = shown(step.name, person.get(step.name), values)
                 lines.append(f"{_(step.question)} {given}")
     lines += ["", "— " + _("What happened")]
     for piece in draft["narrative"]:
-        lines.append(_label("narrative", piece, values))
+        lines.append(shown("narrative", piece, values))
     if not draft["narrative"]:
         lines.append("—")
     lines += ["", "— " + _("Evidence")]
@@ -72,7 +72,7 @@ def summary(draft: Draft, values: Mapping[str, Any] | None = None) -> str:
         "consent_un_name",
         "subscribe",
     ):
-        lines.append(f"{_(BY_NAME[name].question)} {_label(name, draft['consent'].get(name))}")
+        lines.append(f"{_(BY_NAME[name].question)} {shown(name, draft['consent'].get(name))}")
     return "\n".join(lines)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,6 +15,37 @@ from bot.services import audit
 from bot.services.cases import normalise_code
 from bot.services.retention import shred_case
 from bot.services.roles import CLI
+
+
+@dataclass
+class Tombstones:
+    """Receipts whose case was withdrawn by this process, as their hashes, for a day, in
+    memory only: "withdrawn already" to whoever sends the same receipt again. The database
+    keeps no receipt hash of a withdrawn case, so after a restart (or a day) the answer is
+    the one for a receipt that was never given; nothing more than the receipt proves is said."""
+
+    keep_for: float = 24 * 3600
+    _pending: dict[int, str] = field(default_factory=dict)  # case id -> receipt hash
+    _gone: dict[str, float] = field(default_factory=dict)  # receipt hash -> when
+
+    def offered(self, case_id: int, digest: str) -> None:
+        """A withdrawal was offered for this receipt's case."""
+        self._pending[case_id] = digest
+        if len(self._pending) > 10_000:
+            self._pending.clear()
+
+    def withdrawn(self, case_id: int, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if (digest := self._pending.pop(case_id, None)) is not None:
+            self._gone = {d: t for d, t in self._gone.items() if now - t < self.keep_for}
+            self._gone[digest] = now
+
+    def was_withdrawn(self, digest: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        return now - self._gone.get(digest, -self.keep_for - now) < self.keep_for
+
+
+TOMBSTONES = Tombstones()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,191 @@
+"""No dead ends for the relative (issue 19): the summary, edits, typed text at button
+questions, old buttons, /help, /withdraw twice, "needs information", /subscribe's language,
+and the caps on what one draft (and one account in a day) may hold."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import update
+
+from bot.models import Case, CaseStatus, Role
+from tests.harness import Harness
+from tests.scenario import PERSONS, PHOTO_1, PHOTO_2, receipt_of, walk_intake, withdraw
+from tests.test_intake_robustness import current_step, to_step
+
+
+async def to_summary(user) -> None:
+    """A fresh user, in English, at the summary."""
+    await to_step(user, "evidence")
+    await user.press("i:evidence:_done")
+    await user.press("i:consent_contact:no")
+    await user.press("i:consent_sharing:team")
+    await user.press("i:consent_un:no")
+    await user.press("i:subscribe:no")
+
+
+def draft(harness: Harness, user_id: int) -> dict:
+    return harness.app.user_data[user_id]["draft"]  # type: ignore[return-value]
+
+
+async def test_typing_at_the_summary_shows_the_summary_again(harness: Harness) -> None:
+    user = harness.user(user_id=7101, language_code="en")
+    await to_summary(user)
+    for typed in ("send", "жіберу"):
+        await user.send_text(typed)
+        assert "Something went wrong" not in user.last_text
+        assert "Submit sends them" in user.last_text
+        assert "Please check your answers." in user.last_text
+        assert "i:summary:submit" in [data for _label, data in user.buttons()]
+    assert await current_step(harness, user.user_id) == "summary"
+
+
+async def test_an_edit_shows_the_earlier_answer_and_skip_keeps_it(harness: Harness) -> None:
+    user = harness.user(user_id=7102, language_code="en")
+    await to_summary(user)
+    await user.press("i:summary:edit:about")
+    await user.send_text("Айгүл Серікқызы")
+    await user.send_text("Almaty, Kazakhstan")
+    assert await current_step(harness, user.user_id) == "summary"
+    await user.press("i:summary:edit:about")
+    assert "Your answer so far: Айгүл Серікқызы" in user.last_text
+    await user.press("i:own_name:_skip")  # Skip while editing keeps what she said
+    assert "Your answer so far: Almaty, Kazakhstan" in user.last_text
+    await user.press("i:residence:_keep")
+    assert "Айгүл Серікқызы" in user.last_text and "Almaty, Kazakhstan" in user.last_text
+    # A person's name (no Skip there) is kept with Keep.
+    await user.press("i:summary:edit:person:0")
+    relation = draft(harness, user.user_id)["detainees"][0]["relation"]
+    assert "Your answer so far: My daughter" in user.last_text
+    await user.press("i:relation:_keep")
+    assert "Your answer so far: Серік Жұмабай" in user.last_text
+    await user.press("i:name:_keep")
+    assert draft(harness, user.user_id)["detainees"][0]["relation"] == relation
+
+
+async def test_typed_text_at_a_button_question_is_asked_again(harness: Harness) -> None:
+    user = harness.user(user_id=7103, language_code="en")
+    await to_step(user, "relation")
+    await user.send_text("spam 1")
+    assert "Please choose one of the buttons." in user.last_text
+    assert await current_step(harness, user.user_id) == "relation"
+    assert "i:relation:_type" in [data for _label, data in user.buttons()]
+    await user.send_voice(b"OggS" + b"voice" * 100)  # not kept either, before "Other"
+    assert "Please choose one of the buttons." in user.last_text
+    assert not draft(harness, user.user_id).get("files")
+    await user.press("i:relation:_type")
+    assert "Please type your answer" in user.last_text
+    await user.send_text("My nephew")
+    assert await current_step(harness, user.user_id) == "own_name"
+    assert draft(harness, user.user_id)["detainees"][0].get("relation")  # her words, sealed
+
+
+async def test_status_takes_no_stray_text(harness: Harness) -> None:
+    user = harness.user(user_id=7104, language_code="en")
+    await to_step(user, "detained")
+    await user.send_text("2017")
+    assert await current_step(harness, user.user_id) == "status"
+    await user.send_text("spam 1")
+    assert await current_step(harness, user.user_id) == "status"
+    assert "Please choose one of the buttons." in user.last_text
+
+
+async def test_an_empty_story_and_text_at_the_evidence_step(harness: Harness) -> None:
+    user = harness.user(user_id=7105, language_code="en")
+    await to_step(user, "narrative")
+    await user.press("i:narrative:_done")
+    assert await current_step(harness, user.user_id) == "narrative"
+    assert "Please tell what happened first" in user.last_text
+    await user.send_text("They came at night.")
+    await user.press("i:narrative:_done")
+    await user.send_text("I have no photos")
+    assert "send photos, PDF documents, videos or voice messages" in user.last_text
+    assert "press Done" in user.last_text
+    assert "Please answer with a message" not in user.last_text
+
+
+async def test_an_answered_question_loses_its_buttons(harness: Harness) -> None:
+    user = harness.user(user_id=7106, language_code="en")
+    await to_step(user, "name")
+    for start in ("Before we begin", "Who is the detained person to you?", "Your name, if"):
+        shown = [m for m in user.messages if (m.text or "").startswith(start)]
+        assert shown and all(not m.buttons() for m in shown), start
+    await user.send_text("Серік Жұмабай")  # the name question had no buttons; the next has
+    assert user.buttons()
+
+
+async def test_help_lists_her_commands_and_the_staff_theirs(harness: Harness) -> None:
+    user = harness.user(user_id=7107, language_code="en")
+    await user.send_command("help")
+    for command in ("/status", "/withdraw", "/cancel", "/back", "/subscribe", "/forget"):
+        assert command in user.last_text
+    assert "/grant" not in user.last_text
+    await harness.services.roles.grant("cli", 7108, Role.ADMIN)
+    admin = harness.user(user_id=7108, language_code="en")
+    await admin.send_command("help")
+    assert "/grant" in admin.last_text and "/broadcast" in admin.last_text
+
+
+async def test_withdrawing_twice_and_needs_information(harness: Harness) -> None:
+    user = harness.user(user_id=7109, language_code="en")
+    code = await walk_intake(user, locale="en", persons=PERSONS[:1])
+    receipt = receipt_of(user, code)
+    async with harness.services.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Case).where(Case.code == code).values(status=CaseStatus.NEEDS_INFO)
+        )
+    await user.send_command("status", receipt)
+    assert "needs more information" in user.last_text
+    assert "answer it there with the button under the question" in user.last_text
+    await withdraw(user, code)
+    await user.send_command("withdraw", receipt)
+    assert "was withdrawn already" in user.last_text
+    assert "No case was found" not in user.last_text
+
+
+async def test_subscribe_without_a_language_button_keeps_her_language(harness: Harness) -> None:
+    user = harness.user(user_id=7110, language_code="ru")
+    await user.send_command("subscribe")
+    account = await harness.services.accounts.find(user.user_id)
+    assert account is not None and account.subscribed and account.locale == "ru"
+
+
+async def test_a_draft_holds_so_many_pieces_and_files(harness: Harness) -> None:
+    harness.services.flood_gate.caps(3, 2, 300)  # made once: these numbers hold here
+    user = harness.user(user_id=7111, language_code="en")
+    await to_step(user, "narrative")
+    await user.send_text("One.")
+    await user.send_text("Two.")
+    await user.send_text("Three.")
+    await user.send_text("Four.")
+    assert "the most one testimony can hold" in user.last_text
+    assert len(draft(harness, user.user_id)["narrative"]) == 3  # nothing given is lost
+    await user.press("i:narrative:_done")
+    await user.send_photo(PHOTO_1)
+    await user.send_photo(PHOTO_2)
+    await user.send_photo(PHOTO_1)
+    assert "already holds 2 files" in user.messages[-1].text
+    assert len(draft(harness, user.user_id)["evidence"]) == 2
+    await user.press("i:evidence:_done")
+    assert await current_step(harness, user.user_id) == "consent_contact"
+
+
+def test_caps_on_bytes_and_on_one_account_a_day() -> None:
+    from bot.services.flood import BYTES_FULL, DAY_FULL, FILES_FULL, MB, DraftCaps
+
+    caps = DraftCaps(pieces=2, files=3, megabytes=1)
+    day, later = date(2026, 11, 28), date(2026, 11, 29)
+    assert caps.file(1, "d1", 0, MB // 2, day) is None
+    assert caps.file(1, "d1", 1, MB, day) == (BYTES_FULL, 1)
+    assert caps.file(1, "d1", 1, MB // 4, day) is None
+    for held in range(2):
+        assert caps.file(1, f"d{held + 2}", 0, 1, day) is None
+    assert caps.file(1, "d9", 0, 1, day) is None
+    assert caps.file(1, "d9", 1, 1, day) is None
+    assert caps.file(1, "d9", 2, 1, day) == (DAY_FULL, 0)  # six files today: twice a draft's
+    assert caps.file(1, "d9", 3, 1, day) == (FILES_FULL, 3)
+    assert caps.file(1, "d10", 0, 1, later) is None  # a new day
+    assert caps.file(2, "d11", 0, 1, day) is None  # another account
+    for _ in range(4):
+        assert caps.piece(3, 0, day) is None
+    assert caps.piece(3, 0, day) == (DAY_FULL, 0)
