@@ -68,3 +68,26 @@ def test_kazakh_uses_the_glossary_words() -> None:
     safety = next(text for msgid, text in kazakh.items() if msgid.startswith("Before we begin."))
     assert "/cancel — барлық жауапты өшіріп" in safety and "/start арқылы жалғастыра" in safety
     assert "біздің топ" in safety and "тексерушілер" not in safety
+
+
+def test_the_review_mode_shows_the_whole_dialogue_in_each_language() -> None:
+    """`aigaq catalog review LANG`: the questions in the order she meets them, then every
+    other message by file, each with its English source and its translation."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.i18n import LOCALES
+    from bot.services.questions import STEPS
+
+    for locale in LOCALES:
+        result = CliRunner().invoke(app, ["catalog", "review", locale])
+        assert result.exit_code == 0, result.output
+        order = [
+            line.removeprefix("== question ")
+            for line in result.output.splitlines()
+            if line.startswith("== question ")
+        ]
+        assert order == [step.name for step in STEPS]
+        assert "(not translated)" not in result.output
+        assert "== handlers/" in result.output  # the rest, by the file that says it
+    assert CliRunner().invoke(app, ["catalog", "review", "fr"]).exit_code == 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import export, keys, requests, review, roster, server, team, trial
+from bot.cli import catalog, export, keys, requests, review, roster, server, team, trial
 
 app = typer.Typer(help="Aigaq: sealed testimony over Telegram.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -73,6 +73,9 @@ export_app.command("verify")(export.export_verify)
 
 audit_app.command("verify")(team.audit_verify)
 
+catalog_app = typer.Typer(help="The message catalogs, for translators.", no_args_is_help=True)
+catalog_app.command("review")(catalog.catalog_review)
+app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(roles_app, name="roles")
