@@ -91,3 +91,19 @@ def test_the_review_mode_shows_the_whole_dialogue_in_each_language() -> None:
         assert "(not translated)" not in result.output
         assert "== handlers/" in result.output  # the rest, by the file that says it
     assert CliRunner().invoke(app, ["catalog", "review", "fr"]).exit_code == 2
+
+
+def test_every_line_of_the_summary_has_a_short_label_in_every_language() -> None:
+    """ "Birth year: about 1955", never the whole question with its examples."""
+    from bot.i18n import LOCALES, translate
+    from bot.services.questions import STEPS
+    from bot.services.summary_labels import SHORT
+
+    shown = {"own_name", "residence", "consent_contact", "consent_sharing", "consent_un"}
+    shown |= {"consent_un_name", "subscribe"}
+    shown |= {s.name for s in STEPS if s.part == "person" and s.name != "another"}
+    assert shown <= set(SHORT)
+    for locale in LOCALES:
+        for label in SHORT.values():
+            said = translate(locale, label)
+            assert said.endswith(":") and len(said) < 60 and "?" not in said

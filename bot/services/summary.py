@@ -13,6 +13,7 @@ from bot.case import Draft, describe
 from bot.i18n import current_locale, ngettext
 from bot.i18n import gettext as _
 from bot.services.questions import BY_NAME, CALLBACK_PREFIX, CANCEL, LABELS, STEPS, SUMMARY, UNKNOWN
+from bot.services.summary_labels import SHORT
 
 
 def callback(step: str, value: str) -> str:
@@ -47,13 +48,13 @@ def summary(draft: Draft, values: Mapping[str, Any] | None = None) -> str:
     lines = [_("Please check your answers."), "", "— " + _("About you")]
     for name in ("own_name", "residence"):
         given = shown(name, draft["about"].get(name), values)
-        lines.append(f"{_(BY_NAME[name].question)} {given}")
+        lines.append(f"{_(SHORT[name])} {given}")
     for number, person in enumerate(draft["detainees"], start=1):
         lines += ["", "— " + _("Person {number}").format(number=number)]
         for step in STEPS:
             if step.part == "person" and step.name != "another":
                 given = shown(step.name, person.get(step.name), values)
-                lines.append(f"{_(step.question)} {given}")
+                lines.append(f"{_(SHORT[step.name])} {given}")
     lines += ["", "— " + _("What happened")]
     for piece in draft["narrative"]:
         lines.append(shown("narrative", piece, values))
@@ -72,7 +73,7 @@ def summary(draft: Draft, values: Mapping[str, Any] | None = None) -> str:
         "consent_un_name",
         "subscribe",
     ):
-        lines.append(f"{_(BY_NAME[name].question)} {shown(name, draft['consent'].get(name))}")
+        lines.append(f"{_(SHORT[name])} {shown(name, draft['consent'].get(name))}")
     return "\n".join(lines)
 
 
