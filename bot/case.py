@@ -92,8 +92,7 @@ FIELDS: dict[str, FieldSpec] = {
         ),
     ]
 }
-# The UN Working Group's six elements, by name (bot/reviewing/un.py says what each needs); a
-# follow-up asks for some of them and a reviewer confirms which her answer gives.
+# The UN Working Group's six elements (bot/reviewing/un.py): a follow-up asks for some.
 UN_ELEMENTS = ("identity", "date", "place", "forces", "steps", "source")
 TESTIFIER_FIELDS = tuple(name for name, spec in FIELDS.items() if spec.part == "testifier")
 DETAINEE_FIELDS = tuple(name for name, spec in FIELDS.items() if spec.part == "detainee")
@@ -187,13 +186,14 @@ class Consent(_Record):
 
 
 class Evidence(_Record):
-    """A file she sent as evidence; `person` (1-based) and `doc_type` (choices.DOC_TYPES) as she
-    said when it arrived, absent if she skipped or sent it before she was asked: unattributed."""
+    """A file she sent; `person` (1-based), `doc_type` (choices.DOC_TYPES) as she said, absent
+    if she did not say; `assigned_by`: set by reviewer tools when they are the team's."""
 
     uid: str
     kind: Literal["photo", "document", "voice", "video"]
     person: int | None = None
     doc_type: str | None = None
+    assigned_by: str | None = None
 
 
 class FileRef(_Record):

@@ -153,6 +153,12 @@ async def _show_status(update: Update, context: AigaqContext, found: receipts.Fo
             "question comes in the chat you sent the case from: please answer it there with "
             "the button under the question."
         )
+    if found.status == CaseStatus.REJECTED:
+        text += " " + _(
+            "This does not mean you were not believed: our team could not use the case as it "
+            "is, for example because it cannot be checked yet. Your testimony stays with the "
+            "team. If you have more to add, you can send a new testimony with /start."
+        )
     fade(context, await say(update, context, text + " " + _fading_note()))
 
 

@@ -269,15 +269,18 @@ async def receive_into_draft(
 
     draft = draft_of(context)
     user = update.effective_user
+    size = int(getattr(media, "file_size", 0) or 0)
     if draft is not None and user is not None:
         held = len(draft.get("files", []))
-        size = int(getattr(media, "file_size", 0) or 0)
         over = caps_of(context).file(user.id, draft.get("id", ""), held, size)
         if over is not None:
             await tell(_(over[0]).format(count=over[1], mb=over[1]))
             return None
     origin = origin_of(update.effective_message, media)
     uid = await receive_file(context, media, kind, tell, origin=origin)
+    if uid is None and draft is not None and user is not None:
+        # Refused (type, size, download, no keys): it does not use up her caps.
+        caps_of(context).refund(user.id, draft.get("id", ""), size)
     if uid is not None and draft is not None:
         # Every file she sent is named by her draft, replaced ones too, never by her account:
         # /cancel and Submit delete those no answer names any more.

@@ -15,6 +15,7 @@ import pytest
 
 from bot.case import UN_ELEMENTS
 from bot.choices import DOC_TYPES, RELATIONS
+from bot.crypto.delivery import signer_fingerprint
 from bot.i18n import LOCALES, translate
 from bot.models import CaseStatus
 from bot.reviewing.assignments import assign
@@ -263,7 +264,9 @@ async def test_a_reviewer_attributes_a_file_she_did_not_and_the_draft_says_whose
     opened = (await reviewer.opened(code)).payload["evidence"]
     marks = {item["uid"]: (item.get("person"), item.get("assigned_by")) for item in opened}
     assert marks[card] == (1, None)  # hers
-    assert marks[letter] == (2, harness.reviewer.key_id)  # the team's, signed
+    # The team's, by the key that signed it (never the log's unsigned actor column).
+    signed_by = signer_fingerprint(harness.reviewer.signing_key().public_key())[:16]
+    assert marks[letter] == (2, signed_by)
     assert marks[photo] == (None, None)  # the unsigned row is ignored
     text = text_of(await draft_case(reviewer, code, 2, lambda c: tmp_path / f"{c}-2.odt"))[1]
     kind = next(item["kind"] for item in opened if item["uid"] == letter)

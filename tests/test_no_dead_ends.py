@@ -137,6 +137,14 @@ async def test_withdrawing_twice_and_needs_information(harness: Harness) -> None
     await user.send_command("status", receipt)
     assert "needs more information" in user.last_text
     assert "answer it there with the button under the question" in user.last_text
+    async with harness.services.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Case).where(Case.code == code).values(status=CaseStatus.REJECTED)
+        )
+    await user.send_command("status", receipt)
+    # "Not accepted" is never left bare: what it means, and what she can do.
+    assert "not accepted" in user.last_text
+    assert "does not mean you were not believed" in user.last_text
     await withdraw(user, code)
     await user.send_command("withdraw", receipt)
     assert "was withdrawn already" in user.last_text

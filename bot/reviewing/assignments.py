@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.choices import DOC_TYPES, attribution
+from bot.crypto.delivery import signer_fingerprint
 from bot.crypto.intake import anchor_signed, sign_anchor
 from bot.models import AuditEntry
 from bot.reviewing.opening import ReviewError
@@ -48,27 +50,28 @@ async def assign(reviewer: Reviewer, code: str, uid: str, person: int, doc_type:
 async def apply_assignments(
     session: AsyncSession, code: str, payload: dict[str, Any], reviewers: frozenset[str]
 ) -> None:
-    """Mark the files she did not attribute with the team's latest signed attribution
-    (`assigned_by`: the reviewer's key id); rows whose signature does not hold are ignored."""
-    rows = await session.execute(
-        select(AuditEntry.actor, AuditEntry.detail)
+    """Fill in, on the files she did not attribute, the team's latest signed attribution —
+    only what she left empty, never over her own words — and mark it (`assigned_by`: the
+    signing key's fingerprint, from the signature, never the log's unsigned actor column).
+    Rows whose signature does not hold are ignored."""
+    rows = await session.scalars(
+        select(AuditEntry.detail)
         .where(AuditEntry.action == ASSIGNED, AuditEntry.target == code)
         .order_by(AuditEntry.id)
     )
     evidence = {item.get("uid"): item for item in payload.get("evidence", [])}
-    for actor, raw in rows:
+    hers = {uid: (item.get("person"), item.get("doc_type")) for uid, item in evidence.items()}
+    for raw in rows:
         detail = json.loads(raw)
-        item = evidence.get(detail.get("file"))
-        if item is None or (item.get("person") is not None and not item.get("assigned_by")):
-            continue
+        uid = detail.get("file")
+        item = evidence.get(uid)
         person, doc_type = detail.get("person"), detail.get("doc_type")
-        if not isinstance(person, int) or not anchor_signed(
-            detail,
-            KIND,
-            str(detail.get("file")),
-            code,
-            attribution(person, str(doc_type)),
-            set(reviewers),
+        if item is None or hers[uid][0] is not None or not isinstance(person, int):
+            continue
+        if not anchor_signed(
+            detail, KIND, str(uid), code, attribution(person, str(doc_type)), set(reviewers)
         ):
             continue
-        item.update(person=person, doc_type=doc_type, assigned_by=actor)
+        signer = Ed25519PublicKey.from_public_bytes(bytes.fromhex(str(detail["signer"])))
+        item.update(person=person, assigned_by=signer_fingerprint(signer)[:16])
+        item["doc_type"] = hers[uid][1] or doc_type

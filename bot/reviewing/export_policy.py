@@ -64,6 +64,8 @@ POLICY: dict[str, frozenset[str]] = {
     "evidence.kind": ALWAYS,
     "evidence.person": ALWAYS,  # which detained person (by number) she said it is about
     "evidence.doc_type": ALWAYS,
+    # Set when the person (and type) are the team's attribution, not hers: it goes with them.
+    "evidence.assigned_by": ALWAYS,
     # Files go by allow-list besides (see disclosed()); their provenance stays in.
     "attachments.uid": ALWAYS,
     "attachments.kind": ALWAYS,

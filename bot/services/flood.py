@@ -106,3 +106,12 @@ class DraftCaps:
             self._draft_bytes.clear()  # a flood of drafts: their byte counts start anew
         self._draft_bytes[draft_id] = draft_bytes + size
         return None
+
+    def refund(self, user_id: int, draft_id: str, size: int, today: date | None = None) -> None:
+        """A counted file that was not kept after all (refused, not downloaded): it does not
+        count against her caps."""
+        counts = self._today(user_id, today)
+        counts["files"] = max(0, counts["files"] - 1)
+        counts["bytes"] = max(0, counts["bytes"] - size)
+        if draft_id in self._draft_bytes:
+            self._draft_bytes[draft_id] = max(0, self._draft_bytes[draft_id] - size)
