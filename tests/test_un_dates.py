@@ -13,7 +13,7 @@ import pytest
 from bot.i18n import Catalogs, translate
 from bot.reviewing.un import FSI, PDI, PRESENT, readiness, write_draft
 from bot.services.answers import AnswerError, english_date, parse_event_date
-from bot.services.intake import BY_NAME, accept
+from bot.services.intake import BY_NAME, accept, new_draft
 from bot.services.urgency import is_urgent, latest_day
 from bot.tote import to_arabic
 from tests.test_un import FULL, payload, text_of
@@ -194,17 +194,7 @@ def test_three_months_to_a_year_is_shown_for_a_person_linked_to_an_urgent_one(
 
 def test_the_intake_flags_a_month_that_may_be_under_three_months_old() -> None:
     """The bot's "possibly urgent" bit, set when she answers, counts the same way."""
-    draft: Any = {
-        "step": "detained",
-        "person": 0,
-        "history": [],
-        "editing": None,
-        "about": {},
-        "detainees": [{}],
-        "narrative": [],
-        "evidence": [],
-        "consent": {},
-    }
+    draft: Any = new_draft() | {"step": "detained"}
     value = parse_event_date("11.2024", today=date(2025, 2, 15))
     accept(draft, value, value, today=date(2025, 2, 15))
     assert draft["detainees"][0]["urgent"] is True
