@@ -10,15 +10,15 @@ from telegram.error import TelegramError
 
 from bot.case import Draft
 from bot.context import AigaqContext
-from bot.i18n import N_
-from bot.services import intake
+from bot.i18n import N_, _
+from bot.services import file_tags, intake
 from bot.services.answers import split_message
 from bot.services.intake import carry_relation
 
 LANGUAGE, INTAKE, CONFIRM_CANCEL, SUBMITTED = "language", "intake", "confirm_cancel", "submitted"
 CANCEL_PREFIX = "cancel:"
-# user_data keys: the message whose buttons answer the current question (taken away once it
-# is answered), and "step:person" after she pressed "Other (type it)" there.
+# user_data keys: the message whose buttons answer the current question, and "step:person"
+# after she pressed "Other (type it)" there.
 ASKED = "asked"
 TYPING = "typing"
 WIPE_PREFIX = "wipe:"
@@ -91,14 +91,19 @@ async def say(
 
 
 async def retire_keyboard(update: Update, context: AigaqContext) -> None:
-    """Take the buttons off the last question, so that an answered one cannot be pressed."""
+    """Take the buttons off the last question, when the dialogue ends (Submit, a confirmed
+    /cancel): nothing is left to press in a finished dialogue."""
     chat, data = update.effective_chat, context.user_data
     message_id = data.pop(ASKED, None) if data is not None else None
     if chat is None or message_id is None:
         return
+    await _take_buttons(context, chat.id, message_id)
+
+
+async def _take_buttons(context: AigaqContext, chat_id: int, message_id: int) -> None:
     # Too old, deleted, or already without buttons: nothing to take away.
     with contextlib.suppress(TelegramError):
-        await context.bot.edit_message_reply_markup(chat.id, message_id, reply_markup=None)
+        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
 async def ask(
@@ -107,11 +112,40 @@ async def ask(
     text: str,
     buttons: list[list[tuple[str, str]]] | None = None,
 ) -> None:
-    """A question: the previous one loses its buttons, this one keeps them until answered."""
-    await retire_keyboard(update, context)
+    """A question: its buttons answer it while it is the newest question.
+
+    An answered question keeps its buttons: taking them away is one more Bot API call per
+    question (37 of a walk's 113), which under Telegram's 30 messages a second halves how
+    many relatives the bot can serve at once. `on_current_question` refuses a press on them
+    instead, and `refuse_earlier` then takes that message's buttons away."""
     sent = await say(update, context, text, buttons)
-    if buttons and sent and context.user_data is not None:
-        context.user_data[ASKED] = sent[-1].message_id
+    if context.user_data is not None:
+        if buttons and sent:
+            context.user_data[ASKED] = sent[-1].message_id
+        else:
+            context.user_data.pop(ASKED, None)
+
+
+def on_current_question(context: AigaqContext, message_id: int | None, value: str) -> bool:
+    """Whether a press answers the question she is at. Only the newest question's buttons
+    do: an earlier message's, even of the same step (person 1's relation while person 2's
+    is asked, a summary shown before an edit), would put an answer where it does not belong.
+    A file's own question names its file, and Done ends the story or the evidence whichever
+    message it is on: those count from any message of the current step."""
+    if value == intake.DONE or file_tags.is_tag(value):
+        return True
+    asked = (context.user_data or {}).get(ASKED)
+    return asked is None or message_id == asked
+
+
+async def refuse_earlier(update: Update, context: AigaqContext) -> None:
+    """A press on an earlier question: say so, and take that message's buttons away."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None:
+        return
+    await query.answer(_("This button is from an earlier question."))
+    if chat is not None and query.message is not None:
+        await _take_buttons(context, chat.id, query.message.message_id)
 
 
 def typing_here(context: AigaqContext, draft: Draft) -> bool:

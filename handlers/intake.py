@@ -39,6 +39,8 @@ from handlers.dialogue import (
     ask,
     draft_of,
     ids,
+    on_current_question,
+    refuse_earlier,
     retire_keyboard,
     say,
     start_typing,
@@ -145,8 +147,9 @@ async def on_button(update: Update, context: AigaqContext) -> str | None:
         await query.answer(_("This button is out of date. Send /start to begin again."))
         return None
     step, value = parsed
-    if step != draft["step"]:
-        await query.answer(_("This button is from an earlier question."))
+    pressed_on = query.message.message_id if query.message is not None else None
+    if step != draft["step"] or not on_current_question(context, pressed_on, value):
+        await refuse_earlier(update, context)
         return await _ask(update, context)
     await query.answer()
     if step == intake.SUMMARY:

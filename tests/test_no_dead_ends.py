@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from bot.models import Case, CaseStatus, Role
 from tests.harness import Harness
-from tests.scenario import PERSONS, PHOTO_1, PHOTO_2, receipt_of, walk_intake, withdraw
+from tests.scenario import CODE, PERSONS, PHOTO_1, PHOTO_2, receipt_of, walk_intake, withdraw
 from tests.test_intake_robustness import current_step, to_step
 
 
@@ -104,14 +104,60 @@ async def test_an_empty_story_and_text_at_the_evidence_step(harness: Harness) ->
     assert "Please answer with a message" not in user.last_text
 
 
-async def test_an_answered_question_loses_its_buttons(harness: Harness) -> None:
+async def test_an_earlier_questions_button_is_refused_and_goes(harness: Harness) -> None:
+    """An answered question keeps its buttons (one Bot API call less per question); a press
+    on them answers nothing, says so, takes that message's buttons away and asks the current
+    question again: person 1's relation never lands on person 2, an old summary never
+    submits."""
     user = harness.user(user_id=7106, language_code="en")
-    await to_step(user, "name")
-    for start in ("Before we begin", "Who is the detained person to you?", "Your name, if"):
-        shown = [m for m in user.messages if (m.text or "").startswith(start)]
-        assert shown and all(not m.buttons() for m in shown), start
-    await user.send_text("Серік Жұмабай")  # the name question had no buttons; the next has
-    assert user.buttons()
+    await to_step(user, "narrative")
+    first_relation = next(
+        m for m in user.messages if any(d == "i:relation:son" for _l, d in m.buttons())
+    )
+    first = draft(harness, user.user_id)["detainees"][0]["relation"]
+    # Back to "another person?", yes: person 2's relation is asked, with the same buttons.
+    await user.send_command("back")
+    await user.press("i:another:yes")
+    assert await current_step(harness, user.user_id) == "relation"
+    asked = user.last
+    calls = len(harness.api.log)
+    answer = await user.press("i:relation:son", message_id=first_relation.message_id)
+    assert answer is not None and answer.get("text") == "This button is from an earlier question."
+    assert not first_relation.buttons(), "the earlier question's buttons are taken away"
+    assert [c.method for c in harness.api.log[calls:]] == [
+        "answerCallbackQuery",
+        "editMessageReplyMarkup",
+        "sendMessage",
+    ]
+    persons = draft(harness, user.user_id)["detainees"]
+    assert len(persons) == 2 and persons[1].get("relation") is None
+    assert persons[0]["relation"] == first
+    assert await current_step(harness, user.user_id) == "relation"
+    assert user.last.message_id != asked.message_id and user.buttons(), "asked again"
+    # The current question's own buttons answer it; the one answered keeps its buttons.
+    await user.press("i:relation:husband")
+    given = draft(harness, user.user_id)
+    held = harness.services.pieces.values(given)
+    assert held[given["detainees"][1]["relation"]["piece"]] == "husband"
+    assert asked.buttons(), "no call is spent taking an answered question's buttons"
+
+
+async def test_an_old_summary_does_not_submit(harness: Harness) -> None:
+    user = harness.user(user_id=7110, language_code="en")
+    await to_summary(user)
+    old = user.last
+    await user.press("i:summary:edit:about")
+    await user.press("i:own_name:_keep")
+    await user.press("i:residence:_keep")
+    assert await current_step(harness, user.user_id) == "summary"
+    answer = await user.press("i:summary:submit", message_id=old.message_id)
+    assert answer is not None and answer.get("text") == "This button is from an earlier question."
+    assert await current_step(harness, user.user_id) == "summary"
+    assert "Please check your answers." in user.last_text
+    newest = user.last
+    await user.press("i:summary:submit")  # the newest summary's Submit
+    assert any(CODE.search(m.text or "") for m in user.messages[-3:]), "submitted"
+    assert not newest.buttons(), "a finished dialogue leaves nothing to press"
 
 
 async def test_help_lists_her_commands_and_the_staff_theirs(harness: Harness) -> None:
