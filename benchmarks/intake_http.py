@@ -397,7 +397,8 @@ async def run(args: argparse.Namespace) -> None:
                 print("; ".join(line), flush=True)
             report(results, args)
             if args.profile:
-                await profile(args, standin, aigaq)
+                await profile(args, standin, aigaq, AIGAQ_TOKEN)
+                await profile(args, standin, echo, ECHO_TOKEN)
         finally:
             await aigaq.stop()
             await echo.stop()
@@ -438,18 +439,20 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> None:
     )
 
 
-async def profile(args: argparse.Namespace, standin: StandIn, aigaq: BotProcess) -> None:
+async def profile(args: argparse.Namespace, standin: StandIn, bot: BotProcess, token: str) -> None:
+    """Sample one bot with py-spy while it serves each load once more."""
     py_spy = find_py_spy(args.py_spy)
     if py_spy is None:
         print("\n--profile: py-spy not found (pip install --target /tmp/pyspy py-spy)")
         return
-    raw = Path(tempfile.mkdtemp(prefix="aigaq-profile-")) / "aigaq.raw"
+    name = "aigaq" if token == AIGAQ_TOKEN else "echo"
+    raw = Path(tempfile.mkdtemp(prefix="aigaq-profile-")) / f"{name}.raw"
     spy = subprocess.Popen(  # noqa: S603, ASYNC220 - py-spy, on our own bot's pid
         [
             py_spy,
             "record",
             "--pid",
-            str(aigaq.pid),
+            str(bot.pid),
             "--rate",
             str(args.profile_rate),
             "--format",
@@ -464,7 +467,7 @@ async def profile(args: argparse.Namespace, standin: StandIn, aigaq: BotProcess)
     await asyncio.sleep(1.0)
     updates, cpu = 0, 0.0
     for relatives in args.relatives:
-        d = await drive(standin, AIGAQ_TOKEN, aigaq, relatives, 800_000 + relatives * 100)
+        d = await drive(standin, token, bot, relatives, 800_000 + relatives * 100)
         updates += d.updates
         cpu += d.cpu
     spy.send_signal(signal.SIGINT)
@@ -472,7 +475,7 @@ async def profile(args: argparse.Namespace, standin: StandIn, aigaq: BotProcess)
         spy.wait(timeout=30)
     if spy.poll() is None:
         spy.kill()
-    print(f"\npy-spy ({args.profile_rate} samples/s) raw stacks: {raw}")
+    print(f"\n{name}: py-spy ({args.profile_rate} samples/s) raw stacks: {raw}")
     summarise_profile(raw, updates, 1000 * cpu)
 
 

@@ -1,22 +1,25 @@
-"""Her draft's writes on SQLite with fewer hand-offs: the draft after every update, her files.
+"""Her draft's writes on SQLite with fewer hand-offs: the draft after every update, each answer
+as it arrives, her files.
 
 aiosqlite runs each driver call on its own thread and wakes the event loop when it is done;
 that hand-off, not SQLite, is most of what a small write costs (BENCHMARKS.md, "Intake over
 HTTP"). Through SQLAlchemy one upsert is four of them (open a cursor, execute, close it,
-commit); on the driver's connection it is two (execute, commit). The statement is still
-SQLAlchemy's, compiled once, and its values go through the columns' own bind processors, so
-the row is stored exactly as SQLAlchemy would store it. PostgreSQL (asyncpg has no thread)
-keeps the ordinary path.
+commit). Here a whole transaction — its statements and the COMMIT, or the ROLLBACK after any
+error — is one function run on the driver's thread: one hand-off. The statements are still
+SQLAlchemy's, compiled once, and their values go through the columns' own bind processors,
+so the rows are stored exactly as SQLAlchemy would store them. PostgreSQL (asyncpg has no
+thread) keeps the ordinary path, and so does SQLite where `one_handoff_available()` is false.
 """
 
 from __future__ import annotations
 
 import io
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
+import aiosqlite
 from sqlalchemy import insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,9 +30,46 @@ from bot.file_record import FileRecord, Origin
 from bot.models import Attachment, AttachmentChunk, SealedKey, utcday
 from bot.sealing import Holder, seal_rows, seal_stream_rows
 
+T = TypeVar("T")
+
+
+def one_handoff_available() -> bool:
+    """Whether a function can run on aiosqlite's thread. aiosqlite offers that only through
+    `Connection._execute` and the sqlite3 connection `Connection._conn` (private, both in every
+    release since 0.17; the version is pinned in requirements.lock, and
+    tests/test_draft_write_files.py fails if an upgrade takes them away). Without them the
+    callers write through the ORM, as on PostgreSQL."""
+    return callable(getattr(aiosqlite.Connection, "_execute", None)) and isinstance(
+        getattr(aiosqlite.Connection, "_conn", None), property
+    )
+
+
+async def in_one_handoff(engine: AsyncEngine, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` on a pooled connection's own thread as one transaction: committed there, or
+    rolled back there on any error, before the connection can go back to the pool. If the
+    caller is cancelled meanwhile, the thread still finishes the transaction first (it runs
+    the next user's statements only after)."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        if driver is None:
+            raise RuntimeError("the database connection is closed")
+        result: T = await driver._execute(_committed, driver._conn, work)
+        return result
+
+
+def _committed(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    try:
+        result = work(conn)
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+    return result
+
 
 class DirectUpsert:
-    """One compiled INSERT … ON CONFLICT, executed for many rows on the raw aiosqlite
+    """One compiled INSERT … ON CONFLICT, executed for many rows on the raw sqlite3
     connection in one transaction."""
 
     def __init__(self, statement: Insert, dialect: Dialect) -> None:
@@ -64,26 +104,11 @@ class DirectUpsert:
         )
 
     async def write(self, engine: AsyncEngine, rows: Sequence[dict[str, Any]]) -> None:
-        """Upsert the rows in one transaction: SQLAlchemy begins and commits it (or rolls it
-        back on any error), the statement goes to the driver's connection directly."""
+        """Upsert the rows in one transaction, one hand-off."""
         if not rows:
             return
         parameters = [self.parameters(row) for row in rows]
-        async with driver_transaction(engine) as driver:
-            await driver.executemany(self._sql, parameters)
-
-
-@asynccontextmanager
-async def driver_transaction(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """One transaction that SQLAlchemy begins and commits (or rolls back on any error, the
-    connection going back to the pool clean); the caller's statements go to the driver's
-    connection (aiosqlite's) inside it."""
-    async with engine.begin() as connection:
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
-        if driver is None:
-            raise RuntimeError("the database connection is closed")
-        yield driver
+        await in_one_handoff(engine, lambda conn: conn.executemany(self._sql, parameters))
 
 
 class DirectKeys:
@@ -92,9 +117,9 @@ class DirectKeys:
     def __init__(self, dialect: Dialect) -> None:
         self._insert = DirectUpsert(insert(SealedKey), dialect)
 
-    async def write(self, driver: Any, keys: Sequence[SealedKey]) -> None:
-        """Insert them on the driver's connection, inside the caller's transaction."""
-        await driver.executemany(
+    def write(self, conn: sqlite3.Connection, keys: Sequence[SealedKey]) -> None:
+        """Insert them on the driver's thread, inside the caller's transaction."""
+        conn.executemany(
             self._insert.sql,
             [
                 self._insert.parameters(
@@ -112,9 +137,9 @@ class DirectKeys:
 
 
 class DirectFile:
-    """A file of her draft sealed, then written in one transaction on the driver's connection:
-    the attachment row with its sealed record, its chunks, the wrapped keys of both — four
-    hand-offs where the ORM takes sixteen. What is stored is what `CaseStore.seal_attachment`
+    """A file of her draft sealed, then written in one transaction on the driver's thread:
+    the attachment row with its sealed record, its chunks, the wrapped keys of both — one
+    hand-off where the ORM takes sixteen. What is stored is what `CaseStore.seal_attachment`
     stores (tests/test_draft_write_files.py compares them)."""
 
     def __init__(self, dialect: Dialect) -> None:
@@ -151,15 +176,19 @@ class DirectFile:
             "record": sealed_record,
             "created_at": utcday(),
         }
-        async with driver_transaction(engine) as driver:
-            cursor = await driver.execute(self._attachment.sql, self._attachment.parameters(row))
-            attachment_id = cursor.lastrowid
-            await driver.executemany(
+
+        def write(conn: sqlite3.Connection) -> None:
+            attachment_id = conn.execute(
+                self._attachment.sql, self._attachment.parameters(row)
+            ).lastrowid
+            conn.executemany(
                 self._chunk.sql,
                 [
                     self._chunk.parameters({"attachment_id": attachment_id, "seq": seq, "data": c})
                     for seq, c in enumerate(chunks)
                 ],
             )
-            await self._keys.write(driver, keys + record_keys)
+            self._keys.write(conn, keys + record_keys)
+
+        await in_one_handoff(engine, write)
         return uid

@@ -22,7 +22,7 @@ from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot import db
 from bot.crypto import CryptoError, ServerKey
-from bot.draft_write import DirectUpsert
+from bot.draft_write import DirectUpsert, one_handoff_available
 from bot.models import Draft, utcday, utcnow
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         # On SQLite the every-update write goes to the driver directly (see DirectUpsert).
         self._direct = (
             DirectUpsert(self._upsert, self._engine.dialect)
-            if self._engine.dialect.name == "sqlite"
+            if self._engine.dialect.name == "sqlite" and one_handoff_available()
             else None
         )
         # ref -> (kind, name, plaintext JSON or None to delete, digest)

@@ -1,15 +1,20 @@
 """A draft's file written on SQLite's driver connection (bot/draft_write.py `DirectFile`)
-stores what `CaseStore.seal_attachment` stores, and a failure leaves nothing half-written."""
+stores what `CaseStore.seal_attachment` stores, a failure or a cancellation leaves nothing
+half-written, and each of her draft's writes is one hand-off to the driver's thread."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from hashlib import sha256
 from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import text
 
-from bot.draft_write import DirectFile
+from bot import draft_write
+from bot.draft_write import DirectFile, one_handoff_available
 from bot.sealing import Holder
 from tests.harness import Harness
 
@@ -129,3 +134,76 @@ async def test_a_failed_direct_file_write_leaves_nothing(harness: Harness) -> No
     # The connection went back to the pool clean: the next file is written whole.
     uid = await direct.seal(services.engine, "photo", b"\xff\xd8\xff" + b"x" * 100, real)
     assert await harness.open_attachment(uid) == b"\xff\xd8\xff" + b"x" * 100
+
+
+async def test_each_draft_write_is_one_handoff(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file, an answer's piece and the draft: each one transaction in one hand-off to
+    aiosqlite's thread, through its private `_execute` (bot/draft_write.py): if an upgrade
+    of the pinned aiosqlite takes it away, this fails instead of the writes quietly taking
+    the ORM's slower path."""
+    direct = _direct(harness)
+    assert one_handoff_available()
+    services = harness.services
+    calls: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", "?"))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    uid = await direct.seal(services.engine, "voice", VOICE, services.team.holders())
+    assert calls == ["_committed"]
+    draft: dict[str, Any] = {}
+    ref = await services.pieces.keep(draft, {"text": "Құлжа"})
+    assert calls == ["_committed"] * 2
+    user = harness.user(user_id=7301, language_code="en")
+    calls.clear()
+    await user.send_command("start")  # her account, then the draft's write
+    assert calls[-1] == "_committed" and calls.count("_committed") == 1
+    monkeypatch.undo()
+    assert await harness.open_attachment(uid) == VOICE
+    assert await harness.open_piece(ref) == {"text": "Құлжа"}
+
+
+async def test_a_cancelled_write_is_whole_or_absent(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while its transaction runs on the driver's thread, a write still ends there
+    (committed whole), and the connection goes back to the pool clean."""
+    direct = _direct(harness)
+    services = harness.services
+    before = await _count(harness, "attachments")
+    started, release = threading.Event(), threading.Event()
+    committed = draft_write._committed
+
+    def slow(conn: Any, work: Any) -> Any:
+        started.set()
+        release.wait(5)
+        return committed(conn, work)
+
+    monkeypatch.setattr(draft_write, "_committed", slow)
+    task = asyncio.create_task(
+        direct.seal(services.engine, "voice", VOICE, services.team.holders())
+    )
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    monkeypatch.undo()
+    # The thread finished the transaction before the connection's next user: the file is
+    # there whole, and the next write on the pool's connections works.
+    assert await _count(harness, "attachments") == before + 1
+    async with services.engine.connect() as connection:
+        uid = await connection.scalar(text("SELECT uid FROM attachments ORDER BY id DESC"))
+    assert await harness.open_attachment(str(uid)) == VOICE
+    photo = b"\xff\xd8\xff" + b"y" * 100
+    assert (
+        await harness.open_attachment(
+            await direct.seal(services.engine, "photo", photo, services.team.holders())
+        )
+        == photo
+    )

@@ -101,6 +101,9 @@ async def test_a_failed_commit_keeps_the_changes_for_the_next_one(
         def begin(self) -> Any:
             raise ConnectionError("database went away")
 
+        def connect(self) -> Any:  # the one-hand-off write on SQLite (bot/draft_write.py)
+            raise ConnectionError("database went away")
+
     real = persistence._engine
     persistence._engine = Broken()  # type: ignore[assignment]
     with pytest.raises(ConnectionError):

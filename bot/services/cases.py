@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.case import SCHEMA_VERSION, Draft, files_named_in, files_of_draft
 from bot.crypto import ServerKey
 from bot.crypto.intake import IntakeSigner
-from bot.draft_write import DirectFile
+from bot.draft_write import DirectFile, one_handoff_available
 from bot.file_record import KIND as FILE_RECORD
 from bot.file_record import FileRecord, Origin
 from bot.models import (
@@ -94,7 +94,8 @@ class CaseStore:
         self._engine = sessionmaker.kw["bind"]
         # On SQLite a draft's file is written on the driver's connection (bot/draft_write.py).
         dialect = self._engine.dialect
-        self._direct = DirectFile(dialect) if dialect.name == "sqlite" else None
+        direct = dialect.name == "sqlite" and one_handoff_available()
+        self._direct = DirectFile(dialect) if direct else None
         # The verified roster's reviewer keys, in memory: never the database's rows.
         self._team = team
         # Signs each case's manifest (bot/services/manifest.py); the bot's wiring gives it.

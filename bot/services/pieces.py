@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 import time
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
@@ -30,7 +31,7 @@ from bot import db
 from bot.case import Draft
 from bot.crypto import CryptoError, ServerKey
 from bot.draft_pieces import KIND, DraftPiece
-from bot.draft_write import DirectKeys, DirectUpsert, driver_transaction
+from bot.draft_write import DirectKeys, DirectUpsert, in_one_handoff, one_handoff_available
 from bot.i18n import N_
 from bot.models import Draft as DraftRow
 from bot.models import utcday
@@ -107,7 +108,11 @@ class DraftPieces:
         # Pieces no draft will name once the current update's draft is committed.
         self._retiring: list[str] = []
         # On SQLite a piece is written on the driver's connection (as drafts are).
-        self._direct = DirectPiece(engine.dialect) if engine.dialect.name == "sqlite" else None
+        self._direct = (
+            DirectPiece(engine.dialect)
+            if engine.dialect.name == "sqlite" and one_handoff_available()
+            else None
+        )
 
     def values(self, draft: Draft) -> dict[str, Any]:
         """The plaintext still held for this draft's pieces (piece uid -> answer)."""
@@ -187,8 +192,8 @@ class DraftPieces:
 
 
 class DirectPiece:
-    """One answer sealed, then written in one transaction on SQLite's driver connection: the
-    piece and its wrapped keys inserted — three hand-offs to the driver's thread where the
+    """One answer sealed, then written in one transaction on SQLite's driver thread: the
+    piece and its wrapped keys inserted — one hand-off to the driver's thread where the
     ORM takes about a dozen (bot/draft_write.py says why that is most of the cost). The
     reviewer keys come from the roster in memory. The statements are SQLAlchemy's, compiled
     once."""
@@ -201,9 +206,13 @@ class DirectPiece:
         uid = secrets.token_hex(16)
         sealed, keys = seal_rows(KIND, uid, piece_plaintext(value), holders)
         row = {"uid": uid, "sealed": sealed, "created_at": utcday(), "case_id": None}
-        async with driver_transaction(engine) as driver:
-            await driver.execute(self._piece.sql, self._piece.parameters(row))
-            await self._keys.write(driver, keys)
+        parameters = self._piece.parameters(row)
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(self._piece.sql, parameters)
+            self._keys.write(conn, keys)
+
+        await in_one_handoff(engine, write)
         return ref_of(uid, sealed, value)
 
 
