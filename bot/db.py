@@ -38,12 +38,24 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # Every connection is handed back with its transaction ended (SQLAlchemy's
         # Connection and Session commit or roll back before they return it), so the pool's
         # own ROLLBACK on return only costs a trip to aiosqlite's thread: two in three
-        # returns were paying one for nothing (BENCHMARKS.md, "Intake over HTTP").
+        # returns were paying one for nothing (BENCHMARKS.md, "Intake over HTTP"). The one
+        # left open by a failed COMMIT is rolled back (`_end_a_left_transaction`).
         kwargs.setdefault("pool_reset_on_return", None)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine.pool, "reset", _end_a_left_transaction)
     return engine
+
+
+def _end_a_left_transaction(dbapi_connection: Any, record: Any, state: Any) -> None:
+    """A connection handed back still inside a transaction (a COMMIT that failed, disk full
+    or an I/O error, after which nobody rolled back) would keep SQLite's write lock and give
+    its half-done writes to the next user: roll it back. The check reads a flag, with no trip
+    to aiosqlite's thread; only such a connection pays for its ROLLBACK."""
+    driver = record.driver_connection
+    if state.asyncio_safe and driver is not None and driver.in_transaction:
+        dbapi_connection.rollback()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

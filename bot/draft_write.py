@@ -13,6 +13,7 @@ thread) keeps the ordinary path, and so does SQLite where `one_handoff_available
 
 from __future__ import annotations
 
+import contextlib
 import io
 import secrets
 import sqlite3
@@ -59,12 +60,17 @@ async def in_one_handoff(engine: AsyncEngine, work: Callable[[sqlite3.Connection
 
 
 def _committed(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    if conn.in_transaction:  # never join what another user left open: start clean
+        conn.rollback()
     try:
         result = work(conn)
+        conn.commit()
     except BaseException:
-        conn.rollback()
+        # The work failed, or the COMMIT did (disk full, I/O): nothing of it stays, and the
+        # connection goes back to the pool without SQLite's write lock.
+        with contextlib.suppress(sqlite3.Error):
+            conn.rollback()
         raise
-    conn.commit()
     return result
 
 

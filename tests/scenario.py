@@ -234,8 +234,19 @@ async def describe_file(
         return
     person, doc_type = said
     if persons > 1:
-        await user.press(f"i:evidence:f{index}:p{person}")
-    await user.press(f"i:evidence:f{index}:t{doc_type}")
+        await user.press(file_tag(user, index, f"p{person}"))
+    await user.press(file_tag(user, index, f"t{doc_type}"))
+
+
+def file_tag(user: Any, index: int, what: str) -> str:
+    """The callback data of the newest button describing her file `index` (`p2`, `tid_card`,
+    `_skip`): the tag carries the start of that file's uid (bot/services/file_tags.py)."""
+    start, end = f"i:evidence:f{index}.", f":{what}"
+    for message in reversed(user.messages):
+        for _label, data in message.buttons():
+            if data.startswith(start) and data.endswith(end):
+                return str(data)
+    raise AssertionError(f"no button describing file {index} as {what!r}")
 
 
 def receipt_of(user: Any, code: str | None = None) -> str:

@@ -5,6 +5,7 @@ half-written, and each of her draft's writes is one hand-off to the driver's thr
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from hashlib import sha256
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 import aiosqlite
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from bot import draft_write
 from bot.draft_write import DirectFile, one_handoff_available
@@ -207,3 +210,56 @@ async def test_a_cancelled_write_is_whole_or_absent(
         )
         == photo
     )
+
+
+def _orphan_chunk(conn: Any) -> None:
+    """A chunk of no attachment, its foreign key checked only at COMMIT: the COMMIT fails."""
+    conn.execute("PRAGMA defer_foreign_keys=ON")
+    conn.execute(
+        "INSERT INTO attachment_chunks (attachment_id, seq, data) VALUES (999999, 0, x'00')"
+    )
+
+
+def _writable_from_outside(harness: Harness) -> bool:
+    """Whether another connection can take SQLite's write lock at once."""
+    url = make_url(harness.settings.database_url)
+    outside = sqlite3.connect(str(url.database), timeout=0.2)
+    try:
+        outside.execute("BEGIN IMMEDIATE")
+        outside.rollback()
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        outside.close()
+
+
+async def test_a_failed_commit_leaves_no_lock_and_nothing_written(harness: Harness) -> None:
+    """A COMMIT that fails (disk full, I/O; here a deferred foreign key) is rolled back on
+    the driver's thread: no write lock stays with the pooled connection, nothing of it is
+    given to the connection's next user — on the one-hand-off path and on the ORM's."""
+    _direct(harness)
+    services = harness.services
+    with pytest.raises(sqlite3.IntegrityError):
+        await draft_write.in_one_handoff(services.engine, _orphan_chunk)
+    assert _writable_from_outside(harness)
+    async with services.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        assert raw.driver_connection is not None
+        assert not raw.driver_connection.in_transaction
+    with pytest.raises(IntegrityError):
+        async with services.sessionmaker() as session, session.begin():
+            connection = await session.connection()
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.execute("PRAGMA defer_foreign_keys=ON")
+            await session.execute(
+                text(
+                    "INSERT INTO attachment_chunks (attachment_id, seq, data) "
+                    "VALUES (999999, 0, x'00')"
+                )
+            )
+    assert _writable_from_outside(harness)
+    assert await _count(harness, "attachment_chunks") == 0
+    photo = b"\xff\xd8\xff" + b"z" * 100
+    uid = await _direct(harness).seal(services.engine, "photo", photo, services.team.holders())
+    assert await harness.open_attachment(uid) == photo

@@ -10,7 +10,16 @@ from sqlalchemy import update
 
 from bot.models import Case, CaseStatus, Role
 from tests.harness import Harness
-from tests.scenario import CODE, PERSONS, PHOTO_1, PHOTO_2, receipt_of, walk_intake, withdraw
+from tests.scenario import (
+    CODE,
+    PERSONS,
+    PHOTO_1,
+    PHOTO_2,
+    file_tag,
+    receipt_of,
+    walk_intake,
+    withdraw,
+)
 from tests.test_intake_robustness import current_step, to_step
 
 
@@ -243,3 +252,37 @@ def test_caps_on_bytes_and_on_one_account_a_day() -> None:
     for _ in range(4):
         assert caps.piece(3, 0, day) is None
     assert caps.piece(3, 0, day) == (DAY_FULL, 0)
+
+
+async def test_a_file_question_from_an_earlier_testimony_describes_nothing(
+    harness: Harness,
+) -> None:
+    """A file's question names that very file: left on her screen from a testimony she sent
+    (or cancelled), it never attributes the new draft's file at the same place."""
+    user = harness.user(user_id=7111, language_code="en")
+    await walk_intake(user, locale="en", persons=PERSONS)  # two persons, files undescribed
+    old = next(m for m in user.messages if any(d.endswith(":p2") for _l, d in m.buttons()))
+    old_tag = next(d for _l, d in old.buttons() if d.endswith(":p2"))
+    await walk_intake(user, locale="en", persons=PERSONS, submit=False)
+    await user.press("i:summary:edit:evidence")
+    answer = await user.press(old_tag, message_id=old.message_id)
+    assert answer is None or "earlier" not in str(answer.get("text"))
+    assert "This button is out of date" in user.last_text
+    evidence = draft(harness, user.user_id)["evidence"]
+    assert evidence and all("person" not in item for item in evidence)
+    # The new file's own question still works.
+    new_file = len(evidence)
+    await user.send_photo(PHOTO_1)
+    tag = file_tag(user, new_file, "p2")
+    await user.press(tag)
+    assert draft(harness, user.user_id)["evidence"][-1]["person"] == 2
+
+
+async def test_done_on_the_story_question_itself_still_ends_the_story(harness: Harness) -> None:
+    user = harness.user(user_id=7112, language_code="en")
+    await to_step(user, "narrative")
+    story_question = user.last
+    await user.send_text("They came at night.")
+    assert "Received. You can add more, or press Done." in user.last_text
+    await user.press("i:narrative:_done", message_id=story_question.message_id)
+    assert await current_step(harness, user.user_id) == "evidence"

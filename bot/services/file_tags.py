@@ -14,7 +14,11 @@ from bot.i18n import N_
 from bot.i18n import gettext as _
 from bot.services.intake import DONE, LABELS, SKIP, IntakeError, Prompt, callback
 
-PREFIX = "f"  # the evidence step's buttons that describe a file: f<index>:p<n> / t<type> / skip
+# The evidence step's buttons that describe a file: f<index>.<mark>:p<n> / t<type> / skip,
+# where <mark> is the start of that file's uid, so that a file question left on her screen
+# from an earlier testimony (or one she cancelled) never describes this draft's file there.
+PREFIX = "f"
+MARK = 8
 TYPES = {value for value, _label in DOC_TYPES}
 WHOSE = N_("Which person is this file about?")
 WHAT = N_("What is this file?")
@@ -22,6 +26,11 @@ WHAT = N_("What is this file?")
 
 def is_tag(value: str) -> bool:
     return value.startswith(PREFIX) and ":" in value
+
+
+def _tag(draft: Draft, index: int, what: str) -> str:
+    mark = str(draft["evidence"][index]["uid"])[:MARK]
+    return callback("evidence", f"{PREFIX}{index}.{mark}:{what}")
 
 
 def question(draft: Draft, index: int) -> Prompt:
@@ -32,19 +41,17 @@ def question(draft: Draft, index: int) -> Prompt:
     if persons > 1 and "person" not in item:
         text = _(WHOSE)
         buttons = [
-            (_("Person {number}").format(number=n), callback("evidence", f"{PREFIX}{index}:p{n}"))
+            (_("Person {number}").format(number=n), _tag(draft, index, f"p{n}"))
             for n in range(1, persons + 1)
         ]
         rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     else:
         text = _(WHAT)
-        options = [
-            (_(label), callback("evidence", f"{PREFIX}{index}:t{v}")) for v, label in DOC_TYPES
-        ]
+        options = [(_(label), _tag(draft, index, f"t{v}")) for v, label in DOC_TYPES]
         rows = [options[i : i + 2] for i in range(0, len(options), 2)]
     rows.append(
         [
-            (_(LABELS[SKIP]), callback("evidence", f"{PREFIX}{index}:{SKIP}")),
+            (_(LABELS[SKIP]), _tag(draft, index, SKIP)),
             (_(LABELS[DONE]), callback("evidence", DONE)),
         ]
     )
@@ -54,11 +61,14 @@ def question(draft: Draft, index: int) -> Prompt:
 def describe_file(draft: Draft, value: str) -> Prompt | None:
     """Take one answer about a file; the next question about it, or None when it is done."""
     head, _sep, what = value.partition(":")
-    number = head.removeprefix(PREFIX)
+    number, _dot, mark = head.removeprefix(PREFIX).partition(".")
     if not number.isdigit() or int(number) >= len(draft["evidence"]):
         raise IntakeError(N_("This button is out of date. Please use the buttons below."))
     index, persons = int(number), len(draft["detainees"])
     item = draft["evidence"][index]
+    if len(mark) != MARK or not str(item["uid"]).startswith(mark):
+        # Another draft's file at the same place (an earlier testimony, a cancelled one).
+        raise IntakeError(N_("This button is out of date. Please use the buttons below."))
     if what == SKIP:
         return None
     if what.startswith("p") and what[1:].isdigit() and 1 <= int(what[1:]) <= persons:
