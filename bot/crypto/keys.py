@@ -74,9 +74,10 @@ class RecipientPublicKey:
     def key_id(self) -> str:
         return self.fingerprint[:16]
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """SHA-256 of the suite and the public key, in hex: what a person compares and pins."""
+        """SHA-256 of the suite and the public key, in hex: what a person compares and pins.
+        Computed once per key (the bot reads it for every wrapped key it stores)."""
         return hashlib.sha256(bytes([self.suite]) + self.public_bytes).hexdigest()
 
     def hpke_public(self) -> Any:
