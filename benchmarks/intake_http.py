@@ -13,8 +13,9 @@ bot gets the very same updates. Each relative sends her next update once the bot
 answered the last one and gone quiet for a moment.
 
 Measured from outside: each bot process's CPU time (threads included) per update, and its
-CPU per second while idle. `--profile` samples the Aigaq process with py-spy during one
-more pair of walks (`pip install --target /tmp/pyspy py-spy`, or pass --py-spy PATH).
+CPU per second while idle. `--profile` samples the Aigaq process, then the echo bot, with
+py-spy during one more walk of each load (`pip install --target /tmp/pyspy py-spy`, or pass
+--py-spy PATH), and prints where each spends its time.
 """
 
 from __future__ import annotations
@@ -486,7 +487,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--relatives", type=int, nargs="+", default=[1, 5], help="loads, one after another"
     )
-    parser.add_argument("--profile", action="store_true", help="then sample Aigaq with py-spy")
+    parser.add_argument("--profile", action="store_true", help="then sample both bots with py-spy")
     parser.add_argument("--profile-rate", type=int, default=250)
     parser.add_argument("--py-spy", help="the py-spy executable")
     parser.add_argument("--keep-logs", help="copy both bots' logs into this folder")
