@@ -240,7 +240,7 @@ async def describe_file(
 
 def file_tag(user: Any, index: int, what: str) -> str:
     """The callback data of the newest button describing her file `index` (`p2`, `tid_card`,
-    `_skip`): the tag carries the start of that file's uid (bot/services/file_tags.py)."""
+    `_skip`): the tag carries a mark of that file (bot/services/file_tags.py)."""
     start, end = f"i:evidence:f{index}.", f":{what}"
     for message in reversed(user.messages):
         for _label, data in message.buttons():

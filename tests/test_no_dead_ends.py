@@ -274,6 +274,8 @@ async def test_a_file_question_from_an_earlier_testimony_describes_nothing(
     new_file = len(evidence)
     await user.send_photo(PHOTO_1)
     tag = file_tag(user, new_file, "p2")
+    uid = draft(harness, user.user_id)["evidence"][new_file]["uid"]
+    assert uid[:8] not in tag, "her chat holds nothing that matches the attachment's row"
     await user.press(tag)
     assert draft(harness, user.user_id)["evidence"][-1]["person"] == 2
 

@@ -8,6 +8,9 @@ she does not describe stays unattributed: no draft or readiness check counts it 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from bot.case import Draft
 from bot.choices import DOC_TYPES
 from bot.i18n import N_
@@ -15,8 +18,10 @@ from bot.i18n import gettext as _
 from bot.services.intake import DONE, LABELS, SKIP, IntakeError, Prompt, callback
 
 # The evidence step's buttons that describe a file: f<index>.<mark>:p<n> / t<type> / skip,
-# where <mark> is the start of that file's uid, so that a file question left on her screen
-# from an earlier testimony (or one she cancelled) never describes this draft's file there.
+# where <mark> names that file of this draft, so that a file question left on her screen from
+# an earlier testimony (or one she cancelled) never describes this draft's file there. It is
+# a hash of the draft's id (kept only in the encrypted draft, gone after Submit) and the
+# file's uid: Telegram's copy of her chat holds nothing that matches a database row.
 PREFIX = "f"
 MARK = 8
 TYPES = {value for value, _label in DOC_TYPES}
@@ -28,9 +33,13 @@ def is_tag(value: str) -> bool:
     return value.startswith(PREFIX) and ":" in value
 
 
+def _mark(draft: Draft, index: int) -> str:
+    named = f"{draft.get('id', '')}:{draft['evidence'][index]['uid']}"
+    return hashlib.sha256(named.encode()).hexdigest()[:MARK]
+
+
 def _tag(draft: Draft, index: int, what: str) -> str:
-    mark = str(draft["evidence"][index]["uid"])[:MARK]
-    return callback("evidence", f"{PREFIX}{index}.{mark}:{what}")
+    return callback("evidence", f"{PREFIX}{index}.{_mark(draft, index)}:{what}")
 
 
 def question(draft: Draft, index: int) -> Prompt:
@@ -66,7 +75,7 @@ def describe_file(draft: Draft, value: str) -> Prompt | None:
         raise IntakeError(N_("This button is out of date. Please use the buttons below."))
     index, persons = int(number), len(draft["detainees"])
     item = draft["evidence"][index]
-    if len(mark) != MARK or not str(item["uid"]).startswith(mark):
+    if not hmac.compare_digest(mark, _mark(draft, index)):
         # Another draft's file at the same place (an earlier testimony, a cancelled one).
         raise IntakeError(N_("This button is out of date. Please use the buttons below."))
     if what == SKIP:
